@@ -1,0 +1,50 @@
+# Set-up and day-to-day commands. The README's two commands are `make demo` and `make test`.
+#
+#   make demo     install into .venv and annotate the bundled FR/EN examples, offline
+#   make test     install into .venv (and headless Chromium) and run the test suite
+#
+# TORCH selects the torch build: the default is the CPU wheel of this platform; on a CUDA
+# machine use e.g. `make install TORCH="torch --index-url https://download.pytorch.org/whl/cu124"`.
+
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: install demo test test-slow browser benchmarks docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# headless Chromium for the HTML report tests (Debian package)
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+demo: install
+	$(BIN)/defnlp annotate examples/texts/ --output examples-annotated.jsonl --overwrite
+	$(BIN)/defnlp render examples-annotated.jsonl --html examples-annotated.html
+
+test: install browser
+	DEFNLP_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+
+test-slow: install
+	$(BIN)/python -m pytest -q -m slow
+
+benchmarks: install
+	$(BIN)/python benchmarks/encoder.py
+
+docs: install
+	$(BIN)/python -m defnlp.cli docs --output docs/cli.md
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

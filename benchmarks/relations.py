@@ -1,0 +1,95 @@
+"""Relation extraction: the default model vs the type-pair baseline, and the cost of joint annotation.
+
+    python benchmarks/relations.py [--model defence-v1] [--timing-docs 200]
+
+1. re3d test, non-BBC and BBC separately: relation precision/recall/F1 per type and micro,
+   with gold entities and end to end, for the shipped relation model and for the baseline a
+   user could write in an afternoon (:class:`defnlp.evaluation.relations.TypePairBaseline`:
+   for every pair of entities in a sentence, the most frequent relation of that pair of entity
+   labels in the training data — re3d train + the project's examples, like the model).
+   End to end, a relation counts only if its label and both entity spans are exact.
+2. Joint cost: time to annotate the same documents with NER alone and with NER + relations
+   (the encoder runs once; the relation head reads the same hidden states).
+
+Writes benchmarks/results/relations.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import best_time, save, table  # noqa: E402
+
+from defnlp.doc import Doc  # noqa: E402
+from defnlp.evaluation.relations import TypePairBaseline, evaluate_relations, predict_with_gold_entities  # noqa: E402
+
+log = logging.getLogger("relations")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=None, help="pipeline with a relation model (default: defence-v1)")
+    parser.add_argument("--timing-docs", type=int, default=200)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    import defnlp
+    from defnlp.config import project_root
+    from defnlp.io import corpora
+    from defnlp.io.markup import read_markup_files
+
+    nlp = defnlp.load(args.model)
+    if nlp.relations is None:
+        raise SystemExit("the pipeline has no relation model")
+    scheme = nlp.relations.scheme
+    symmetric = {r for r in nlp.relation_labels if scheme.is_symmetric(r)}
+    train = corpora.load_re3d(split="train") + [
+        d for d in read_markup_files([project_root() / "data" / "examples"]) if d.meta.get("split") == "train"
+    ]
+    baseline = TypePairBaseline().fit(train)
+    test = corpora.load_re3d(split="test")
+    sets = {"re3d test non-BBC": [d for d in test if not d.meta.get("bbc")], "re3d test BBC": [d for d in test if d.meta.get("bbc")]}
+    labels = sorted({r.label for d in test for r in d.relations})
+
+    rows, details = [], {}
+    for name, gold in sets.items():
+        n_rel = sum(len(d.relations) for d in gold)
+        model_gold = predict_with_gold_entities(nlp, gold)
+        base_gold = [baseline.predict(d, symmetric) for d in gold]
+        model_e2e = list(nlp.pipe(Doc(d.text, id=d.id, lang=d.lang) for d in gold))
+        base_e2e = [baseline.predict(p, symmetric) for p in model_e2e]
+        for mode, m_pred, b_pred in (("gold entities", model_gold, base_gold), ("end to end", model_e2e, base_e2e)):
+            rm = evaluate_relations(gold, m_pred, labels, symmetric)
+            rb = evaluate_relations(gold, b_pred, labels, symmetric)
+            rows.append({"set": name, "mode": mode, "docs": len(gold), "gold_relations": n_rel,
+                         "model_p": 100 * rm.micro["precision"], "model_r": 100 * rm.micro["recall"], "model_f1": 100 * rm.micro["f1"],
+                         "baseline_f1": 100 * rb.micro["f1"], "delta": 100 * (rm.micro["f1"] - rb.micro["f1"])})
+            details[f"{name} | {mode}"] = {"model": rm.to_dict(), "baseline": rb.to_dict()}
+            print(f"\n{name}, {mode}")
+            print(rm.table("model"))
+            print(rb.table("type-pair baseline"))
+
+    # joint cost: NER alone vs NER + relations on the same documents
+    docs = [Doc(d.text) for d in corpora.load_re3d()] + [Doc(d.text) for d in corpora.load_winer_fr(defence_only=True)]
+    docs = docs[: args.timing_docs]
+    ner_only = defnlp.load(args.model, relations=False)
+    t_ner = best_time(lambda: list(ner_only.pipe(d.copy() for d in docs)), repeats=2)
+    t_joint = best_time(lambda: list(nlp.pipe(d.copy() for d in docs)), repeats=2)
+    timing = {"docs": len(docs), "seconds_ner": t_ner, "seconds_ner_re": t_joint, "ratio": t_joint / t_ner}
+
+    print()
+    print(table(rows, ["set", "mode", "docs", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta"],
+                title="relation micro-F1: defnlp relation model vs type-pair baseline"))
+    print(f"\njoint NER + relations vs NER alone on {len(docs)} documents: {t_joint:.1f} s vs {t_ner:.1f} s = {timing['ratio']:.2f}x")
+    path = save("relations", {"model": nlp.info().get("relations"), "rows": rows, "details": details, "timing": timing,
+                              "labels": labels, "baseline_table": {f"{h}->{t}": l for (h, t), l in baseline.table.items()}})
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()

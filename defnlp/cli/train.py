@@ -1,0 +1,53 @@
+"""``defnlp train ner|relations CONFIG``: fine-tune a model from a TOML/JSON config."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="fine-tune a NER or relation model from a config file",
+                       description="Fine-tune a model. See docs/fine-tuning.md for the configuration keys.")
+    tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
+    for task, helptext in (("ner", "train a NER model (LoRA adapters + tag head)"),
+                           ("relations", "train a relation head on top of a NER model")):
+        t = tasks.add_parser(task, help=helptext)
+        t.add_argument("config", help="TOML or JSON training configuration")
+        t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a top-level config key (VALUE parsed as JSON when possible), e.g. --set epochs=2")
+        t.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+        t.set_defaults(func=run)
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    from ..errors import ConfigError
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import load_config
+
+    overrides = parse_overrides(args.set)
+    if args.resume:
+        overrides["resume"] = True
+    if args.task == "ner":
+        from ..training.ner import NerTrainingConfig, train_ner
+
+        out = train_ner(load_config(NerTrainingConfig, args.config, overrides))
+    else:
+        from ..training.relations import RelationTrainingConfig, train_relations
+
+        out = train_relations(load_config(RelationTrainingConfig, args.config, overrides))
+    print(out)
+    return 0

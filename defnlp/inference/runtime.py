@@ -1,0 +1,107 @@
+"""Where and how the encoder runs: device, precision, threads, batch sizes.
+
+>>> rt = Runtime.create(device="cpu")
+>>> rt.device.type, rt.precision
+('cpu', 'fp32')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Runtime", "PRECISIONS"]
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+
+
+@dataclass
+class Runtime:
+    """Execution settings shared by every encoder pass.
+
+    * ``precision``: ``fp32``; ``int8`` (dynamic int8 quantisation of the linear layers, CPU
+      only); ``fp16``/``bf16`` (autocast, GPU only: bf16 on these CPUs runs at well under
+      1 GFLOP/s, so it is refused there). ``auto`` = bf16 on GPUs that support it, else fp16
+      on GPU, fp32 on CPU.
+    * ``token_budget``: padded tokens per batch (batch size × longest window).
+    * ``pool_tokens`` / ``pool_docs``: how much input is read ahead and length-sorted at once.
+    """
+
+    device: torch.device
+    precision: str = "fp32"
+    token_budget: int = 8192
+    max_batch: int = 128
+    pool_tokens: int = 65536
+    pool_docs: int = 2048
+    threads: int | None = None
+
+    @classmethod
+    def create(
+        cls,
+        device: str | None = "auto",
+        precision: str = "auto",
+        token_budget: int | None = None,
+        max_batch: int = 128,
+        pool_tokens: int | None = None,
+        threads: int | None = None,
+    ) -> "Runtime":
+        if precision not in PRECISIONS:
+            raise ConfigError(f"unknown precision {precision!r}", f"use one of {', '.join(PRECISIONS)}")
+        if device in (None, "auto"):
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            dev = torch.device(device)
+        except RuntimeError as err:
+            raise ConfigError(f"unknown device {device!r}", "use 'cpu', 'cuda' or 'cuda:N'") from err
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available", "use --device cpu")
+        if precision == "auto":
+            if dev.type == "cuda":
+                precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            else:
+                precision = "fp32"
+        if dev.type == "cpu" and precision in ("fp16", "bf16"):
+            raise ConfigError(
+                f"precision {precision} is not supported on CPU (it runs far slower than fp32 there)",
+                "use fp32, or int8 for faster CPU inference",
+            )
+        if dev.type != "cpu" and precision == "int8":
+            raise ConfigError("int8 dynamic quantisation runs on CPU only", "use bf16 or fp16 on GPU")
+        if threads:
+            torch.set_num_threads(int(threads))
+        elif dev.type == "cpu":
+            torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+        if token_budget is None:
+            token_budget = 8192 if dev.type == "cpu" else 65536
+        if pool_tokens is None:
+            pool_tokens = max(65536, 8 * token_budget)
+        return cls(dev, precision, int(token_budget), int(max_batch), int(pool_tokens), threads=threads)
+
+    def autocast(self):
+        if self.device.type == "cuda" and self.precision in ("fp16", "bf16"):
+            dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+            return torch.autocast("cuda", dtype=dtype)
+        return contextlib.nullcontext()
+
+    def prepare_model(self, model: nn.Module) -> nn.Module:
+        """Move ``model`` to the device and apply the precision (int8 quantisation on CPU)."""
+        model.eval()
+        if self.precision == "int8":
+            import warnings
+
+            from torch.ao.quantization import quantize_dynamic
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+            return model
+        return model.to(self.device)

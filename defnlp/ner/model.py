@@ -1,0 +1,131 @@
+"""The NER model: the shared encoder (with LoRA adapters) and a token-classification head.
+
+At training time :class:`NerModel` wraps the peft-adapted encoder and the head; on disk a
+trained model is only the adapters and the head (``weights.safetensors`` in a model
+directory, see :mod:`defnlp.models`); at inference :func:`load_ner` merges the adapters into
+the encoder and returns the head, so that the encoder pass is shared with the other heads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from ..encoders import Encoder, load_encoder
+from ..encoders.adapters import LoraSettings, merge_lora
+from ..errors import ModelError
+from ..models import ModelSpec, read_model_dir
+from .tagging import TagSet
+
+__all__ = ["NerHead", "NerModel", "LoadedNer", "load_ner", "decode_entities"]
+
+
+class NerHead(nn.Module):
+    """Dropout + linear projection from hidden states to IOB2 tag logits."""
+
+    def __init__(self, hidden_size: int, num_tags: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.proj = nn.Linear(hidden_size, num_tags)
+        self.out_features = num_tags
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.proj(self.dropout(hidden))
+
+
+class NerModel(nn.Module):
+    """Encoder + NER head, for training."""
+
+    def __init__(self, encoder: nn.Module, head: NerHead) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(hidden)
+
+
+def partial_label_loss(logits: torch.Tensor, allowed: torch.Tensor, unannotated_o_weight: float = 0.0) -> torch.Tensor:
+    """Negative log of the probability mass on the allowed tags, averaged over labelled tokens.
+
+    ``allowed`` is ``(B, T, K)`` bool; tokens with no allowed tag (sub-word continuations,
+    special tokens, padding) do not count. With one allowed tag this is cross-entropy. Tokens
+    that a partially annotated corpus marks ``O`` allow ``O`` and every unannotated label; on
+    its own that lets the unannotated labels soak up all such tokens, so
+    ``unannotated_o_weight`` adds that share of plain ``-log p(O)`` on them: a prior that an
+    unannotated token is most likely outside any entity.
+    """
+    labelled = allowed.any(dim=-1)
+    if not labelled.any():
+        return logits.sum() * 0.0
+    logits = logits[labelled].float()
+    mask = allowed[labelled]
+    log_z = torch.logsumexp(logits, dim=-1)
+    log_allowed = torch.logsumexp(logits.masked_fill(~mask, float("-inf")), dim=-1)
+    loss = log_z - log_allowed
+    if unannotated_o_weight > 0:
+        partial = mask[:, 0] & (mask.sum(dim=-1) > 1)
+        loss = loss + unannotated_o_weight * partial.float() * (log_z - logits[:, 0])
+    return loss.mean()
+
+
+class LoadedNer:
+    """A trained NER model ready for inference: spec, tag set, merged encoder and head."""
+
+    def __init__(self, spec: ModelSpec, encoder: Encoder, head: NerHead, path: str, weights_sha256: str) -> None:
+        self.spec = spec
+        self.encoder = encoder
+        self.head = head
+        self.tagset = TagSet(spec.labels)
+        self.path = path
+        self.weights_sha256 = weights_sha256
+
+
+def load_ner(path: str, encoder: str | None = None, device: str | torch.device = "cpu") -> LoadedNer:
+    """Load a NER model directory onto its base encoder (verified by sha256)."""
+    from ..integrity import sha256_file
+
+    spec, weights_path = read_model_dir(path)
+    if spec.task != "ner":
+        raise ModelError(f"{path} is a {spec.task!r} model, not a NER model")
+    enc = load_encoder(encoder or spec.encoder["name"], expected_sha256=spec.encoder["sha256"])
+    tensors = load_file(str(weights_path))
+    adapter = spec.adapter or {"type": "none"}
+    if adapter.get("type") == "lora":
+        merge_lora(enc.model, tensors, LoraSettings.from_dict(adapter))
+    elif adapter.get("type") != "none":
+        raise ModelError(f"{path}: unknown adapter type {adapter.get('type')!r}")
+    tagset = TagSet(spec.labels)
+    head = NerHead(int(enc.model.config.hidden_size), len(tagset), dropout=0.0)
+    try:
+        head.proj.weight.data.copy_(tensors["ner.proj.weight"])
+        head.proj.bias.data.copy_(tensors["ner.proj.bias"])
+    except (KeyError, RuntimeError) as err:
+        raise ModelError(f"{path}: NER head weights missing or of the wrong shape ({err})") from err
+    head.eval()
+    enc.model.to(device)
+    head.to(device)
+    return LoadedNer(spec, enc, head, str(path), sha256_file(weights_path))
+
+
+def head_tensors(head: NerHead) -> dict[str, torch.Tensor]:
+    return {"ner.proj.weight": head.proj.weight, "ner.proj.bias": head.proj.bias}
+
+
+def decode_entities(tagset: TagSet, units: list, token_log_probs: np.ndarray) -> list[tuple[int, int, str, float]]:
+    """Entities ``(start, end, label, score)`` from per-token log-probs (rows indexed by token)."""
+    if not units:
+        return []
+    rows = np.asarray([u.token for u in units])
+    log_probs = token_log_probs[rows]
+    tag_ids = tagset.viterbi(log_probs)
+    return tagset.spans(units, tag_ids, np.exp(log_probs))
+
+
+def spec_summary(spec: ModelSpec) -> dict[str, Any]:
+    return {"name": spec.name, "task": spec.task, "labels": spec.labels, "encoder": spec.encoder.get("name")}

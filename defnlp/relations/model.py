@@ -1,0 +1,197 @@
+"""The relation head: classifies candidate entity pairs from the NER encoder's hidden states.
+
+No second encoder pass: the head reads the token hidden states that the NER pass already
+computed (the pipeline keeps them per document). For a pair (head, tail) it pools each
+mention (mean and first token of a learned projection, plus a label embedding), the tokens
+between them, and a distance embedding, and an MLP scores every relation label plus NONE.
+Labels the scheme forbids for the pair's entity labels are masked. Symmetric relations are
+scored from both directions and reported once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..doc import Doc, Relation
+from ..errors import IncompatibleEncoderError, ModelError
+from ..models import ModelSpec, read_model_dir
+from ..scheme import LabelScheme, load_scheme
+from .aliases import link_aliases
+from .candidates import N_BUCKETS, Candidate, candidate_pairs, entity_token_ranges
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RelationHead", "LoadedRelations", "load_relations", "NONE"]
+
+NONE = "NONE"
+
+
+class RelationHead(nn.Module):
+    """Pair classifier over pooled hidden states. Outputs logits over ``[NONE] + labels``."""
+
+    def __init__(self, hidden_size: int, entity_labels: Sequence[str], relation_labels: Sequence[str],
+                 proj: int = 256, mlp: int = 256, label_dim: int = 32, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.entity_labels = list(entity_labels)
+        self.relation_labels = list(relation_labels)
+        self.proj = nn.Sequential(nn.Linear(hidden_size, proj), nn.GELU())
+        self.label_emb = nn.Embedding(len(self.entity_labels) + 1, label_dim)  # last = unknown label
+        self.dist_emb = nn.Embedding(N_BUCKETS, 16)
+        self.sent_emb = nn.Embedding(3, 8)
+        ent = 2 * proj + label_dim
+        self.mlp = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Linear(2 * ent + 2 * proj + 16 + 8, mlp),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(mlp, len(self.relation_labels) + 1),
+        )
+        self.config = {"proj": proj, "mlp": mlp, "label_dim": label_dim, "dropout": dropout}
+
+    def label_ids(self, labels: Sequence[str]) -> torch.Tensor:
+        index = {l: i for i, l in enumerate(self.entity_labels)}
+        return torch.tensor([index.get(l, len(self.entity_labels)) for l in labels], dtype=torch.long)
+
+    def forward(self, hidden: torch.Tensor, ranges: Sequence[tuple[int, int]], labels: torch.Tensor,
+                pairs: Sequence[Candidate]) -> torch.Tensor:
+        """Logits ``(len(pairs), 1 + n_relations)`` for one document's candidate pairs."""
+        p = self.proj(hidden)  # (T, proj)
+        zero = p.new_zeros(p.shape[-1])
+        # mean over each range with a cumulative sum (cheap for many pairs)
+        csum = torch.cat([p.new_zeros(1, p.shape[-1]), p.cumsum(0)], dim=0)
+
+        def mean(a: int, b: int) -> torch.Tensor:
+            return (csum[b] - csum[a]) / (b - a) if b > a else zero
+
+        ent_mean = torch.stack([mean(a, b) for a, b in ranges])
+        ent_first = torch.stack([p[a] if b > a else zero for a, b in ranges])
+        ent = torch.cat([ent_mean, ent_first, self.label_emb(labels)], dim=-1)
+        heads = torch.tensor([c.head for c in pairs], dtype=torch.long, device=p.device)
+        tails = torch.tensor([c.tail for c in pairs], dtype=torch.long, device=p.device)
+        ctx = torch.stack([mean(*c.context) for c in pairs])
+        dist = self.dist_emb(torch.tensor([c.distance_bucket for c in pairs], device=p.device))
+        sent = self.sent_emb(torch.tensor([min(c.sentence_distance, 2) for c in pairs], device=p.device))
+        feats = torch.cat([ent[heads], ent[tails], ent_mean[heads] * ent_mean[tails], ctx, dist, sent], dim=-1)
+        return self.mlp(feats)
+
+
+def label_mask(scheme: LabelScheme | None, relation_labels: Sequence[str], doc: Doc, pairs: Sequence[Candidate]) -> torch.Tensor:
+    """``(len(pairs), 1 + n)`` bool: which outputs are allowed for each pair (NONE always)."""
+    mask = torch.ones((len(pairs), len(relation_labels) + 1), dtype=torch.bool)
+    if scheme is None:
+        return mask
+    for row, c in enumerate(pairs):
+        hl, tl = doc.entities[c.head].label, doc.entities[c.tail].label
+        for k, r in enumerate(relation_labels):
+            if r in scheme.relations and not scheme.allows(r, hl, tl):
+                mask[row, k + 1] = False
+    return mask
+
+
+@dataclass
+class LoadedRelations:
+    """A trained relation model, ready to run on the pipeline's hidden states."""
+
+    spec: ModelSpec
+    head: RelationHead
+    scheme: LabelScheme | None
+    path: str
+    threshold: float = 0.5
+    max_sentence_distance: int = 1
+
+    def to(self, device: Any) -> "LoadedRelations":
+        self.head.to(device)
+        return self
+
+    @torch.inference_mode()
+    def predict(self, doc: Doc, state: Any) -> list[Relation]:
+        """Relations among ``doc.entities`` from the document's token hidden states."""
+        if state.hidden is None or len(doc.entities) < 2:
+            return []
+        found = predict_relations(self.head, doc, torch.from_numpy(state.hidden), state.token_spans, self.scheme,
+                                  self.threshold, self.max_sentence_distance)
+        if "SAME_AS" in self.head.relation_labels:
+            found = merge_relations(found, link_aliases(doc))
+        return found
+
+
+def merge_relations(*groups: list[Relation]) -> list[Relation]:
+    """Union of relation lists; the same (head, tail, label) keeps its best score (SAME_AS unordered)."""
+    best: dict[tuple[int, int, str], Relation] = {}
+    for group in groups:
+        for r in group:
+            key = (min(r.head, r.tail), max(r.head, r.tail), r.label) if r.label == "SAME_AS" else (r.head, r.tail, r.label)
+            if key not in best or (r.score or 0) > (best[key].score or 0):
+                best[key] = r
+    return sorted(best.values(), key=lambda r: (r.head, r.tail, r.label))
+
+
+def predict_relations(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_spans, scheme: LabelScheme | None,
+                      threshold: float = 0.5, max_sentence_distance: int = 1) -> list[Relation]:
+    """Decode relations for one document (used at inference and for evaluation)."""
+    ranges = entity_token_ranges(doc, token_spans)
+    pairs = candidate_pairs(doc, ranges, scheme, head.relation_labels, max_sentence_distance)
+    if not pairs:
+        return []
+    device = next(head.parameters()).device
+    logits = head(hidden.to(device).float(), ranges, head.label_ids([e.label for e in doc.entities]).to(device), pairs)
+    logits = logits.masked_fill(~label_mask(scheme, head.relation_labels, doc, pairs).to(device), float("-inf"))
+    probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    by_pair = {(c.head, c.tail): probs[k] for k, c in enumerate(pairs)}
+    out: dict[tuple[int, int, str], float] = {}
+    for (h, t), p in by_pair.items():
+        best = int(p.argmax())
+        if best == 0:
+            continue
+        label = head.relation_labels[best - 1]
+        symmetric = scheme is not None and label in scheme.relations and scheme.is_symmetric(label)
+        if symmetric:
+            other = by_pair.get((t, h))
+            score = float((p[best] + other[best]) / 2) if other is not None else float(p[best])
+            key = (min(h, t), max(h, t), label)
+        else:
+            score, key = float(p[best]), (h, t, label)
+        if score >= threshold and score > out.get(key, -1.0):
+            out[key] = score
+    return [Relation(h, t, label, score) for (h, t, label), score in sorted(out.items())]
+
+
+def head_tensors(head: RelationHead) -> dict[str, torch.Tensor]:
+    return {f"re.{k}": v for k, v in head.state_dict().items()}
+
+
+def load_relations(path: str, ner: Any) -> LoadedRelations:
+    """Load a relation model directory; it must have been trained on this NER model."""
+    from safetensors.torch import load_file
+
+    spec, weights = read_model_dir(path)
+    if spec.task != "relations":
+        raise ModelError(f"{path} is a {spec.task!r} model, not a relation model")
+    needed = spec.depends_on.get("sha256")
+    if needed and needed != ner.weights_sha256:
+        raise IncompatibleEncoderError(
+            f"relation model {spec.name} was trained on NER model weights {needed[:12]}…, "
+            f"but {ner.spec.name} has {ner.weights_sha256[:12]}…",
+            "load the NER model the relation model names in its defnlp.json (depends_on), or retrain the relation head",
+        )
+    cfg = spec.head
+    head = RelationHead(int(ner.encoder.model.config.hidden_size), cfg["entity_labels"], spec.labels,
+                        proj=cfg.get("proj", 256), mlp=cfg.get("mlp", 256), label_dim=cfg.get("label_dim", 32), dropout=0.0)
+    tensors = load_file(str(weights))
+    try:
+        head.load_state_dict({k[len("re."):]: v for k, v in tensors.items() if k.startswith("re.")})
+    except RuntimeError as err:
+        raise ModelError(f"{path}: relation head weights do not fit ({err})") from err
+    head.eval()
+    try:
+        scheme = load_scheme(spec.scheme)
+    except Exception:  # a custom scheme that is not installed: no type constraints
+        scheme = None
+    return LoadedRelations(spec, head, scheme, str(path), threshold=float(cfg.get("threshold", 0.5)),
+                           max_sentence_distance=int(cfg.get("max_sentence_distance", 1)))

@@ -1,0 +1,134 @@
+"""The ``defnlp`` command line on real files, with a tiny model trained in the fixture."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from defnlp.cli import main
+
+
+@pytest.fixture()
+def inputs(tmp_path: Path) -> Path:
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "a.txt").write_text("La DGA a commandé 42 Griffon à KNDS le 3 mars 2024.", encoding="utf-8")
+    (d / "b.txt").write_text("Nexter delivered 12 Caesar guns to Ukraine.\n", encoding="utf-8")
+    (d / "empty.txt").write_text("", encoding="utf-8")
+    (d / "binary.txt").write_bytes(b"%PDF-1.7\n\x00\x01\x02\x03binary\x00\x00")
+    (d / "latin1.txt").write_bytes("Le ministre des Armées à Brest.".encode("latin-1"))
+    (d / "docs.jsonl").write_text(
+        '{"id": "j1", "text": "Le ministre des Armées a visité Brest."}\n'
+        "this line is not JSON\n"
+        '\n'
+        '{"id": "j3", "text": ""}\n'
+        '{"id": "j4", "text": 42}\n'
+        '["not", "an", "object"]\n'
+        '{"id": "j6", "text": "The Minister of Defence visited Toulon."}\n',
+        encoding="utf-8",
+    )
+    return d
+
+
+def run_annotate(tmp_path, model_dir, *args) -> list[dict]:
+    out = tmp_path / "out.jsonl"
+    code = main(["-q", "annotate", *map(str, args), "-o", str(out), "-m", str(model_dir)])
+    assert code == 0
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def test_annotate_txt_and_jsonl_one_record_per_input(tmp_path, inputs, tiny_ner_dir):
+    records = run_annotate(tmp_path, tiny_ner_dir, inputs)
+    ids = [r["id"] for r in records]
+    assert ids == ["a.txt", "b.txt", "binary.txt", "j1", "docs.jsonl:2", "j3", "j4", "docs.jsonl:6", "j6", "empty.txt", "latin1.txt"]
+    by_id = {r["id"]: r for r in records}
+    for good in ("a.txt", "b.txt", "j1", "j6"):
+        r = by_id[good]
+        assert set(r) >= {"id", "lang", "text", "entities", "relations"}
+        for e in r["entities"]:
+            assert set(e) == {"start", "end", "label", "text", "score"}
+            assert r["text"][e["start"] : e["end"]] == e["text"]
+        for rel in r["relations"]:
+            assert 0 <= rel["head"] < len(r["entities"]) and 0 <= rel["tail"] < len(r["entities"])
+    assert by_id["a.txt"]["lang"] == "fr" and by_id["j6"]["lang"] == "en"
+    expected_errors = {
+        "binary.txt": "BinaryInputError",
+        "docs.jsonl:2": "RecordFormatError",
+        "j3": "EmptyInputError",
+        "j4": "RecordFormatError",
+        "docs.jsonl:6": "RecordFormatError",
+        "empty.txt": "EmptyInputError",
+        "latin1.txt": "InputEncodingError",
+    }
+    for rid, etype in expected_errors.items():
+        assert by_id[rid]["error"]["type"] == etype
+        assert by_id[rid]["error"]["hint"]
+
+
+def test_annotate_with_explicit_encoding(tmp_path, tiny_ner_dir):
+    f = tmp_path / "latin1.txt"
+    f.write_bytes("Le ministre des Armées à Brest.".encode("latin-1"))
+    out = tmp_path / "o.jsonl"
+    assert main(["-q", "annotate", str(f), "-o", str(out), "-m", str(tiny_ner_dir), "--encoding", "latin-1"]) == 0
+    (rec,) = [json.loads(x) for x in out.read_text().splitlines()]
+    assert rec["text"] == "Le ministre des Armées à Brest."
+
+
+def test_existing_output_needs_overwrite(tmp_path, inputs, tiny_ner_dir, capsys):
+    run_annotate(tmp_path, tiny_ner_dir, inputs / "a.txt")
+    code = main(["-q", "annotate", str(inputs / "a.txt"), "-o", str(tmp_path / "out.jsonl"), "-m", str(tiny_ner_dir)])
+    assert code == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+def test_resume_after_interruption_writes_each_record_once(tmp_path, inputs, tiny_ner_dir):
+    full = run_annotate(tmp_path, tiny_ner_dir, inputs)
+    out = tmp_path / "out.jsonl"
+    # simulate a run killed after 4 records, in the middle of writing the 5th
+    job = json.loads(json.dumps({"inputs": [str(inputs.resolve())], "model": str(tiny_ner_dir), "format": "jsonl"}))
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    partial = out.with_name("out.jsonl.partial")
+    partial.write_text("".join(lines[:4]) + lines[4][:10], encoding="utf-8")
+    out.with_name("out.jsonl.partial.json").write_text(json.dumps(job, sort_keys=True))
+    out.unlink()
+    resumed = run_annotate(tmp_path, tiny_ner_dir, inputs)
+    assert [r["id"] for r in resumed] == [r["id"] for r in full]
+    assert not partial.exists()
+
+
+def test_unknown_model_is_a_clean_error(tmp_path, inputs, capsys):
+    code = main(["annotate", str(inputs / "a.txt"), "-o", str(tmp_path / "x.jsonl"), "-m", "no-such-model"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no defnlp model named" in err and "hint" in err
+
+
+def test_missing_input_is_a_clean_error(tmp_path, tiny_ner_dir, capsys):
+    code = main(["annotate", str(tmp_path / "nope.txt"), "-o", str(tmp_path / "x.jsonl"), "-m", str(tiny_ner_dir)])
+    assert code == 2
+    assert "input not found" in capsys.readouterr().err
+
+
+def test_info_lists_environment(capsys):
+    assert main(["info", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert {"defnlp", "torch", "transformers", "device", "cache_dir", "models"} <= set(info)
+
+
+def test_fine_tune_a_fresh_model_on_a_small_corpus_from_the_cli(tmp_path):
+    """The fine-tuning guide's example, on the tiny encoder: train, then annotate with the result."""
+    from defnlp.models import read_model_dir
+
+    config = Path(__file__).resolve().parents[1] / "examples" / "fine-tuning" / "units-ner.toml"
+    out = tmp_path / "units-ner"
+    code = main(["-q", "train", "ner", str(config), "--set", "encoder=tiny-random-e5", "--set", 'init_from=""',
+                 "--set", "epochs=2", "--set", "frozen_layers=1", "--set", f"output={json.dumps(str(out))}"])
+    assert code == 0
+    spec, _ = read_model_dir(out)
+    assert spec.labels[-1] == "UNIT" and spec.encoder["name"] == "tiny-random-e5"
+    assert len(spec.training["history"]) == 2 and "dev_f1" in spec.training["history"][0]
+    assert spec.adapter["layers"] == [1]
+    text = tmp_path / "t.txt"
+    text.write_text("Le 3e régiment d'infanterie de marine a quitté Vannes.", encoding="utf-8")
+    records = run_annotate(tmp_path, out, text)
+    assert records[0]["id"] == "t.txt" and "entities" in records[0]

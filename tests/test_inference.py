@@ -1,0 +1,91 @@
+"""The inference engine: same results as a plain per-document forward pass, any batching."""
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import defnlp
+from defnlp.errors import ConfigError
+from defnlp.inference import Runtime, pack_batches
+from defnlp.ner.model import decode_entities
+from defnlp.ner.tagging import make_units, trimmed_token_spans
+
+TEXTS = [
+    "La DGA a commandé 42 Griffon à KNDS le 3 mars 2024.",
+    "Nexter delivered 12 Caesar guns to Ukraine.",
+    "Le ministre des Armées a visité Brest, Toulon et Lorient avec son homologue belge.",
+    "A",
+    "The Minister of Defence met NATO's Secretary General in Brussels on Tuesday to discuss the MGCS programme.",
+]
+
+
+def reference_entities(path, texts):
+    """Export to a plain HF token classifier and decode one document at a time, unbatched."""
+    import tempfile
+
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from defnlp.ner.export import export_hf
+    from defnlp.ner.tagging import TagSet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        export_hf(path, tmp)
+        model = AutoModelForTokenClassification.from_pretrained(tmp).eval()
+        tok = AutoTokenizer.from_pretrained(tmp)
+        tagset = TagSet([t[2:] for t in model.config.id2label.values() if t.startswith("B-")])
+    out = []
+    for text in texts:
+        enc = tok(text, return_offsets_mapping=True, add_special_tokens=False)
+        ids = torch.tensor([[tok.cls_token_id] + enc["input_ids"] + [tok.sep_token_id]])
+        with torch.inference_mode():
+            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, 1:-1]
+        units = make_units(text, trimmed_token_spans(text, enc["offset_mapping"]))
+        log_probs = torch.log_softmax(logits, -1).numpy()
+        out.append([(s, e, l) for s, e, l, _ in decode_entities(tagset, units, log_probs)])
+    return out
+
+
+def test_engine_matches_a_plain_unbatched_hf_forward(tiny_ner_dir):
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", token_budget=256)
+    ours = [[(e.start, e.end, e.label) for e in d.entities] for d in nlp.pipe(TEXTS)]
+    assert ours == reference_entities(tiny_ner_dir, TEXTS)
+
+
+def test_int8_runs_and_keeps_offsets(tiny_ner_dir):
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", precision="int8")
+    for d in nlp.pipe(TEXTS):
+        for e in d.entities:
+            assert d.text[e.start : e.end] == e.text
+
+
+def test_precision_rules():
+    with pytest.raises(ConfigError, match="not supported on CPU"):
+        Runtime.create(device="cpu", precision="bf16")
+    with pytest.raises(ConfigError):
+        Runtime.create(device="cpu", precision="fp8")
+    assert Runtime.create(device="cpu").precision == "fp32"
+
+
+def test_pack_batches_respects_the_budget_and_keeps_every_window():
+    rng = random.Random(0)
+    for _ in range(200):
+        lengths = [rng.randint(1, 300) for _ in range(rng.randint(0, 200))]
+        budget = rng.randint(64, 4096)
+        batches = pack_batches(lengths, budget, max_batch=16)
+        assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+        for b in batches:
+            assert len(b) <= 16
+            assert len(b) == 1 or len(b) * max(lengths[i] for i in b) <= budget
+
+
+def test_windows_of_a_long_document_agree_with_short_context(tiny_ner_dir):
+    """Entities found in a long document (many windows) stay where they are in the text."""
+    nlp = defnlp.load(tiny_ner_dir, device="cpu")
+    text = " ".join(TEXTS * 60)
+    doc = nlp(text)
+    assert len(doc.text) == len(text)
+    starts = [e.start for e in doc.entities]
+    assert starts == sorted(starts)
+    assert all(a.end <= b.start for a, b in zip(doc.entities, doc.entities[1:]))

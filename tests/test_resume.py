@@ -1,0 +1,134 @@
+"""Resumable batch runs: kill -9 partway, restart, and every input is in the output exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from defnlp.errors import InputError
+from defnlp.io.outputs import ParquetWriter
+
+ROOT = Path(__file__).resolve().parents[1]
+N_DOCS = 5000
+
+
+def write_docs(path: Path, n: int) -> list[str]:
+    ids = [f"doc-{i:05d}" for i in range(n)]
+    with open(path, "w", encoding="utf-8") as fh:
+        for i, doc_id in enumerate(ids):
+            text = f"La DGA a commandé {i} Griffon à KNDS." if i % 2 else f"Nexter delivered {i} Caesar guns to Ukraine."
+            record = {"id": doc_id, "text": text} if i % 997 else {"id": doc_id, "text": ""}  # a few error records
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return ids
+
+
+def annotate_command(src: Path, out: Path, model: Path) -> list[str]:
+    # one torch thread: the test machine's cores are shared, and spinning threads slow it down
+    return [sys.executable, "-m", "defnlp.cli", "-q", "annotate", str(src), "-o", str(out), "-m", str(model), "--threads", "1"]
+
+
+def count_lines(path: Path) -> int:
+    try:
+        with open(path, "rb") as fh:
+            return sum(1 for _ in fh)
+    except FileNotFoundError:
+        return 0
+
+
+def output_ids_and_errors(out: Path) -> tuple[list[str], list[str]]:
+    if out.suffix == ".parquet":
+        rows = pq.read_table(out, columns=["id", "error"]).to_pylist()
+    else:
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    return [r["id"] for r in rows], [r["id"] for r in rows if r.get("error")]
+
+
+# Parquet output goes through the same partial file as JSONL (covered in-process below), so its
+# subprocess variant is `slow`; it needs more than one read-ahead pool of 2048 documents, so that
+# the kill lands between two pools at the latest.
+@pytest.mark.parametrize(("suffix", "n_docs"), [(".jsonl", N_DOCS), pytest.param(".parquet", 2500, marks=pytest.mark.slow)])
+def test_kill_9_then_restart_gives_each_input_exactly_once_in_order(tmp_path, tiny_ner_dir, suffix, n_docs) -> None:
+    src = tmp_path / "docs.jsonl"
+    ids = write_docs(src, n_docs)
+    out = tmp_path / f"out{suffix}"
+    partial = out.with_name(out.name + ".partial")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    cmd = annotate_command(src, out, tiny_ner_dir)
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while count_lines(partial) == 0:  # wait until some records are written, then kill
+            assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read().decode()[-2000:]}"
+            assert time.monotonic() < deadline, "no output after 120 s"
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    written = count_lines(partial)
+    assert 0 < written < n_docs and not out.exists()
+
+    done = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stderr.strip().splitlines()[-1])
+    assert summary["resumed_from"] >= written - 1  # at most a torn last line is redone
+    assert summary["records"] == n_docs
+    got_ids, error_ids = output_ids_and_errors(out)
+    assert got_ids == ids
+    assert error_ids == [ids[i] for i in range(0, n_docs, 997)]
+    assert not partial.exists() and not out.with_name(out.name + ".partial.json").exists()
+
+
+def record(i: int) -> dict:
+    return {"id": f"d{i}", "lang": "fr", "text": "Brest", "meta": {"n": i},
+            "entities": [{"start": 0, "end": 5, "label": "LOC", "text": "Brest", "score": 0.9}], "relations": []}
+
+
+def test_parquet_writer_drops_a_torn_line_and_resumes(tmp_path) -> None:
+    out = tmp_path / "out.parquet"
+    job = {"inputs": ["x"], "model": "m", "format": "parquet"}
+    writer = ParquetWriter(out, job)
+    for i in range(3):
+        writer.write(record(i))
+    writer.close(complete=False)  # as if killed
+    with open(tmp_path / "out.parquet.partial", "a", encoding="utf-8") as fh:
+        fh.write('{"id": "d3", "text": "Bre')  # a torn last record
+    with pytest.raises(InputError, match="different job"):
+        ParquetWriter(out, {**job, "model": "other"})
+    with ParquetWriter(out, job) as writer:
+        assert writer.done == 3
+        for i in range(3, 5):
+            writer.write(record(i))
+        writer.write({"id": "bad", "error": {"type": "EmptyInputError", "message": "empty", "hint": ""}, "source": "x:6"})
+    rows = pq.read_table(out).to_pylist()
+    assert [r["id"] for r in rows] == ["d0", "d1", "d2", "d3", "d4", "bad"]
+    assert json.loads(rows[4]["meta"]) == {"n": 4} and rows[4]["entities"][0]["label"] == "LOC"
+    assert rows[5]["error"]["type"] == "EmptyInputError" and rows[5]["text"] is None and rows[5]["source"] == "x:6"
+
+
+def test_parquet_publish_interrupted_after_the_rename_is_finished_by_the_next_run(tmp_path) -> None:
+    out = tmp_path / "out.parquet"
+    job = {"inputs": ["x"]}
+    with ParquetWriter(out, job) as writer:
+        writer.write(record(0))
+    # simulate a kill between the rename of the Parquet file and the removal of the partial file
+    (tmp_path / "out.parquet.partial").write_text(json.dumps(record(0)) + "\n", encoding="utf-8")
+    (tmp_path / "out.parquet.partial.json").write_text(json.dumps(job), encoding="utf-8")
+    with ParquetWriter(out, job) as writer:
+        assert writer.done == 1
+    assert [r["id"] for r in pq.read_table(out).to_pylist()] == ["d0"]
+    assert not (tmp_path / "out.parquet.partial").exists()
+    with pytest.raises(InputError, match="already exists"):
+        ParquetWriter(out, job)

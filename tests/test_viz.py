@@ -1,0 +1,538 @@
+"""HTML reports (defnlp.viz): unit tests on the generated HTML, then tests in real headless Chromium.
+
+The browser tests need the Debian package ``chromium`` (``make test`` installs it). Without it
+they are skipped, unless ``DEFNLP_REQUIRE_BROWSER=1`` is set (CI), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import importlib.util
+import itertools
+import json
+import os
+import re
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from defnlp import Doc
+from defnlp.cli import main as cli_main
+from defnlp.viz import display, label_color, render_doc, render_file, render_html, to_record
+from defnlp.viz.colors import DEFENCE_V1_COLORS, label_class
+from defnlp.viz.records import AlignedRecord, ErrorRecord
+from defnlp.viz.spans import Mark, nest_marks
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "aligned" / "lecornu-belgium.jsonl"
+
+
+# ---------------------------------------------------------------------------------------------
+# a small DOM reader over the generated HTML (html.parser; fails on unbalanced tags)
+# ---------------------------------------------------------------------------------------------
+VOID = {"meta", "link", "br", "img", "input", "hr"}
+
+
+class ReportReader(HTMLParser):
+    """Collects, per ``.dnv-doc``: its visible text, and each entity's label and text (all pieces)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, dict[str, str]]] = []
+        self.docs: list[dict] = []  # {"text": str, "entities": {e: [label, text, pieces]}, "links": {e: ids}, "side"}
+        self.cards: list[dict[str, str]] = []
+        self.in_script = 0
+        self.link_spans: list[tuple[int, str, str]] = []  # (doc number, ids, text)
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        a = {k: (v or "") for k, v in attrs}
+        if tag in VOID:
+            return
+        self.stack.append((tag, a))
+        classes = a.get("class", "").split()
+        if tag == "section":
+            self.cards.append(a)
+        if "dnv-doc" in classes:
+            self.docs.append({"text": "", "entities": {}, "links": {}, "side": a.get("data-side"), "al": []})
+        if tag == "script":
+            self.in_script += 1
+        if "ent" in classes and "data-e" in a:
+            doc = self.docs[-1]
+            entry = doc["entities"].setdefault(int(a["data-e"]), {"label": a["data-label"], "text": "", "pieces": 0})
+            entry["pieces"] += 1
+            if "data-links" in a:
+                doc["links"][int(a["data-e"])] = a["data-links"]
+        if "al" in classes:
+            self.docs[-1]["al"].append([a["data-links"], ""])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in VOID:
+            return
+        open_tag, _ = self.stack.pop()
+        assert open_tag == tag, f"</{tag}> closes <{open_tag}>"
+        if tag == "script":
+            self.in_script -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.in_script:
+            return
+        if not any("dnv-text" in a.get("class", "").split() for _, a in self.stack):
+            return
+        doc = self.docs[-1]
+        doc["text"] += data
+        for _, a in self.stack:
+            if "ent" in a.get("class", "").split() and "data-e" in a:
+                doc["entities"][int(a["data-e"])]["text"] += data
+        # innermost open alignment span gets the text
+        for _, a in reversed(self.stack):
+            if "al" in a.get("class", "").split():
+                doc["al"][-1][1] += data
+                break
+
+
+def read_report(page: str) -> ReportReader:
+    reader = ReportReader()
+    reader.feed(page)
+    reader.close()
+    assert not reader.stack or [t for t, _ in reader.stack] == [], "unclosed tags"
+    return reader
+
+
+def docs_of_jsonl(path: Path) -> list[Doc]:
+    """The documents of a JSONL file in the order a report shows them (an aligned record: FR, EN)."""
+    docs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if "fr" in record and "en" in record:
+            docs += [Doc.from_dict(record["fr"]), Doc.from_dict(record["en"])]
+        elif "text" in record:
+            docs.append(Doc.from_dict(record))
+    return docs
+
+
+def assert_docs_shown(reader: ReportReader, docs: list[Doc]) -> None:
+    assert len(reader.docs) == len(docs)
+    for shown, doc in zip(reader.docs, docs):
+        assert shown["text"] == doc.text
+        assert sorted(shown["entities"]) == list(range(len(doc.entities)))
+        for i, entity in enumerate(doc.entities):
+            assert shown["entities"][i]["label"] == entity.label
+            assert shown["entities"][i]["text"] == entity.text
+
+
+def make_doc(text: str, spans: list[tuple[str, str]], **kwargs) -> Doc:
+    """A doc with an entity on the first occurrence of each (surface, label)."""
+    doc = Doc(text, **kwargs)
+    for surface, label in spans:
+        start = text.index(surface)
+        doc.add_entity(start, start + len(surface), label)
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# unit tests
+# ---------------------------------------------------------------------------------------------
+def test_bundled_example_shows_every_entity_with_its_exact_text():
+    page = render_html(EXAMPLE.read_text(encoding="utf-8").splitlines())
+    reader = read_report(page)
+    docs = docs_of_jsonl(EXAMPLE)
+    assert sum(len(d.entities) for d in docs) == 92
+    assert_docs_shown(reader, docs)
+    assert [c["data-kind"] for c in reader.cards] == ["doc", "doc", "aligned", "doc", "doc", "aligned"]
+
+
+def test_bundled_example_is_what_its_build_script_writes():
+    spec = importlib.util.spec_from_file_location("build_example", EXAMPLE.with_name("build_example.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.to_jsonl(module.build_records()) == EXAMPLE.read_text(encoding="utf-8")
+
+
+def test_page_is_self_contained_and_its_csp_allows_only_its_own_style_and_script():
+    page = render_html([make_doc("Le Griffon", [("Griffon", "PLATFORM")])])
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "@import" not in page and "url(" not in page
+    csp = html.unescape(re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1))
+    assert "default-src 'none'" in csp
+    for tag in ("style", "script"):
+        blocks = re.findall(rf"<{tag}>(.*?)</{tag}>", page, flags=re.DOTALL)
+        assert len(blocks) == 1
+        digest = base64.b64encode(hashlib.sha256(blocks[0].encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in csp
+
+
+def test_text_ids_and_labels_are_escaped():
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    doc = Doc(f"Voir {evil} & 'Brest'", id=evil, lang='fr"><script>')
+    start = doc.text.index("<img")
+    doc.add_entity(start, start + 8, '<b onmouseover="alert(2)">')
+    doc.add_entity(doc.text.index("Brest"), doc.text.index("Brest") + 5, "LOC")
+    doc.add_relation(0, 1, '"><script>alert(3)</script>', score=0.5)
+    page = render_html([doc, {"id": evil, "error": {"type": evil, "message": evil, "hint": evil}}], title=evil)
+    assert page.count("<script") == 1  # the report's own script only
+    assert "<img" not in page and "<b " not in page
+    reader = read_report(page)
+    assert reader.docs[0]["text"] == doc.text
+    assert reader.docs[0]["entities"][0]["label"] == '<b onmouseover="alert(2)">'
+    assert reader.cards[1]["data-kind"] == "error" and reader.cards[1]["data-id"] == evil
+
+
+def test_legend_lists_each_label_once_with_its_count_and_colour():
+    docs = [
+        make_doc("Lecornu et Dedonder à Brest", [("Lecornu", "PER"), ("Dedonder", "PER"), ("Brest", "LOC")]),
+        make_doc("Le Griffon", [("Griffon", "Vehicle")]),
+    ]
+    page = render_html(docs)
+    keys = re.findall(r'<button type="button" class="dnv-key [^"]+" data-class="([^"]+)" data-label="([^"]+)".*?<span class="dnv-count">(\d+)</span>', page)
+    assert keys == [("l-PER", "PER", "2"), ("l-LOC", "LOC", "1"), ("l-Vehicle", "Vehicle", "1")]
+    assert f".l-PER{{--c:{DEFENCE_V1_COLORS['PER']}}}" in page
+    assert f".l-Vehicle{{--c:{label_color('Vehicle')}}}" in page
+
+
+def test_unknown_labels_get_a_deterministic_valid_colour_and_a_safe_class():
+    assert label_color("Vehicle") == label_color("Vehicle")
+    assert re.fullmatch(r"#[0-9a-f]{6}", label_color("Vehicle"))
+    assert len({label_color(x) for x in ("Vehicle", "Frequency", "Url", "Coordinate")}) == 4
+    assert label_color("PER") == "#4e79a7"
+    assert re.fullmatch(r"lx-[0-9a-f]{12}", label_class("a b<c>"))
+
+
+def test_bad_lines_become_error_cards_and_the_rest_still_renders(tmp_path):
+    good = {"id": "ok", "text": "Brest", "entities": [{"start": 0, "end": 5, "label": "LOC"}]}
+    fr = {"text": "la Belgique", "entities": [{"start": 3, "end": 11, "label": "LOC"}]}
+    en = {"text": "Belgium", "entities": [{"start": 0, "end": 7, "label": "LOC"}]}
+    lines = [
+        json.dumps(good),
+        "{not json",
+        json.dumps({"id": "no-text", "entities": []}),
+        json.dumps({"id": "range", "text": "abc", "entities": [{"start": 1, "end": 9, "label": "LOC"}]}),
+        json.dumps({"id": "mismatch", "text": "abc", "entities": [{"start": 0, "end": 1, "label": "LOC", "text": "z"}]}),
+        json.dumps({"id": "job-error", "error": {"type": "EmptyInputError", "message": "empty", "hint": "give it text"}}),
+        json.dumps({"id": "bad-link", "level": "entity", "fr": fr, "en": en, "links": [{"fr": [[3, 99]], "en": [[0, 7]]}]}),
+        json.dumps({"id": "bad-index", "level": "entity", "fr": fr, "en": en, "links": [{"fr": [], "en": [], "fr_entities": [4]}]}),
+        json.dumps([1, 2]),
+        json.dumps({"id": "rel", "text": "ab", "entities": [{"start": 0, "end": 1, "label": "X"}], "relations": [{"head": 0, "tail": 3, "label": "R"}]}),
+        json.dumps({"id": "type", "text": "ab", "entities": "nope"}),
+        "",
+        json.dumps({"id": "ok2", "level": "entity", "fr": fr, "en": en, "links": [{"fr": [[3, 11]], "en": [[0, 7]], "fr_entities": [0], "en_entities": [0]}]}),
+    ]
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b'{"id": "latin1", "text": "\xe9"}\n')
+    stats = render_file(path, tmp_path / "report.html", progress=False)
+    assert (stats.documents, stats.aligned, stats.errors) == (1, 1, 11)
+    reader = read_report((tmp_path / "report.html").read_text(encoding="utf-8"))
+    errors = [c for c in reader.cards if c["data-kind"] == "error"]
+    assert [int(c["data-line"]) for c in errors] == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 14]
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "EmptyInputError" in page and "give it text" in page and "InputEncodingError" in page
+    assert "link 0 fr: span (3, 99) is outside the text" in page
+
+
+def test_overlapping_nested_crossing_and_identical_entities_all_render():
+    text = "Le ministre des Armées et le système Griffon-Jaguar CaMo"
+    doc = Doc(text, id="overlaps")
+    spans = [
+        (3, 22, "ROLE"),  # ministre des Armées
+        (16, 22, "ORG"),  # Armées (nested)
+        (16, 22, "LOC"),  # Armées again, same span
+        (37, 51, "PLATFORM"),  # Griffon-Jaguar
+        (45, 56, "PROGRAMME"),  # Jaguar CaMo (crosses the previous one)
+        (29, 44, "WEAPON"),  # système Griffon (crosses PLATFORM from the left)
+    ]
+    for start, end, label in spans:
+        doc.add_entity(start, end, label)
+    reader = read_report(render_doc(doc))
+    assert_docs_shown(reader, [doc])
+    pieces = {i: e["pieces"] for i, e in reader.docs[0]["entities"].items()}
+    assert pieces[0] == pieces[1] == pieces[2] == 1  # properly nested spans stay whole
+    assert sum(pieces.values()) > len(spans)  # crossing spans were cut, not dropped
+
+
+def test_emoji_and_astral_characters_keep_python_offsets():
+    text = "🚀🇫🇷 Le Rafale 𝔸 vole au-dessus de Brest 🛩️ avec 2 Griffon."
+    doc = make_doc(text, [("Rafale", "PLATFORM"), ("Brest", "LOC"), ("🛩️", "PLATFORM"), ("Griffon", "PLATFORM")])
+    reader = read_report(render_html([doc]))
+    assert_docs_shown(reader, [doc])
+
+
+def test_carriage_returns_survive_as_character_references():
+    doc = make_doc("Ligne 1\r\nBrest", [("Brest", "LOC")])
+    page = render_html([doc])
+    assert "Ligne 1&#13;\n<span" in page  # a raw CR would be turned into LF by the HTML parser
+    assert read_report(page).docs[0]["text"] == doc.text
+
+
+def test_lone_surrogates_and_empty_texts_do_not_break_the_file(tmp_path):
+    path = tmp_path / "odd.jsonl"
+    path.write_text('{"id": "s", "text": "a\\ud800b", "entities": [{"start": 2, "end": 3, "label": "X"}]}\n{"id": "e", "text": ""}\n', encoding="utf-8")
+    stats = render_file(path, tmp_path / "odd.html", progress=False)
+    assert (stats.documents, stats.errors) == (2, 0)
+    reader = read_report((tmp_path / "odd.html").read_text(encoding="utf-8"))
+    assert reader.docs[0]["entities"][0]["text"] == "b" and reader.docs[1]["text"] == ""
+
+
+def test_alignment_links_mark_both_sides_with_the_same_link_ids():
+    fr = make_doc("La Belgique achète des véhicules Griffon et Jaguar.", [("Belgique", "LOC"), ("Griffon", "PLATFORM"), ("Jaguar", "PLATFORM")], lang="fr")
+    en = make_doc("Belgium buys Griffon and Jaguar vehicles.", [("Belgium", "LOC"), ("Griffon", "PLATFORM"), ("Jaguar", "PLATFORM")], lang="en")
+    record = {
+        "id": "pair",
+        "level": "entity",
+        "fr": fr.to_dict(),
+        "en": en.to_dict(),
+        "links": [
+            {"fr": [[3, 11]], "en": [[0, 7]], "score": 0.9, "fr_entities": [0], "en_entities": [0]},
+            {"fr": [[33, 40]], "en": [[13, 20]], "score": 0.8, "fr_entities": [1], "en_entities": [1]},
+            {"fr": [[44, 50]], "en": [[25, 31]], "score": 0.7, "fr_entities": [2], "en_entities": [2]},
+            # an n-m link over plain words: "achète des véhicules" <-> "buys", "vehicles"
+            {"fr": [[12, 18], [23, 32]], "en": [[8, 12], [32, 40]], "score": 0.4},
+        ],
+    }
+    assert isinstance(to_record(record), AlignedRecord)
+    reader = read_report(render_html([record]))
+    fr_shown, en_shown = reader.docs
+    assert (fr_shown["side"], en_shown["side"]) == ("fr", "en")
+    assert fr_shown["links"] == en_shown["links"] == {0: "0", 1: "1", 2: "2"}
+    # spans equal to a linked entity are shown by the entity; the word link gets its own spans
+    assert sorted(fr_shown["al"]) == [["3", "achète"], ["3", "véhicules"]]
+    assert sorted(en_shown["al"]) == [["3", "buys"], ["3", "vehicles"]]
+
+
+def test_relations_are_listed_with_head_label_tail_and_score():
+    doc = make_doc("Lecornu signe la lettre d'intention.", [("Lecornu", "PER"), ("lettre d'intention", "DOCUMENT")])
+    doc.add_relation(0, 1, "SIGNS", score=0.87)
+    doc.add_relation(0, 0, "SAME_AS")
+    page = render_html([doc])
+    item = re.search(r'<li data-r="0" data-head="0" data-tail="1" data-label="SIGNS".*?</li>', page).group(0)
+    assert "Lecornu" in item and "—SIGNS→" in item and "lettre d&#x27;intention" in item and "0.87" in item
+    assert 'data-label="SAME_AS" data-symmetric' in page
+    assert '<svg class="dnv-arcs"' in page
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 12)), max_size=25))
+@settings(max_examples=150, deadline=None)
+def test_nest_marks_keeps_every_mark_whole_and_nested(raw):
+    length = 40
+    marks = [Mark(s, min(length, s + n), k) for k, (s, n) in enumerate(raw) if s < min(length, s + n)]
+    ops = nest_marks(length, marks)
+    stack, covered, text = [], {m.key: [] for m in marks}, []
+    for op, mark, fragment in ops:
+        if op == "text":
+            text.append(mark)
+        elif op == "open":
+            stack.append(fragment)
+        else:
+            assert stack.pop() is fragment  # proper nesting
+            covered[mark.key].append((fragment.start, fragment.end))
+    assert not stack
+    assert [a for a, _ in text] == sorted(a for a, _ in text) and sum(b - a for a, b in text) == length
+    for m in marks:  # the pieces of a mark tile exactly its span
+        pieces = sorted(covered[m.key])
+        assert pieces[0][0] == m.start and pieces[-1][1] == m.end
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
+
+
+def test_render_file_limit_and_cli(tmp_path, capsys):
+    out = tmp_path / "sub" / "report.html"
+    assert cli_main(["-q", "render", str(EXAMPLE), "--html", str(out), "--limit", "3", "--title", "Belgique"]) == 0
+    assert "2 documents · 1 aligned pair · 0 errors" in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    assert "<title>Belgique</title>" in page and page.count('class="dnv-card') == 3
+    assert cli_main(["-q", "render", str(tmp_path / "missing.jsonl"), "--html", str(out)]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_display_gives_a_notebook_object_and_render_doc_a_fragment():
+    doc = make_doc("Le Griffon", [("Griffon", "PLATFORM")], id="nb")
+    view = display(doc)
+    fragment = view._repr_html_()
+    assert fragment.startswith('<div class="dnv dnv-fragment">') and fragment.endswith("</script></div>")
+    assert "<html" not in fragment and "<!DOCTYPE" not in fragment
+    assert_docs_shown(read_report(fragment), [doc])
+    assert render_doc(doc) == fragment
+
+
+def test_error_records_from_api_objects():
+    assert isinstance(to_record({"id": "x", "error": "boom"}), ErrorRecord)
+    assert to_record("[]").message.startswith("a record must be a JSON object")
+
+
+def _large_doc(n_chars: int = 200_000, every: int = 40) -> Doc:
+    sentence = "Le ministre des Armées a rencontré son homologue belge à Bruxelles pour le Griffon. "
+    text = (sentence * (n_chars // len(sentence) + 1))[:n_chars]
+    doc = Doc(text, id="large", lang="fr")
+    labels = ["PER", "LOC", "PLATFORM", "ORG"]
+    for k, start in enumerate(range(0, n_chars - 20, every)):
+        doc.add_entity(start, start + 12 + k % 9, labels[k % 4])
+        if k % 3 == 0:
+            doc.add_entity(start + 2, start + 6, "NAT")  # nested
+    for k in range(0, len(doc.entities) - 1, 5):
+        doc.add_relation(k, k + 1, "PARTNER_OF", score=0.5)
+    return doc
+
+
+def test_large_document_renders_in_reasonable_time_and_size():
+    doc = _large_doc()
+    assert len(doc.entities) > 6000
+    start = time.perf_counter()
+    page = render_html([doc])
+    elapsed = time.perf_counter() - start
+    assert elapsed < 10, f"{elapsed:.1f} s"
+    assert len(page.encode()) < 12 * len(doc.text), f"{len(page):,} bytes"
+    assert page.count('data-e="') >= len(doc.entities)
+
+
+# ---------------------------------------------------------------------------------------------
+# headless Chromium
+# ---------------------------------------------------------------------------------------------
+def _load_browser_module():
+    spec = importlib.util.spec_from_file_location("defnlp_test_browser", Path(__file__).with_name("browser.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+browser_module = _load_browser_module()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not browser_module.find_chromium():
+        if os.environ.get("DEFNLP_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (DEFNLP_REQUIRE_BROWSER=1) but not installed: apt-get install chromium")
+        pytest.skip("Chromium not installed (apt-get install chromium, or `make browser`)")
+    with browser_module.Chromium(width=1280, height=900) as browser:
+        yield browser
+
+
+def _open(chromium, path: Path):
+    page = chromium.new_page()
+    page.goto(path.resolve().as_uri())
+    page.wait_for("document.querySelector('.dnv') && document.querySelector('.dnv').dataset.ready === '1'")
+    return page
+
+
+# every entity in the DOM, per document in page order: {text, entities: {e: [label, text]}}; the
+# text of an entity is the text of its pieces (nested mentions included, CSS labels excluded)
+DOM_ENTITIES_JS = """
+[...document.querySelectorAll('.dnv-doc')].map(doc => {
+  const entities = {};
+  for (const el of doc.querySelectorAll('.dnv-text [data-e]')) {
+    const k = el.dataset.e;
+    if (!entities[k]) entities[k] = [el.dataset.label, ''];
+    entities[k][1] += el.textContent;
+  }
+  return {text: doc.querySelector('.dnv-text').textContent, entities};
+})
+"""
+
+
+@pytest.fixture(scope="module")
+def example_page(chromium, tmp_path_factory):
+    html_path = tmp_path_factory.mktemp("report") / "lecornu-belgium.html"
+    render_file(EXAMPLE, html_path, progress=False)
+    return _open(chromium, html_path), html_path
+
+
+def test_browser_example_opens_without_console_errors_or_requests(example_page):
+    page, html_path = example_page
+    assert page.console_errors == []
+    assert page.failed_requests == []
+    assert page.requests == [html_path.resolve().as_uri()]
+
+
+def test_browser_example_shows_every_entity_of_the_jsonl(example_page):
+    page, _ = example_page
+    shown = page.evaluate(DOM_ENTITIES_JS)
+    docs = docs_of_jsonl(EXAMPLE)
+    assert len(shown) == len(docs)
+    for dom, doc in zip(shown, docs):
+        assert dom["text"] == doc.text
+        assert {int(k): tuple(v) for k, v in dom["entities"].items()} == {i: (e.label, e.text) for i, e in enumerate(doc.entities)}
+    assert page.evaluate("[...document.querySelectorAll('.dnv-text .ent')].every(e => e.getClientRects().length > 0)")
+    relations = sum(len(d.relations) for d in docs)
+    assert int(page.evaluate("document.querySelector('.dnv').dataset.arcs")) == relations
+    assert page.evaluate("document.querySelectorAll('.dnv-arc').length") == relations
+
+
+@pytest.mark.parametrize("source,target", [("fr", "en"), ("en", "fr")])
+def test_browser_hovering_a_mention_highlights_its_counterpart(example_page, source, target):
+    page, _ = example_page
+    pair = ".dnv-pair[data-level=entity]"
+    link = page.evaluate(f"document.querySelector('{pair} [data-side={source}] .ent[data-label=LOC]').dataset.links")
+    assert not page.evaluate(f"document.querySelector('{pair} [data-side={target}] .ent[data-links~=\"{link}\"]').classList.contains('hl')")
+    page.hover(f"{pair} [data-side={source}] .ent[data-label=LOC]")
+    lit = page.evaluate(f"[...document.querySelectorAll('{pair} [data-side={target}] .hl')].map(e => e.textContent)")
+    expected = {"fr": "Bruxelles", "en": "Brussels"}[target]
+    assert lit == [expected]
+    assert page.evaluate(f"document.querySelector('{pair} .dnv-links li[data-links=\"{link}\"]').classList.contains('hl')")
+    page.hover("h1")
+    assert page.evaluate("document.querySelectorAll('.hl').length") == 0
+
+
+def test_browser_sentence_links_and_relations_highlight(example_page):
+    page, _ = example_page
+    page.hover(".dnv-pair[data-level=sentence] [data-side=en] .al")
+    lit = page.evaluate("[...document.querySelectorAll('.dnv-pair[data-level=sentence] [data-side=fr] .al.hl')].map(e => e.textContent)")
+    assert len(lit) == 1 and lit[0].startswith("À l'issue de la signature")
+    page.hover(".dnv-docrec .dnv-rels li[data-label=SIGNS]")
+    assert page.evaluate("document.querySelector('.dnv-docrec .dnv-arc.hl').dataset.r") == page.evaluate(
+        "document.querySelector('.dnv-docrec .dnv-rels li[data-label=SIGNS]').dataset.r"
+    )
+    assert page.evaluate("[...document.querySelectorAll('.dnv-docrec .ent.hl')].map(e => e.dataset.label).sort()") == ["DOCUMENT", "PER"]
+
+
+def test_browser_legend_switches_a_label_off_and_on(example_page):
+    page, _ = example_page
+    key = ".dnv-key[data-label=PER]"
+    page.click(key)
+    assert page.evaluate(f"document.querySelector('{key}').getAttribute('aria-pressed')") == "false"
+    assert page.evaluate("getComputedStyle(document.querySelector('.ent.l-PER')).backgroundColor") == "rgba(0, 0, 0, 0)"
+    page.click(key)
+    assert page.evaluate(f"document.querySelector('{key}').getAttribute('aria-pressed')") == "true"
+    assert page.evaluate("getComputedStyle(document.querySelector('.ent.l-PER')).backgroundColor") != "rgba(0, 0, 0, 0)"
+
+
+def test_browser_screenshot_is_not_blank(example_page, tmp_path):
+    page, _ = example_page
+    page.evaluate("window.scrollTo(0, 0)")
+    png = page.screenshot()
+    (tmp_path / "report.png").write_bytes(png)
+    width, height, rows = browser_module.decode_png(png)
+    assert (width, height) == (1280, 900)
+    assert len(set(rows)) > 50  # many different rows: text, highlights, legend
+    colours = {row[x : x + 3] for row in rows[::10] for x in range(0, len(row), 4 * 7)}
+    assert len(colours) > 20  # label colours, not just black on white
+
+
+def test_browser_hostile_text_does_not_run(chromium, tmp_path):
+    evil = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    doc = Doc(f"{evil} à Brest", id=evil)
+    doc.add_entity(0, 10, evil)
+    path = tmp_path / "evil.html"
+    path.write_text(render_html([doc, {"id": evil, "error": {"type": evil, "message": evil}}], title=evil), encoding="utf-8")
+    page = _open(chromium, path)
+    assert page.evaluate("window.__pwned === undefined")
+    assert page.console_errors == []
+    assert page.requests == [path.resolve().as_uri()]
+    assert page.evaluate("document.querySelector('.dnv-text').textContent") == doc.text
+
+
+def test_browser_large_document(chromium, tmp_path):
+    doc = _large_doc()
+    path = tmp_path / "large.html"
+    path.write_text(render_html([doc]), encoding="utf-8")
+    start = time.perf_counter()
+    page = _open(chromium, path)
+    elapsed = time.perf_counter() - start
+    assert page.console_errors == []
+    assert page.evaluate("document.querySelectorAll('.dnv-text [data-e]').length") >= len(doc.entities)
+    assert int(page.evaluate("document.querySelector('.dnv').dataset.arcs")) == len(doc.relations)
+    assert elapsed < 30, f"{elapsed:.1f} s to load and draw"
