@@ -219,6 +219,8 @@ def iter_jsonl_records(
                     obj = json.loads(line)
                 except json.JSONDecodeError as err:
                     raise RecordFormatError(f"{default_id}: not valid JSON ({err.msg} at column {err.colno})") from err
+                except RecursionError as err:
+                    raise RecordFormatError(f"{default_id}: JSON nested too deeply to be a record") from err
                 yield parse_record(obj, default_id, source, text_column=text_column, id_column=id_column)
             except DefnlpError as err:
                 rec_id = default_id
@@ -226,7 +228,7 @@ def iter_jsonl_records(
                     obj = json.loads(raw)
                     if isinstance(obj, dict) and obj.get(id_column or "id") not in (None, ""):
                         rec_id = str(obj[id_column or "id"])
-                except (ValueError, UnicodeDecodeError):
+                except (ValueError, UnicodeDecodeError, RecursionError):
                     pass
                 yield InputRecord(id=rec_id, source=source, error=err)
 
