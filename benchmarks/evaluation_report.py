@@ -1,0 +1,204 @@
+"""Write docs/evaluation.md from the benchmark results (benchmarks/results/*.json).
+
+    python benchmarks/evaluation_report.py
+
+Every figure on that page is copied from a result file by this script, never typed by hand;
+re-run it after any benchmark. Sections whose result file is missing say so.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+OUT = ROOT / "docs" / "evaluation.md"
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def fmt(x: Any) -> str:
+    if isinstance(x, float):
+        return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.2f}"
+    return "" if x is None else str(x)
+
+
+def md_table(rows: list[dict[str, Any]], cols: list[str], names: dict[str, str] | None = None) -> str:
+    names = names or {}
+    out = ["| " + " | ".join(names.get(c, c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    out += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def machine_line(res: dict[str, Any]) -> str:
+    m = res.get("machine", {})
+    cpu = m.get("cpu") or m.get("platform", "")
+    threads = m.get("torch_threads")
+    return f"run {res.get('date') or m.get('date', '')}, {cpu}, {m.get('cores') or m.get('cpu_count')} cores" + (
+        f", {threads} torch threads" if threads else "")
+
+
+def missing(command: str) -> list[str]:
+    return [f"*Not measured yet: run `{command}`.*", ""]
+
+
+def ner_section() -> list[str]:
+    lines = ["## Named entities: defnlp vs spaCy md", "", "`python benchmarks/ner_quality.py`", ""]
+    res = load("ner_quality")
+    if not res:
+        return lines + missing("python benchmarks/ner_quality.py")
+    lines += [
+        f"seqeval strict IOB2 micro-F1 ({machine_line(res)}). spaCy md is `fr_core_news_md` for French and "
+        "`en_core_web_md` for English, its labels mapped to defence-v1 as described in the script "
+        "(PERSON→PER, ORG→ORG, GPE/LOC/FAC→LOC, NORP→NAT, DATE/TIME→DATE, MONEY→MONEY, "
+        "CARDINAL/QUANTITY→QUANTITY, LAW→DOCUMENT; French MISC dropped). Rows name the labels scored; "
+        "per-label rows give defnlp alone (spaCy has no such label).", "",
+        md_table(res["rows"], ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta", "defnlp_p", "defnlp_r"],
+                 {"defnlp_f1": "defnlp F1", "spacy_md_f1": "spaCy md F1", "defnlp_p": "defnlp P", "defnlp_r": "defnlp R"}),
+        "",
+    ]
+    return lines
+
+
+def relations_section() -> list[str]:
+    lines = ["## Relations: defnlp vs the type-pair baseline", "", "`python benchmarks/relations.py`", ""]
+    res = load("relations")
+    if not res:
+        return lines + missing("python benchmarks/relations.py")
+    t = res["timing"]
+    lines += [
+        f"re3d test, non-BBC and BBC documents apart ({machine_line(res)}). Micro-F1 over the re3d relation types; "
+        "end to end, a relation counts only if its label and both entity spans are exact. The baseline predicts, "
+        "for each pair of entities in a sentence, the most frequent relation of that pair of entity labels in the "
+        "same training data.", "",
+        md_table(res["rows"], ["set", "mode", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta"],
+                 {"gold_relations": "gold", "model_p": "P", "model_r": "R", "model_f1": "F1", "baseline_f1": "baseline F1"}),
+        "",
+        "Per relation type with gold entities (non-BBC):", "",
+    ]
+    det = res["details"].get("re3d test non-BBC | gold entities")
+    if det:
+        per = det["model"].get("per_label", {})
+        base = det["baseline"].get("per_label", {})
+        rows = [{"relation": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v.get("support"),
+                 "baseline F1": 100 * base.get(k, {}).get("f1", 0.0)} for k, v in sorted(per.items())]
+        lines += [md_table(rows, ["relation", "gold", "P", "R", "F1", "baseline F1"]), ""]
+    lines += [f"Joint cost: NER + relations took {t['seconds_ner_re']:.1f} s vs {t['seconds_ner']:.1f} s for NER alone on "
+              f"the same {t['docs']} documents: **{t['ratio']:.2f}×** (the encoder runs once).", ""]
+    return lines
+
+
+def throughput_section() -> list[str]:
+    lines = ["## Inference speed", "", "`python benchmarks/throughput.py` and `python benchmarks/throughput.py --memory`", ""]
+    res = load("throughput")
+    if not res:
+        lines += missing("python benchmarks/throughput.py")
+    else:
+        cols = ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb", "x_hf_batch1", "fraction_of_limit"]
+        lines += [
+            f"{res['documents']} mixed-length FR/EN documents, {res['tokens']:,} tokens, on {res['device']} ({machine_line(res)}). "
+            "Each system runs in its own process on the same documents and the same weights (the HF pipeline gets "
+            "the model exported to `BertForTokenClassification`, `aggregation_strategy=\"simple\"`, with striding "
+            "so that it too sees whole documents). `x_hf_batch1`: tokens/s over the HF pipeline's at batch 1, "
+            "same run. `fraction_of_limit`: tokens/s × FLOPs per token / the 2048² fp32 matmul GFLOP/s measured "
+            f"in the same run ({fmt(res.get('matmul_gflops'))} GFLOP/s).", "",
+            md_table(res["rows"], cols, {"x_hf_batch1": "× HF batch 1", "fraction_of_limit": "of machine limit"}), "",
+        ]
+        if res.get("sweep"):
+            lines += ["Token-budget sweep (fp32):", "", md_table(res["sweep"], ["token_budget", "tokens_per_s", "docs_per_s", "peak_rss_mb"]), ""]
+        if res.get("int8_quality"):
+            lines += ["Dynamic int8 quantisation vs fp32, NER micro-F1:", "", md_table(res["int8_quality"], ["set", "f1_fp32", "f1_int8", "delta"]), ""]
+    mem = load("throughput_memory")
+    if mem:
+        lines += [f"Peak memory of `defnlp annotate` on 1k vs 20k documents ({machine_line(mem)}): ratio "
+                  f"**{mem['rss_ratio_20k_over_1k']:.3f}**.", "", md_table(mem["rows"], ["records", "seconds", "docs_per_s", "max_rss_mb", "errors"]), ""]
+    gpu = load("throughput_cuda")
+    if gpu:
+        lines += ["On GPU:", "", md_table(gpu["rows"], ["system", "tokens_per_s", "docs_per_s", "x_hf_batch1"]), ""]
+    enc = load("encoder")
+    if enc:
+        lines += ["Encoder forward pass alone (`python benchmarks/encoder.py`, " + machine_line(enc) + "):", "",
+                  md_table(enc["rows"], ["batch_size", "seq_len", "tokens_per_s", "sequences_per_s", "gflops_achieved"]), ""]
+    return lines
+
+
+def alignment_section() -> list[str]:
+    lines = ["## Alignment", "", "`python benchmarks/alignment.py` (sections: `--only aer transread tatoeba speed projection`)", ""]
+    res = load("alignment")
+    if not res:
+        return lines + missing("python benchmarks/alignment.py")
+    aer = res.get("aer")
+    if aer:
+        ours = aer["test"][0]
+        rows = [{"system": f"defnlp ({ours['variant']}: layer {ours['layer']}, {ours['method']}, centering {ours['center']})",
+                 "AER": ours["aer"], "P": ours["precision"], "R": ours["recall"]}]
+        rows += [{"system": v["variant"], "AER": v["aer"], "P": v["precision"], "R": v["recall"]} for v in aer["test"][1:]]
+        rows += [{"system": f"{k} (published)", "AER": v} for k, v in aer["anchors"].items()]
+        lines += [f"Word alignment, Hansards EN–FR, {aer['test_pairs']} test pairs, no fine-tuning; settings chosen on the "
+                  f"{aer['trial_pairs']} trial pairs. Target AER ≤ {aer['target_aer']}.", "", md_table(rows, ["system", "AER", "P", "R"]), ""]
+    tr = res.get("transread")
+    if tr:
+        rows = []
+        for variant, v in tr.items():
+            if not isinstance(v, dict) or "overall" not in v:
+                continue
+            rows.append({"variant": variant, "novel": "**overall**", "strict F1": v["overall"]["strict"]["f1"], "lax F1": v["overall"]["lax"]["f1"]})
+        first = next((v for v in tr.values() if isinstance(v, dict) and "novels" in v), None)
+        if first:
+            rows += [{"variant": next(iter(tr)), "novel": k, "strict F1": n["strict_f1"], "lax F1": n["lax_f1"]} for k, n in first["novels"].items()]
+        lines += ["Sentence alignment, TransRead novels (FR–EN), strict and lax F1:", "", md_table(rows, ["variant", "novel", "strict F1", "lax F1"]), ""]
+    tat = res.get("tatoeba")
+    if tat:
+        rows = [{"embedder": k, "P@1 fr→en": v["fr_to_en"], "P@1 en→fr": v["en_to_fr"], "seconds": v.get("seconds")} for k, v in tat.items() if isinstance(v, dict) and "fr_to_en" in v]
+        lines += ["Bitext retrieval, Tatoeba FR–EN 1,000 pairs:", "", md_table(rows, ["embedder", "P@1 fr→en", "P@1 en→fr", "seconds"]), ""]
+    sp = res.get("speed")
+    if sp:
+        w = sp["word_alignment"]
+        lines += [f"Word-alignment speed on {w['pairs']} sentence pairs ({w['device']}, {w['torch_threads']} threads): batched "
+                  f"**{w['batched_pairs_per_s']} pairs/s** vs one pair at a time {w['one_at_a_time_pairs_per_s']} pairs/s, "
+                  f"×{w['speedup']}, identical links {w['identical_links']}.", ""]
+        rows = [{"mode": k, "sentences per side": v["sentences_per_side"], "seconds": v["seconds_total"], "search only (s)": v["seconds_search_only"],
+                 "correct 1-1 links": v["correct_1_1_links"]} for k, v in sp["sentence_alignment"].items()]
+        lines += ["Sentence alignment of a 1,000-sentence document pair:", "", md_table(rows, list(rows[0])), ""]
+    pr = res.get("projection")
+    if pr and "skipped" not in pr:
+        rows = [{"match": "exact span + label", **{k.upper() if k != 'f1' else 'F1': 100 * v for k, v in pr["exact"].items()}},
+                {"match": "overlapping span + label", **{k.upper() if k != 'f1' else 'F1': 100 * v for k, v in pr["overlap"].items()}}]
+        lines += [f"Annotation projection on {pr['segments']} WMT14 defence segments: entities found by the default NER on "
+                  f"English ({pr['en_entities']}) projected onto the French side ({pr['projected']} projected), compared with "
+                  f"the NER run directly on French ({pr['fr_ner_entities']}):", "", md_table(rows, ["match", "PRECISION", "RECALL", "F1"],
+                  {"PRECISION": "P", "RECALL": "R"}), ""]
+    return lines
+
+
+def main() -> None:
+    lines = [
+        "# Evaluation", "",
+        "<!-- generated by benchmarks/evaluation_report.py from benchmarks/results/*.json; do not edit by hand -->", "",
+        "Every figure here comes from a script in `benchmarks/` that prints a table and writes JSON to "
+        "`benchmarks/results/`; this page is generated from those files (`python benchmarks/evaluation_report.py`). "
+        "Speed figures are compared with their anchor **in the same run** (the machines are shared and noisy): "
+        "read the ratios, not the absolute numbers. The corpora are read from `../shared/data` (or "
+        "`$DEFNLP_DATA_DIR`), see [Corpora](corpora.md); the model cards ([Model cards](models.md)) use the same files.", "",
+        "| what | command | result file |", "|---|---|---|",
+        "| NER quality vs spaCy md | `python benchmarks/ner_quality.py` | `ner_quality.json` |",
+        "| relations vs type-pair baseline; joint cost | `python benchmarks/relations.py` | `relations.json` |",
+        "| inference throughput vs HF pipeline and spaCy, int8, sweep | `python benchmarks/throughput.py` | `throughput.json` |",
+        "| peak memory, 1k vs 20k documents | `python benchmarks/throughput.py --memory` | `throughput_memory.json` |",
+        "| encoder forward pass (batch 1/8/32) | `python benchmarks/encoder.py` | `encoder.json` |",
+        "| alignment: Hansards AER, TransRead, Tatoeba, speed, projection | `python benchmarks/alignment.py` | `alignment.json` |",
+        "| HTML report rendering | `python benchmarks/viz_render.py` | `viz_render.json` |", "",
+    ]
+    for section in (ner_section, relations_section, throughput_section, alignment_section):
+        lines += section()
+    OUT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
