@@ -62,19 +62,23 @@ class RelationHead(nn.Module):
                 pairs: Sequence[Candidate]) -> torch.Tensor:
         """Logits ``(len(pairs), 1 + n_relations)`` for one document's candidate pairs."""
         p = self.proj(hidden)  # (T, proj)
-        zero = p.new_zeros(p.shape[-1])
-        # mean over each range with a cumulative sum (cheap for many pairs)
+        # means over token ranges from a cumulative sum, all ranges at once (cheap for many pairs)
         csum = torch.cat([p.new_zeros(1, p.shape[-1]), p.cumsum(0)], dim=0)
 
-        def mean(a: int, b: int) -> torch.Tensor:
-            return (csum[b] - csum[a]) / (b - a) if b > a else zero
+        def means(spans: Sequence[tuple[int, int]]) -> torch.Tensor:
+            idx = torch.tensor(spans, dtype=torch.long, device=p.device).reshape(-1, 2)
+            a, b = idx[:, 0], idx[:, 1]
+            width = (b - a).clamp(min=1).unsqueeze(-1).to(p.dtype)
+            return torch.where((b > a).unsqueeze(-1), (csum[b.clamp(min=0)] - csum[a]) / width, p.new_zeros(()))
 
-        ent_mean = torch.stack([mean(a, b) for a, b in ranges])
-        ent_first = torch.stack([p[a] if b > a else zero for a, b in ranges])
+        ent_mean = means(ranges)
+        starts = torch.tensor([a for a, _ in ranges], dtype=torch.long, device=p.device)
+        nonempty = torch.tensor([b > a for a, b in ranges], dtype=torch.bool, device=p.device)
+        ent_first = torch.where(nonempty.unsqueeze(-1), p[starts.clamp(max=p.shape[0] - 1)], p.new_zeros(()))
         ent = torch.cat([ent_mean, ent_first, self.label_emb(labels)], dim=-1)
         heads = torch.tensor([c.head for c in pairs], dtype=torch.long, device=p.device)
         tails = torch.tensor([c.tail for c in pairs], dtype=torch.long, device=p.device)
-        ctx = torch.stack([mean(*c.context) for c in pairs])
+        ctx = means([c.context for c in pairs])
         dist = self.dist_emb(torch.tensor([c.distance_bucket for c in pairs], device=p.device))
         sent = self.sent_emb(torch.tensor([min(c.sentence_distance, 2) for c in pairs], device=p.device))
         feats = torch.cat([ent[heads], ent[tails], ent_mean[heads] * ent_mean[tails], ctx, dist, sent], dim=-1)
@@ -83,15 +87,16 @@ class RelationHead(nn.Module):
 
 def label_mask(scheme: LabelScheme | None, relation_labels: Sequence[str], doc: Doc, pairs: Sequence[Candidate]) -> torch.Tensor:
     """``(len(pairs), 1 + n)`` bool: which outputs are allowed for each pair (NONE always)."""
-    mask = torch.ones((len(pairs), len(relation_labels) + 1), dtype=torch.bool)
     if scheme is None:
-        return mask
-    for row, c in enumerate(pairs):
-        hl, tl = doc.entities[c.head].label, doc.entities[c.tail].label
-        for k, r in enumerate(relation_labels):
-            if r in scheme.relations and not scheme.allows(r, hl, tl):
-                mask[row, k + 1] = False
-    return mask
+        return torch.ones((len(pairs), len(relation_labels) + 1), dtype=torch.bool)
+    allowed: dict[tuple[str, str], list[bool]] = {}  # one scheme lookup per pair of entity labels
+    rows = []
+    for c in pairs:
+        key = (doc.entities[c.head].label, doc.entities[c.tail].label)
+        if key not in allowed:
+            allowed[key] = [True] + [r not in scheme.relations or scheme.allows(r, *key) for r in relation_labels]
+        rows.append(allowed[key])
+    return torch.tensor(rows, dtype=torch.bool).reshape(len(pairs), len(relation_labels) + 1)
 
 
 @dataclass
