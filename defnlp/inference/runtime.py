@@ -32,13 +32,14 @@ class Runtime:
       only); ``fp16``/``bf16`` (autocast, GPU only: bf16 on these CPUs runs at well under
       1 GFLOP/s, so it is refused there). ``auto`` = bf16 on GPUs that support it, else fp16
       on GPU, fp32 on CPU.
-    * ``token_budget``: padded tokens per batch (batch size × longest window).
+    * ``token_budget``: padded tokens per batch (batch size × longest window); default 2048
+      on CPU (the best of the sweep in ``benchmarks/throughput.py``), 65536 on GPU.
     * ``pool_tokens`` / ``pool_docs``: how much input is read ahead and length-sorted at once.
     """
 
     device: torch.device
     precision: str = "fp32"
-    token_budget: int = 8192
+    token_budget: int = 2048
     max_batch: int = 128
     pool_tokens: int = 65536
     pool_docs: int = 2048
@@ -81,7 +82,7 @@ class Runtime:
         elif dev.type == "cpu":
             torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
         if token_budget is None:
-            token_budget = 8192 if dev.type == "cpu" else 65536
+            token_budget = 2048 if dev.type == "cpu" else 65536
         if pool_tokens is None:
             pool_tokens = max(65536, 8 * token_budget)
         return cls(dev, precision, int(token_budget), int(max_batch), int(pool_tokens), threads=threads)
@@ -98,10 +99,23 @@ class Runtime:
         if self.precision == "int8":
             import warnings
 
-            from torch.ao.quantization import quantize_dynamic
+            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
+            # Per-output-channel weight scales, and the feed-forward output projections (whose
+            # GELU inputs have outlier activations) kept in fp32: quantising every linear layer
+            # per tensor cost 5-17 F1 points on the default model, this 0.2-1.6 (benchmarks/throughput.py).
+            targets = {
+                name: per_channel_dynamic_qconfig
+                for name, module in model.named_modules()
+                if isinstance(module, nn.Linear) and not _is_ffn_output(name)
+            }
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                model = quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+                model = quantize_dynamic(model, targets, dtype=torch.qint8)
             return model
         return model.to(self.device)
+
+
+def _is_ffn_output(name: str) -> bool:
+    """``encoder.layer.N.output.dense`` (feed-forward down-projection), not the attention output."""
+    return name.endswith("output.dense") and "attention" not in name
