@@ -33,7 +33,7 @@ class Runtime:
       1 GFLOP/s, so it is refused there). ``auto`` = bf16 on GPUs that support it, else fp16
       on GPU, fp32 on CPU.
     * ``token_budget``: padded tokens per batch (batch size × longest window); default 2048
-      on CPU (the best of the sweep in ``benchmarks/throughput.py``), 65536 on GPU.
+      on CPU (1024-4096 tie in the sweep of ``benchmarks/throughput.py``, larger is slower), 65536 on GPU.
     * ``pool_tokens`` / ``pool_docs``: how much input is read ahead and length-sorted at once.
     """
 
