@@ -47,9 +47,13 @@ def missing(command: str) -> list[str]:
     return [f"*Not measured yet: run `{command}`.*", ""]
 
 
+def open_section(title: str, command: str, result: str) -> tuple[list[str], dict[str, Any] | None]:
+    """The section's heading and command, and its result file (None if not measured yet)."""
+    return [f"## {title}", "", f"`{command}`", ""], load(result)
+
+
 def ner_section() -> list[str]:
-    lines = ["## Named entities: defnlp vs spaCy md", "", "`python benchmarks/ner_quality.py`", ""]
-    res = load("ner_quality")
+    lines, res = open_section("Named entities: defnlp vs spaCy md", "python benchmarks/ner_quality.py", "ner_quality")
     if not res:
         return lines + missing("python benchmarks/ner_quality.py")
     lines += [
@@ -66,8 +70,7 @@ def ner_section() -> list[str]:
 
 
 def relations_section() -> list[str]:
-    lines = ["## Relations: defnlp vs the type-pair baseline", "", "`python benchmarks/relations.py`", ""]
-    res = load("relations")
+    lines, res = open_section("Relations: defnlp vs the type-pair baseline", "python benchmarks/relations.py", "relations")
     if not res:
         return lines + missing("python benchmarks/relations.py")
     t = res["timing"]
@@ -85,7 +88,7 @@ def relations_section() -> list[str]:
     if det:
         per = det["model"].get("per_label", {})
         base = det["baseline"].get("per_label", {})
-        rows = [{"relation": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v.get("support"),
+        rows = [{"relation": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v.get("support", v.get("gold")),
                  "baseline F1": 100 * base.get(k, {}).get("f1", 0.0)} for k, v in sorted(per.items())]
         lines += [md_table(rows, ["relation", "gold", "P", "R", "F1", "baseline F1"]), ""]
     lines += [f"Joint cost: NER + relations took {t['seconds_ner_re']:.1f} s vs {t['seconds_ner']:.1f} s for NER alone on "
@@ -128,8 +131,7 @@ def throughput_section() -> list[str]:
 
 
 def alignment_section() -> list[str]:
-    lines = ["## Alignment", "", "`python benchmarks/alignment.py` (sections: `--only aer transread tatoeba speed projection`)", ""]
-    res = load("alignment")
+    lines, res = open_section("Alignment", "python benchmarks/alignment.py", "alignment")
     if not res:
         return lines + missing("python benchmarks/alignment.py")
     aer = res.get("aer")
