@@ -48,13 +48,13 @@ def training_section(spec) -> str:
         if s.get("annotated"):
             desc += f"; annotates {', '.join(s['annotated'])}"
         lines.append(f"- {desc}")
-    lines += [
-        "",
-        "Licences: the project's own examples (`data/examples`, written for defnlp, MIT); re3d train split, "
-        "BBC Online documents excluded (CC BY-NC; the split puts them in test only); WiNER-fr train split "
-        "(annotations CC BY 4.0, Wikinews text CC BY 2.5). No evaluation text was used for training.",
-        "",
-    ]
+    licences = {
+        "markup": "the project's own examples (`data/examples`, written for defnlp, MIT)",
+        "re3d": "re3d train split, BBC Online documents excluded (CC BY-NC; the split puts them in test only)",
+        "winer_fr": "WiNER-fr train split (annotations CC BY 4.0, Wikinews text CC BY 2.5)",
+    }
+    used = [licences[f] for f in dict.fromkeys(s["format"] for s in sources) if f in licences]
+    lines += ["", "Licences: " + "; ".join(used) + ". No evaluation text was used for training.", ""]
     history = spec.training.get("history") or []
     if history:
         rows = []
