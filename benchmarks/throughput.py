@@ -196,25 +196,18 @@ def worker(args: argparse.Namespace) -> dict:
     if system.startswith("defnlp"):
         _, precision, budget = system.split(":")
         out, seconds, peak, _ = run_defnlp(args.model, docs, args.device, precision, int(budget) if budget else None)
-        if args.dump:
-            dump_entities(args.dump, [[(e.start, e.end, e.label) for e in d.entities] for d in out])
-        return {"seconds": seconds, "peak_rss_mb": peak}
+        return {"seconds": seconds, "peak_rss_mb": peak, "entities": [[(e.start, e.end, e.label) for e in d.entities] for d in out]}
     if system.startswith("hf"):
         _, path, bs = system.split(":", 2)[0], system.split(":")[1], system.split(":")[2]
         results, seconds, peak = run_hf_pipeline(path, docs, args.device, int(bs))
-        if args.dump:  # the HF pipeline's spans start on the space before a word (sentencepiece offsets)
-            from defnlp.text import trim_span
+        from defnlp.text import trim_span  # its spans start on the space before a word (sentencepiece offsets)
 
-            dump_entities(args.dump, [[(*trim_span(d.text, r["start"], r["end"]), r["entity_group"]) for r in rs] for d, rs in zip(docs, results)])
-        return {"seconds": seconds, "peak_rss_mb": peak}
+        entities = [[(*trim_span(d.text, r["start"], r["end"]), r["entity_group"]) for r in rs] for d, rs in zip(docs, results)]
+        return {"seconds": seconds, "peak_rss_mb": peak, "entities": entities}
     if system == "spacy":
         n_words, seconds, peak = run_spacy(docs)
         return {"seconds": seconds, "peak_rss_mb": peak, "words": n_words}
     raise SystemExit(f"unknown worker system {system}")
-
-
-def dump_entities(path: str, entities: list[list[tuple]]) -> None:
-    Path(path).write_text(json.dumps(entities), encoding="utf-8")
 
 
 def agreement(ours: list[list], theirs: list[list]) -> dict:
@@ -228,10 +221,8 @@ def agreement(ours: list[list], theirs: list[list]) -> dict:
             "agreement_f1": 200 * common / (n_a + n_b) if n_a + n_b else 100.0}
 
 
-def in_subprocess(args: argparse.Namespace, system: str, dump: str | None = None) -> dict:
+def in_subprocess(args: argparse.Namespace, system: str) -> dict:
     cmd = [sys.executable, __file__, "--worker", system, "--docs", str(args.docs), "--device", args.device]
-    if dump:
-        cmd += ["--dump", dump]
     if args.model:
         cmd += ["--model", args.model]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -251,7 +242,6 @@ def main() -> None:
     parser.add_argument("--memory-precision", default="fp32", help="precision of the --memory runs (int8 to finish sooner on CPU)")
     parser.add_argument("--skip", default="", help="comma-separated systems to skip: hf1,hf8,spacy,sweep,f1")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--dump", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO if not args.worker else logging.WARNING, format="%(asctime)s %(message)s")
     if args.worker:
@@ -288,21 +278,18 @@ def main() -> None:
     gflops = matmul_gflops() if args.device == "cpu" else None
 
     rows = []
-
-    dumps = Path(tempfile.mkdtemp(prefix="defnlp-throughput-"))
+    entities: dict[str, list] = {}  # per system: each document's (start, end, label) entities
 
     def add(system: str, label: str) -> None:
-        m = in_subprocess(args, system, dump=str(dumps / f"{len(rows)}.json"))
+        m = in_subprocess(args, system)
         row = {"system": label, "seconds": m["seconds"], "tokens_per_s": n_tokens / m["seconds"],
                "docs_per_s": len(docs) / m["seconds"], "peak_rss_mb": m["peak_rss_mb"]}
         if "words" in m:
             row["words_per_s"] = m["words"] / m["seconds"]
         rows.append(row)
         log.info("%s: %.0f tokens/s, peak %.0f MB", label, row["tokens_per_s"], row["peak_rss_mb"])
-        if (dumps / f"{len(rows) - 1}.json").is_file():
-            entities[label] = json.loads((dumps / f"{len(rows) - 1}.json").read_text(encoding="utf-8"))
-
-    entities: dict[str, list] = {}
+        if "entities" in m:
+            entities[label] = m["entities"]
 
     add("defnlp:fp32:", "defnlp fp32")
     if args.device == "cpu":
