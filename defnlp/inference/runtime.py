@@ -82,7 +82,7 @@ class Runtime:
         elif dev.type == "cpu":
             torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
         if token_budget is None:
-            token_budget = 2048 if dev.type == "cpu" else 65536
+            token_budget = cls.token_budget if dev.type == "cpu" else 65536
         if pool_tokens is None:
             pool_tokens = max(65536, 8 * token_budget)
         return cls(dev, precision, int(token_budget), int(max_batch), int(pool_tokens), threads=threads)

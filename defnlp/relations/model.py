@@ -69,7 +69,7 @@ class RelationHead(nn.Module):
             idx = torch.tensor(spans, dtype=torch.long, device=p.device).reshape(-1, 2)
             a, b = idx[:, 0], idx[:, 1]
             width = (b - a).clamp(min=1).unsqueeze(-1).to(p.dtype)
-            return torch.where((b > a).unsqueeze(-1), (csum[b.clamp(min=0)] - csum[a]) / width, p.new_zeros(()))
+            return torch.where((b > a).unsqueeze(-1), (csum[b] - csum[a]) / width, p.new_zeros(()))
 
         ent_mean = means(ranges)
         starts = torch.tensor([a for a, _ in ranges], dtype=torch.long, device=p.device)
