@@ -119,3 +119,42 @@ def test_relation_model_refuses_another_ner_model(tmp_path, tiny_re_dir, tiny_ne
     write_manifest(other, ["weights.safetensors", "defnlp.json"])  # a consistent, different NER model
     with pytest.raises(IncompatibleEncoderError, match="trained on NER model weights"):
         defnlp.load(other, relations=tiny_re_dir, device="cpu")
+
+
+def test_training_and_gold_evaluation_draw_pairs_per_sentence(tiny_ner_dir):
+    """Documents read without sentences (corpora, markup) get the engine's sentences, as at
+    inference: no pairs across distant sentences in training or in gold-entity evaluation."""
+    from defnlp.evaluation.relations import predict_with_gold_entities
+    from defnlp.ner.model import load_ner
+    from defnlp.training.relations import encode_documents
+
+    text = "Ana met Bob. It rained. It rained again. Carl left Oslo."
+    d = doc_with(text, [(0, 3, "PER"), (8, 11, "PER"), (text.index("Carl"), text.index("Carl") + 4, "PER"),
+                        (text.index("Oslo"), text.index("Oslo") + 4, "LOC")])
+    assert not d.sentences
+    enc = encode_documents(load_ner(str(tiny_ner_dir)), [d])[0]
+    assert len(enc.doc.sentences) == 4 and not d.sentences  # the caller's document is left as it was
+    ranges = entity_token_ranges(enc.doc, enc.token_spans)
+    pairs = {(c.head, c.tail) for c in candidate_pairs(enc.doc, ranges, load_scheme(), ["MEETS", "LOCATED_IN"], 1)}
+    assert (0, 1) in pairs and (2, 3) in pairs and (0, 2) not in pairs and (1, 3) not in pairs
+    nlp = defnlp.load(tiny_ner_dir, device="cpu")
+    nlp.engine.keep_hidden = True
+
+    class AlwaysMeets(torch.nn.Module):  # a head that relates every candidate pair
+        relation_labels = ["MEETS"]
+
+        def parameters(self):
+            return iter([torch.zeros(1)])
+
+        def label_ids(self, labels):
+            return torch.zeros(len(labels), dtype=torch.long)
+
+        def forward(self, hidden, ranges, labels, pairs):
+            return torch.tensor([[0.0, 5.0]] * len(pairs))
+
+    class Rel:
+        head, scheme, threshold, max_sentence_distance = AlwaysMeets(), load_scheme(), 0.5, 1
+
+    nlp.relations = Rel()
+    pred = predict_with_gold_entities(nlp, [d])[0]
+    assert {(min(r.head, r.tail), max(r.head, r.tail)) for r in pred.relations} == {(0, 1)}

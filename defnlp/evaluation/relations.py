@@ -175,7 +175,7 @@ def predict_with_gold_entities(nlp: Any, docs: Sequence[Doc]) -> list[Doc]:
     states: dict[int, Any] = {}
 
     def finish(state):
-        states[state.index] = (state.hidden.copy(), list(state.token_spans))
+        states[state.index] = (state.hidden.copy(), list(state.token_spans), list(state.doc.sentences))
         return state.doc
 
     engine = nlp.engine
@@ -189,7 +189,9 @@ def predict_with_gold_entities(nlp: Any, docs: Sequence[Doc]) -> list[Doc]:
     rel = nlp.relations
     for i, d in enumerate(docs):
         p = d.copy()
-        hidden, spans = states[i]
+        hidden, spans, sentences = states[i]
+        if not p.sentences:  # candidate pairs are drawn per sentence, as in the pipeline
+            p.sentences = sentences
         with torch.inference_mode():
             p.relations = predict_relations(rel.head, p, torch.from_numpy(hidden), spans, rel.scheme, rel.threshold, rel.max_sentence_distance)
         out.append(p)

@@ -92,7 +92,11 @@ def encode_documents(ner, docs: list[Doc]) -> list[EncodedDoc]:
     out: dict[int, EncodedDoc] = {}
 
     def finish(state):
-        out[state.index] = EncodedDoc(docs[state.index], torch.from_numpy(state.hidden).half(), list(state.token_spans))
+        doc = docs[state.index]
+        if not doc.sentences:  # candidates are drawn per sentence: use the engine's sentences, as at inference
+            doc = doc.copy()
+            doc.sentences = list(state.doc.sentences)
+        out[state.index] = EncodedDoc(doc, torch.from_numpy(state.hidden).half(), list(state.token_spans))
         return state.doc
 
     engine = Engine(ner.encoder.model, ner.encoder.tokenizer, [], finish, Runtime.create(device="cpu"),
