@@ -60,6 +60,27 @@ def test_int8_runs_and_keeps_offsets(tiny_ner_dir):
             assert d.text[e.start : e.end] == e.text
 
 
+def test_int8_quantises_all_linear_layers_but_the_ffn_outputs(tiny_ner_dir):
+    import copy
+
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    from defnlp.ner.model import load_ner
+
+    fp32 = load_ner(str(tiny_ner_dir)).encoder.model.eval()
+    int8 = Runtime.create(device="cpu", precision="int8").prepare_model(copy.deepcopy(fp32))
+    assert torch.backends.quantized.engine in torch.backends.quantized.supported_engines
+    kinds = {name: type(m) for name, m in int8.named_modules() if isinstance(m, (torch.nn.Linear, DynamicInt8Linear))}
+    ffn_out = [n for n in kinds if n.endswith("output.dense") and "attention" not in n]
+    assert ffn_out and all(kinds[n] is torch.nn.Linear for n in ffn_out)
+    assert all(kinds[n] is DynamicInt8Linear for n in kinds if n not in ffn_out and n.startswith("encoder."))
+    ids = torch.randint(5, 200, (2, 24))
+    with torch.inference_mode():
+        a = fp32(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+        b = int8(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+    assert torch.nn.functional.cosine_similarity(a.flatten(0, 1), b.flatten(0, 1)).min() > 0.99
+
+
 def test_precision_rules():
     with pytest.raises(ConfigError, match="not supported on CPU"):
         Runtime.create(device="cpu", precision="bf16")

@@ -103,7 +103,10 @@ class Runtime:
 
             # Per-output-channel weight scales, and the feed-forward output projections (whose
             # GELU inputs have outlier activations) kept in fp32: quantising every linear layer
-            # per tensor cost 5-17 F1 points on the default model, this 0.2-1.6 (benchmarks/throughput.py).
+            # per tensor cost 5-17 F1 points on the default model, this 0.5-0.8 (benchmarks/throughput.py).
+            # The oneDNN kernels use the CPU's int8 units (AVX-512 VNNI / AMX) and were both faster
+            # and closer to fp32 than fbgemm's in that benchmark; the choice is process-wide in torch.
+            torch.backends.quantized.engine = _int8_engine()
             targets = {
                 name: per_channel_dynamic_qconfig
                 for name, module in model.named_modules()
@@ -114,6 +117,15 @@ class Runtime:
                 model = quantize_dynamic(model, targets, dtype=torch.qint8)
             return model
         return model.to(self.device)
+
+
+def _int8_engine() -> str:
+    """The quantised-kernel library for int8: oneDNN where this torch build has it, else fbgemm/x86."""
+    engines = torch.backends.quantized.supported_engines
+    for name in ("onednn", "x86", "fbgemm"):
+        if name in engines:
+            return name
+    raise ConfigError("this torch build has no int8 CPU kernels", "use precision fp32")
 
 
 def _is_ffn_output(name: str) -> bool:
