@@ -33,22 +33,17 @@ import os
 import platform
 import sys
 import time
+from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.alignment_corpora import (
-    read_hansards,
-    read_tatoeba,
-    read_transread,
-    read_wmt14,
-    read_wmt14_defence_ids,
-)
 from defnlp.align.metrics import alignment_prf, retrieval_p_at_1, sentence_alignment_f1
 from defnlp.align.words import extract_links
+from defnlp.io.corpora import ParallelSegment, load_hansards, load_tatoeba, load_transread, load_wmt14_segments
 
 log = logging.getLogger("benchmarks.alignment")
 RESULTS = Path(__file__).resolve().parent / "results" / "alignment.json"
@@ -60,6 +55,56 @@ ANCHORS_AER = [  # published Hansards EN-FR AER (%), no fine-tuning unless said
     ("awesome-align (mBERT)", 5.6),
     ("awesome-align (mBERT, fine-tuned)", 4.1),
 ]
+
+
+# ------------------------------------------------------------------------------------------------
+# corpora (defnlp.io.corpora), in the form the benchmarks use: FR is the source side throughout
+# ------------------------------------------------------------------------------------------------
+class _WordPair(NamedTuple):
+    fr: list[str]
+    en: list[str]
+    sure: set[tuple[int, int]]  # (FR index, EN index), 0-based
+    possible: set[tuple[int, int]]  # includes the sure links
+
+
+class _Novel(NamedTuple):
+    name: str
+    fr: list[str]
+    en: list[str]
+    gold: list[tuple[tuple[int, ...], tuple[int, ...]]]  # (FR ids, EN ids)
+
+
+class _Document(NamedTuple):
+    fr: list[str]
+    en: list[str]
+
+
+def _hansards(part: str) -> list[_WordPair]:
+    """Hansards pairs with links flipped to (FR, EN): the loader gives (EN, FR), the aligner's source is FR."""
+    return [_WordPair(x.fr_tokens, x.en_tokens, {(f, e) for e, f in x.sure}, {(f, e) for e, f in x.possible})
+            for x in load_hansards(part)]
+
+
+def _transread() -> list[_Novel]:
+    """The 11 TransRead novels with gold links flipped to (FR ids, EN ids)."""
+    return [_Novel(b.name, b.fr_sentences, b.en_sentences, [(tuple(f), tuple(e)) for e, f in b.links]) for b in load_transread()]
+
+
+def _tatoeba() -> tuple[list[str], list[str]]:
+    """The 1,000 Tatoeba pairs as (FR sentences, EN sentences)."""
+    pairs = load_tatoeba()
+    return [fr for fr, _ in pairs], [en for _, en in pairs]
+
+
+def _wmt14_documents() -> list[_Document]:
+    """WMT14 newstest2014 segments grouped into their articles, in file order."""
+    return [_Document([s.fr for s in segs], [s.en for s in segs])
+            for segs in (list(g) for _, g in groupby(load_wmt14_segments(), key=lambda s: s.doc_id))]
+
+
+def _wmt14_defence_segments() -> list[ParallelSegment]:
+    """The 123 WMT14 segments that match defence keywords, in file order."""
+    return load_wmt14_segments(defence_only=True)
 
 
 def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
@@ -75,7 +120,7 @@ def table(title: str, header: list[str], rows: list[list[Any]]) -> None:
 # ------------------------------------------------------------------------------------------------
 # word alignment: Hansards AER
 # ------------------------------------------------------------------------------------------------
-def _hansards_scores(aligner: Any, pairs: list[Any], methods: list[str]) -> dict[str, dict[str, float]]:
+def _hansards_scores(aligner: Any, pairs: list[_WordPair], methods: list[str]) -> dict[str, dict[str, float]]:
     """AER of each extraction method, sharing one encoder pass."""
     fr_vectors = aligner.word_vectors([p.fr for p in pairs], ["fr"] * len(pairs))
     en_vectors = aligner.word_vectors([p.en for p in pairs], ["en"] * len(pairs))
@@ -94,7 +139,7 @@ def bench_aer(args: argparse.Namespace) -> dict[str, Any]:
     from defnlp.encoders import load_encoder
 
     encoder = load_encoder(args.encoder)
-    trial, test = read_hansards("trial"), read_hansards("test")
+    trial, test = _hansards("trial"), _hansards("test")
     methods = ["argmax", "itermax", "softmax"]
     grid = []
     for layer in args.layers:
@@ -161,7 +206,7 @@ def synthetic_documents(n_docs: int = 60, seed: int = 13) -> list[tuple[list[str
 
     rng = random.Random(seed)
     out = []
-    for doc in [d for d in read_wmt14() if len(d.fr) >= 10][:n_docs]:
+    for doc in [d for d in _wmt14_documents() if len(d.fr) >= 10][:n_docs]:
         fr: list[str] = []
         en: list[str] = []
         gold = []
@@ -235,7 +280,7 @@ def bench_synthetic(args: argparse.Namespace) -> dict[str, Any]:
 def bench_transread(args: argparse.Namespace) -> dict[str, Any]:
     from defnlp.align.sentences import SentenceAligner
 
-    novels = read_transread()
+    novels = _transread()
     out: dict[str, Any] = {}
     rows = []
     for variant, options in [("concat", {"group_vectors": "concat"}), ("sum", {"group_vectors": "sum"})]:
@@ -268,7 +313,7 @@ def bench_transread(args: argparse.Namespace) -> dict[str, Any]:
 def bench_tatoeba(args: argparse.Namespace) -> dict[str, Any]:
     from defnlp.align.embeddings import load_sentence_embedder
 
-    fr, en = read_tatoeba()
+    fr, en = _tatoeba()
     out, rows = {}, []
     for name in ("use", "e5"):
         embedder = load_sentence_embedder(name)
@@ -291,7 +336,7 @@ def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
     from defnlp.align.sentences import SentenceAligner
     from defnlp.align.words import WordAligner
 
-    docs = read_wmt14()
+    docs = _wmt14_documents()
     fr_lines = [s for d in docs for s in d.fr]
     en_lines = [s for d in docs for s in d.en]
     n_pairs = args.speed_pairs
@@ -393,28 +438,25 @@ def bench_projection(args: argparse.Namespace) -> dict[str, Any]:
         print("\nprojection: skipped — this build has no defnlp.load() NER pipeline (run with --ner-model once it exists)")
         return {"skipped": "no NER pipeline (defnlp.load) in this build"}
     nlp = defnlp.load(args.ner_model)
-    ids = read_wmt14_defence_ids()
-    docs = read_wmt14()
-    fr_lines = [s for d in docs for s in d.fr]
-    en_lines = [s for d in docs for s in d.en]
-    en_docs = list(nlp.pipe([en_lines[i] for i in ids]))
-    fr_docs = list(nlp.pipe([fr_lines[i] for i in ids]))
+    segments = _wmt14_defence_segments()
+    en_docs = list(nlp.pipe([s.en for s in segments]))
+    fr_docs = list(nlp.pipe([s.fr for s in segments]))
     for d in en_docs:
         d.lang = "en"
     projector = Projector(whole=True)
     start = time.perf_counter()
-    projected = projector.project_many([(d, fr_lines[i]) for d, i in zip(en_docs, ids)], tgt_lang="fr")
+    projected = projector.project_many([(d, s.fr) for d, s in zip(en_docs, segments)], tgt_lang="fr")
     seconds = time.perf_counter() - start
     pred = [{(e.start, e.end, e.label) for e in d.entities} for d in projected]
     ref = [{(e.start, e.end, e.label) for e in d.entities} for d in fr_docs]
     strict, lax = _span_prf(pred, ref, lax=False), _span_prf(pred, ref, lax=True)
     n_src = sum(len(d.entities) for d in en_docs)
     n_proj = sum(len(d.entities) for d in projected)
-    table(f"Projection EN->FR on {len(ids)} WMT14 defence segments vs NER on FR ({args.ner_model or 'default model'})",
+    table(f"Projection EN->FR on {len(segments)} WMT14 defence segments vs NER on FR ({args.ner_model or 'default model'})",
           ["match", "P", "R", "F1"],
           [["exact span + label", strict["precision"], strict["recall"], strict["f1"]],
            ["overlapping span + label", lax["precision"], lax["recall"], lax["f1"]]])
-    return {"segments": len(ids), "ner_model": args.ner_model or "default", "en_entities": n_src, "projected": n_proj,
+    return {"segments": len(segments), "ner_model": args.ner_model or "default", "en_entities": n_src, "projected": n_proj,
             "fr_ner_entities": sum(len(d.entities) for d in fr_docs), "exact": strict, "overlap": lax, "seconds": round(seconds, 2)}
 
 
