@@ -48,6 +48,7 @@ benchmarks: install
 	$(BIN)/python benchmarks/relations.py
 	$(BIN)/python benchmarks/throughput.py
 	$(BIN)/python benchmarks/throughput.py --memory --memory-chars 200 --memory-precision int8
+	$(BIN)/python benchmarks/int8_variants.py
 	$(BIN)/python benchmarks/alignment.py
 	$(BIN)/python benchmarks/viz_render.py
 	$(BIN)/python benchmarks/model_cards.py
