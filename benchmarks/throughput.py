@@ -28,7 +28,6 @@ import argparse
 import gc
 import json
 import logging
-import os
 import random
 import subprocess
 import sys
