@@ -140,10 +140,7 @@ class TypePairBaseline:
 
 def evaluate_relations_cli(args: Any, gold: list[Doc], labels: list[str] | None) -> dict[str, Any]:
     """``defnlp evaluate relations``: with gold entities and/or end to end."""
-    import torch
-
     from ..pipeline import load
-    from ..relations.model import predict_relations
 
     nlp = load(args.model)
     if nlp.relations is None:
@@ -171,27 +168,9 @@ def predict_with_gold_entities(nlp: Any, docs: Sequence[Doc]) -> list[Doc]:
 
     from ..relations.model import predict_relations
 
-    out: list[Doc] = []
-    states: dict[int, Any] = {}
-
-    def finish(state):
-        states[state.index] = (state.hidden.copy(), list(state.token_spans), list(state.doc.sentences))
-        return state.doc
-
-    engine = nlp.engine
-    saved_finish, saved_keep = engine.finish, engine.keep_hidden
-    engine.finish, engine.keep_hidden = finish, True
-    try:
-        for index, _ in engine.run(Doc(d.text, id=d.id, lang=d.lang, sentences=list(d.sentences)) for d in docs):
-            pass
-    finally:
-        engine.finish, engine.keep_hidden = saved_finish, saved_keep
     rel = nlp.relations
-    for i, d in enumerate(docs):
-        p = d.copy()
-        hidden, spans, sentences = states[i]
-        if not p.sentences:  # candidate pairs are drawn per sentence, as in the pipeline
-            p.sentences = sentences
+    out: list[Doc] = []
+    for p, hidden, spans in nlp.engine.hidden_states(docs):  # p: a copy of the gold document, with sentences
         with torch.inference_mode():
             p.relations = predict_relations(rel.head, p, torch.from_numpy(hidden), spans, rel.scheme, rel.threshold, rel.max_sentence_distance)
         out.append(p)

@@ -158,6 +158,42 @@ class Engine:
         if pool:
             yield from self._run_pool(pool)
 
+    def hidden_states(self, docs: Iterable[Doc]) -> Iterator[tuple[Doc, np.ndarray, list[tuple[int, int]]]]:
+        """Each document's final hidden states ``(tokens, H)`` and token character spans, in input order.
+
+        For heads that read the encoder's states outside the pipeline (relation training and
+        gold-entity evaluation). Each yielded document is a copy of the input with its
+        annotations, given the engine's sentence split when it had none, so that anything
+        drawn per sentence matches the pipeline. A document that cannot be encoded raises its
+        error. The engine's ``finish`` and ``keep_hidden`` are restored afterwards.
+        """
+        originals: dict[int, Doc] = {}
+        captured: dict[int, tuple[np.ndarray, list[tuple[int, int]], list[Sentence]]] = {}
+
+        def feed() -> Iterator[Doc]:
+            for index, doc in enumerate(docs):
+                originals[index] = doc
+                yield Doc(doc.text, id=doc.id, lang=doc.lang, sentences=list(doc.sentences))
+
+        def finish(state: DocState) -> Doc:
+            captured[state.index] = (state.hidden, list(state.token_spans), list(state.doc.sentences))
+            return state.doc
+
+        saved = self.finish, self.keep_hidden
+        self.finish, self.keep_hidden = finish, True
+        try:
+            for index, result in self.run(feed()):
+                original = originals.pop(index)
+                if isinstance(result, DefnlpError):
+                    raise result
+                hidden, spans, sentences = captured.pop(index)
+                doc = original.copy()
+                if not doc.sentences:
+                    doc.sentences = sentences
+                yield doc, hidden, spans
+        finally:
+            self.finish, self.keep_hidden = saved
+
     def _run_pool(self, pool: list[tuple[int, Doc]]) -> Iterator[tuple[int, Doc | DefnlpError]]:
         states = self.prepare(pool)
         tasks: list[tuple[DocState, Window]] = [(s, w) for s in states if s.error is None for w in s.windows]

@@ -86,24 +86,13 @@ class EncodedDoc:
 
 
 def encode_documents(ner, docs: list[Doc]) -> list[EncodedDoc]:
-    """Hidden states of the NER encoder for each document (one batched pass)."""
+    """Hidden states of the NER encoder for each document (one batched pass); documents without
+    sentences get the engine's, since candidate pairs are drawn per sentence as at inference."""
     from ..inference import Engine, Runtime
 
-    out: dict[int, EncodedDoc] = {}
-
-    def finish(state):
-        doc = docs[state.index]
-        if not doc.sentences:  # candidates are drawn per sentence: use the engine's sentences, as at inference
-            doc = doc.copy()
-            doc.sentences = list(state.doc.sentences)
-        out[state.index] = EncodedDoc(doc, torch.from_numpy(state.hidden).half(), list(state.token_spans))
-        return state.doc
-
-    engine = Engine(ner.encoder.model, ner.encoder.tokenizer, [], finish, Runtime.create(device="cpu"),
-                    max_tokens=ner.spec.max_tokens, overlap=ner.spec.overlap, keep_hidden=True)
-    for _ in engine.run(Doc(d.text, id=d.id, lang=d.lang, sentences=list(d.sentences)) for d in docs):
-        pass
-    return [out[i] for i in range(len(docs))]
+    engine = Engine(ner.encoder.model, ner.encoder.tokenizer, [], lambda state: state.doc, Runtime.create(device="cpu"),
+                    max_tokens=ner.spec.max_tokens, overlap=ner.spec.overlap)
+    return [EncodedDoc(doc, torch.from_numpy(hidden).half(), spans) for doc, hidden, spans in engine.hidden_states(docs)]
 
 
 def _targets(doc: Doc, pairs, labels: list[str], symmetric: set[str]) -> tuple[list[int], int]:
