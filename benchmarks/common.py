@@ -47,15 +47,20 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
+def timed(fn: Callable[[], Any], repeats: int) -> tuple[Any, list[float]]:
+    """Run ``fn`` ``repeats`` times (at least once); return its last result and each run's seconds."""
+    times, out = [], None
+    for _ in range(max(1, repeats)):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return out, times
+
+
 def best_time(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> float:
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+    return min(timed(fn, repeats)[1])
 
 
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str = "") -> str:

@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import logging
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -34,8 +32,10 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import save, table  # noqa: E402
+from common import save, table, timed  # noqa: E402
 from throughput import count_tokens, f1_on, gold_sets, mixed_documents  # noqa: E402
+
+from defnlp.inference.runtime import _int8_engine, _is_ffn_output  # noqa: E402
 
 log = logging.getLogger("int8_variants")
 
@@ -70,22 +70,12 @@ class _OutlierSplitLinear(nn.Module):
         return self.main(x.index_select(-1, self.ordinary)) + self.fp32(x.index_select(-1, self.outliers))
 
 
-def _is_ffn_output(name: str) -> bool:
-    from defnlp.inference.runtime import _is_ffn_output as is_ffn_output
-
-    return is_ffn_output(name)
-
-
 def ffn_input_maxima(model: nn.Module, tokenizer) -> dict[str, torch.Tensor]:
     """Per-channel max |x| at the input of each FFN output projection, on the bundled examples."""
     from defnlp.config import project_root
+    from defnlp.io.inputs import iter_inputs
 
-    texts = []
-    for path in sorted((project_root() / "examples" / "texts").iterdir()):
-        if path.suffix == ".jsonl":
-            texts += [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        elif path.suffix == ".txt":
-            texts.append(path.read_text(encoding="utf-8"))
+    texts = [r.text for r in iter_inputs([project_root() / "examples" / "texts"]) if r.ok]
     batch = tokenizer(texts, truncation=True, max_length=256, padding=True, return_tensors="pt")
     maxima: dict[str, torch.Tensor] = {}
     hooks = []
@@ -105,8 +95,6 @@ def ffn_input_maxima(model: nn.Module, tokenizer) -> dict[str, torch.Tensor]:
 
 def variant(model: nn.Module, tokenizer, kind: str, alpha: float, outlier: float) -> tuple[nn.Module, dict]:
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    from defnlp.inference.runtime import _int8_engine
 
     model = copy.deepcopy(model).eval()
     info: dict = {}
@@ -157,11 +145,7 @@ def main() -> None:
     def measure(label: str, model: nn.Module, info: dict) -> dict:
         nlp.engine.model = model
         list(nlp.pipe(d.copy(annotations=False) for d in docs[:5]))
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            list(nlp.pipe(d.copy(annotations=False) for d in docs))
-            times.append(time.perf_counter() - start)
+        _, times = timed(lambda: list(nlp.pipe(d.copy(annotations=False) for d in docs)), args.repeats)
         row = {"variant": label, "tokens_per_s": n_tokens / min(times), **{name: f1_on(nlp, g) for name, g in gold.items()}, **info}
         log.info("%s: %.0f tokens/s", label, row["tokens_per_s"])
         return row

@@ -40,7 +40,7 @@ import psutil
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import matmul_gflops, save, table  # noqa: E402
+from common import matmul_gflops, save, table, timed  # noqa: E402
 
 from defnlp.doc import Doc  # noqa: E402
 
@@ -101,16 +101,6 @@ def mixed_documents(n: int, seed: int = 0) -> list[Doc]:
 
 def count_tokens(tokenizer, docs: list[Doc]) -> int:
     return sum(len(x) for x in tokenizer([d.text for d in docs], add_special_tokens=False)["input_ids"])
-
-
-def timed(fn, repeats: int) -> tuple[object, list[float]]:
-    """Run ``fn`` ``repeats`` times; return its last result and each run's seconds."""
-    times, out = [], None
-    for _ in range(max(1, repeats)):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return out, times
 
 
 def run_defnlp(model: str | None, docs: list[Doc], device: str, precision: str, token_budget: int | None = None, repeats: int = 1):
