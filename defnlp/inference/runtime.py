@@ -29,8 +29,8 @@ class Runtime:
     """Execution settings shared by every encoder pass.
 
     * ``precision``: ``fp32``; ``int8`` (dynamic int8 quantisation of the linear layers, CPU
-      only); ``fp16``/``bf16`` (autocast, GPU only: bf16 on these CPUs runs at well under
-      1 GFLOP/s, so it is refused there). ``auto`` = bf16 on GPUs that support it, else fp16
+      only); ``fp16``/``bf16`` (autocast, GPU only: on CPUs without AMX units bf16 runs at
+      well under 1 GFLOP/s, and its effect on F1 is not measured, so it is refused on CPU). ``auto`` = bf16 on GPUs that support it, else fp16
       on GPU, fp32 on CPU.
     * ``token_budget``: padded tokens per batch (batch size × longest window); default 2048
       on CPU (1024-4096 tie in the sweep of ``benchmarks/throughput.py``, larger is slower), 65536 on GPU.
@@ -72,7 +72,7 @@ class Runtime:
                 precision = "fp32"
         if dev.type == "cpu" and precision in ("fp16", "bf16"):
             raise ConfigError(
-                f"precision {precision} is not supported on CPU (it runs far slower than fp32 there)",
+                f"precision {precision} is not supported on CPU (without AMX units it runs far slower than fp32)",
                 "use fp32, or int8 for faster CPU inference",
             )
         if dev.type != "cpu" and precision == "int8":
