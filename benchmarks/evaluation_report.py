@@ -98,6 +98,12 @@ def throughput_section() -> list[str]:
             lines += ["Token-budget sweep (fp32):", "", md_table(res["sweep"], ["token_budget", "tokens_per_s", "docs_per_s", "peak_rss_mb"]), ""]
         if res.get("int8_quality"):
             lines += ["Dynamic int8 quantisation vs fp32, NER micro-F1:", "", md_table(res["int8_quality"], ["set", "f1_fp32", "f1_int8", "delta"]), ""]
+    variants = load_result("int8_variants")
+    if variants:
+        deltas = [c for c in variants["rows"][0] if c.startswith("delta ")]
+        lines += [f"int8 variants tried (`python benchmarks/int8_variants.py`, {machine_line(variants)}; speed in one process, "
+                  "F1 deltas vs fp32 in points; the first int8 row is what `precision=\"int8\"` runs):", "",
+                  md_table(variants["rows"], ["variant", "tokens_per_s", "x_fp32"] + deltas), ""]
     mem = load_result("throughput_memory")
     if mem:
         lines += [f"Peak memory of `defnlp annotate` on 1k vs 20k documents ({machine_line(mem)}): ratio "
@@ -173,6 +179,7 @@ def main() -> None:
         "| NER quality vs spaCy md | `python benchmarks/ner_quality.py` | `ner_quality.json` |",
         "| relations vs type-pair baseline; joint cost | `python benchmarks/relations.py` | `relations.json` |",
         "| inference throughput vs HF pipeline and spaCy, int8, sweep | `python benchmarks/throughput.py` | `throughput.json` |",
+        "| int8 variants: speed and F1 change | `python benchmarks/int8_variants.py` | `int8_variants.json` |",
         "| peak memory, 1k vs 20k documents | `python benchmarks/throughput.py --memory` | `throughput_memory.json` |",
         "| encoder forward pass (batch 1/8/32) | `python benchmarks/encoder.py` | `encoder.json` |",
         "| alignment: Hansards AER, TransRead, Tatoeba, speed, projection | `python benchmarks/alignment.py` | `alignment.json` |",

@@ -1,22 +1,25 @@
 """int8 variants explored for the CPU engine: speed and NER F1 change, in one run.
 
-    python benchmarks/int8_variants.py [--docs 300] [--alpha 0.5] [--outlier 6]
+    python benchmarks/int8_variants.py [--docs 300] [--alpha 0.85] [--outlier 6]
 
-Not what defnlp ships — the record of what was tried, so that the figures in the notes can be
-reproduced and the next attempt starts from them. Variants, all with per-channel weight scales
-and per-batch dynamic activation scales, on the torch int8 kernels that ``Runtime`` picks
+The record of what was tried, so that the figures in the notes can be reproduced and the next
+attempt starts from them. All variants have per-channel weight scales and per-batch dynamic
+activation scales, on the torch int8 kernels that :func:`defnlp.inference.int8.int8_engine` picks
 (oneDNN where available):
 
-* ``shipped``: every linear layer but the feed-forward output projections (``Runtime(precision="int8")``);
-* ``all``: every linear layer;
+* ``shipped``: what ``precision="int8"`` does (:func:`defnlp.inference.int8.quantize_int8`):
+  attention and up-projection inputs smoothed (α = 0.7) on the bundled calibration text, every
+  linear layer int8 but the feed-forward output projections;
+* ``unsmoothed``: the same layers int8 without smoothing (what shipped before);
+* ``all``: every linear layer int8, no smoothing;
 * ``all + outlier split``: every linear layer, but the FFN-output input channels whose calibrated
   magnitude exceeds ``--outlier`` go through a small fp32 matmul (LLM.int8-style decomposition);
-* ``all + smoothing``: every linear layer, FFN-output inputs divided per channel by
-  ``s = max|x|^α / max|w|^(1-α)`` and the weights multiplied by it (SmoothQuant-style).
+* ``all + smoothing``: the shipped smoothing, and the FFN outputs int8 too, their GELU inputs
+  divided per channel at run time (``--alpha``).
 
-Calibration text: the bundled ``examples/texts`` (not an evaluation set). Speed: the best of
-``--repeats`` passes over the throughput benchmark's documents, each variant in this process
-after the fp32 reference. Writes benchmarks/results/int8_variants.json.
+Calibration text: :func:`defnlp.inference.int8.calibration_texts` (not an evaluation set).
+Speed: the best of ``--repeats`` passes over the throughput benchmark's documents, each variant
+in this process after the fp32 reference. Writes benchmarks/results/int8_variants.json.
 """
 
 from __future__ import annotations
@@ -35,20 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import save, table, timed  # noqa: E402
 from throughput import count_tokens, f1_on, gold_sets, mixed_documents  # noqa: E402
 
-from defnlp.inference.runtime import _int8_engine, _is_ffn_output  # noqa: E402
+from defnlp.inference.int8 import (  # noqa: E402
+    ScaledInput, calibration_batches, calibration_texts, int8_engine, is_ffn_output, quantize_int8, smooth_encoder,
+)
 
 log = logging.getLogger("int8_variants")
-
-
-class _InputScale(nn.Module):
-    """Multiplies its input by a fixed per-channel vector (the smoothing of the next linear)."""
-
-    def __init__(self, scale: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("scale", scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.scale
 
 
 class _OutlierSplitLinear(nn.Module):
@@ -72,15 +66,12 @@ class _OutlierSplitLinear(nn.Module):
 
 def ffn_input_maxima(model: nn.Module, tokenizer) -> dict[str, torch.Tensor]:
     """Per-channel max |x| at the input of each FFN output projection, on the bundled examples."""
-    from defnlp.config import project_root
-    from defnlp.io.inputs import iter_inputs
-
-    texts = [r.text for r in iter_inputs([project_root() / "examples" / "texts"]) if r.ok]
+    texts = calibration_texts()
     batch = tokenizer(texts, truncation=True, max_length=256, padding=True, return_tensors="pt")
     maxima: dict[str, torch.Tensor] = {}
     hooks = []
     for name, module in model.named_modules():
-        if isinstance(module, nn.Linear) and _is_ffn_output(name):
+        if isinstance(module, nn.Linear) and is_ffn_output(name):
             def hook(_module, inputs, name=name):
                 m = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(0)
                 maxima[name] = torch.maximum(maxima[name], m) if name in maxima else m
@@ -96,8 +87,14 @@ def ffn_input_maxima(model: nn.Module, tokenizer) -> dict[str, torch.Tensor]:
 def variant(model: nn.Module, tokenizer, kind: str, alpha: float, outlier: float) -> tuple[nn.Module, dict]:
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
+    if kind == "shipped":
+        return quantize_int8(model, tokenizer), {}
+    if kind == "unsmoothed":
+        return quantize_int8(model, None), {}
     model = copy.deepcopy(model).eval()
     info: dict = {}
+    if kind == "smoothing":
+        info["layers_smoothed"] = smooth_encoder(model, calibration_batches(tokenizer))
     if kind in ("outlier split", "smoothing"):
         maxima = ffn_input_maxima(model, tokenizer)
         info["outlier_channels"] = []
@@ -115,10 +112,10 @@ def variant(model: nn.Module, tokenizer, kind: str, alpha: float, outlier: float
                 scaled = nn.Linear(linear.in_features, linear.out_features)
                 scaled.weight.data = linear.weight.data * s
                 scaled.bias.data = linear.bias.data.clone()
-                setattr(parent, attr, nn.Sequential(_InputScale(1 / s), scaled))
-    torch.backends.quantized.engine = _int8_engine()
+                setattr(parent, attr, ScaledInput(scaled, 1 / s))
+    torch.backends.quantized.engine = int8_engine()
     targets = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
-               if isinstance(module, nn.Linear) and not name.endswith(".fp32") and (kind != "shipped" or not _is_ffn_output(name))}
+               if isinstance(module, nn.Linear) and not name.endswith(".fp32")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_dynamic(model, targets, dtype=torch.qint8), info
@@ -128,7 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--alpha", type=float, default=0.5, help="smoothing strength")
+    parser.add_argument("--alpha", type=float, default=0.85, help="smoothing strength of the FFN-output inputs in 'all + smoothing'")
     parser.add_argument("--outlier", type=float, default=6.0, help="calibrated |x| above which a channel stays fp32")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -151,9 +148,10 @@ def main() -> None:
         return row
 
     rows = [measure("fp32", fp32_model, {})]
-    for kind, label in (("shipped", "int8 shipped (FFN outputs fp32)"), ("all", "int8 all linear"),
+    for kind, label in (("shipped", "int8 shipped (smoothed, FFN outputs fp32)"), ("unsmoothed", "int8 unsmoothed (FFN outputs fp32)"),
+                        ("all", "int8 all linear"),
                         ("outlier split", f"int8 all, FFN-output channels |x|>{args.outlier:g} fp32"),
-                        ("smoothing", f"int8 all, smoothing alpha={args.alpha:g}")):
+                        ("smoothing", f"int8 all, smoothed, FFN outputs alpha={args.alpha:g}")):
         model, info = variant(fp32_model, tokenizer, kind, args.alpha, args.outlier)
         rows.append(measure(label, model, info))
     ref = rows[0]

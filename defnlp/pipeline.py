@@ -37,7 +37,7 @@ class Pipeline:
         self.ner = ner
         self.relations = relations
         self.runtime = runtime or Runtime.create()
-        model = self.runtime.prepare_model(ner.encoder.model)
+        model = self.runtime.prepare_model(ner.encoder.model, ner.encoder.tokenizer)
         self.ner.head.to(self.runtime.device)
         if relations is not None:
             relations.to(self.runtime.device)

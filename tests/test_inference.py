@@ -60,25 +60,59 @@ def test_int8_runs_and_keeps_offsets(tiny_ner_dir):
             assert d.text[e.start : e.end] == e.text
 
 
-def test_int8_quantises_all_linear_layers_but_the_ffn_outputs(tiny_ner_dir):
+def _hidden(model, ids):
+    with torch.inference_mode():
+        return model(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+
+
+def test_smoothing_leaves_fp32_outputs_unchanged(tiny_ner_dir):
+    """Smoothing only moves per-channel scale from the inputs into the weights."""
     import copy
 
-    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
-
+    from defnlp.inference.int8 import ScaledInput, calibration_batches, smooth_encoder
     from defnlp.ner.model import load_ner
 
-    fp32 = load_ner(str(tiny_ner_dir)).encoder.model.eval()
-    int8 = Runtime.create(device="cpu", precision="int8").prepare_model(copy.deepcopy(fp32))
+    ner = load_ner(str(tiny_ner_dir))
+    fp32 = ner.encoder.model.eval()
+    smoothed = copy.deepcopy(fp32)
+    n_layers = smooth_encoder(smoothed, calibration_batches(ner.encoder.tokenizer))
+    assert n_layers == fp32.config.num_hidden_layers
+    assert sum(isinstance(m, ScaledInput) for m in smoothed.modules()) == 2 * n_layers
+    ids = torch.randint(5, 200, (2, 24))
+    assert torch.allclose(_hidden(fp32, ids), _hidden(smoothed, ids), atol=1e-4)
+    # the scales are real: some weight columns moved
+    assert not torch.allclose(fp32.encoder.layer[0].intermediate.dense.weight,
+                              smoothed.encoder.layer[0].intermediate.dense.inner.weight)
+
+
+def test_smoothing_skips_encoders_without_the_bert_layout():
+    from defnlp.inference.int8 import smooth_encoder
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 4))
+    assert smooth_encoder(model, []) == 0
+
+
+def test_int8_quantises_all_linear_layers_but_the_ffn_outputs(tiny_ner_dir):
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    from defnlp.inference.int8 import ScaledInput
+    from defnlp.ner.model import load_ner
+
+    ner = load_ner(str(tiny_ner_dir))
+    fp32 = ner.encoder.model.eval()
+    int8 = Runtime.create(device="cpu", precision="int8").prepare_model(fp32, ner.encoder.tokenizer)
     assert torch.backends.quantized.engine in torch.backends.quantized.supported_engines
+    assert any(isinstance(m, ScaledInput) for m in int8.modules())  # smoothed on the bundled text
     kinds = {name: type(m) for name, m in int8.named_modules() if isinstance(m, (torch.nn.Linear, DynamicInt8Linear))}
     ffn_out = [n for n in kinds if n.endswith("output.dense") and "attention" not in n]
     assert ffn_out and all(kinds[n] is torch.nn.Linear for n in ffn_out)
     assert all(kinds[n] is DynamicInt8Linear for n in kinds if n not in ffn_out and n.startswith("encoder."))
     ids = torch.randint(5, 200, (2, 24))
-    with torch.inference_mode():
-        a = fp32(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
-        b = int8(input_ids=ids, attention_mask=torch.ones_like(ids)).last_hidden_state
+    a, b = _hidden(fp32, ids), _hidden(int8, ids)
     assert torch.nn.functional.cosine_similarity(a.flatten(0, 1), b.flatten(0, 1)).min() > 0.99
+    # the input model is not modified, and the (unquantised) embedding table is shared, not copied
+    assert isinstance(fp32.encoder.layer[0].intermediate.dense, torch.nn.Linear)
+    assert int8.get_input_embeddings().weight is fp32.get_input_embeddings().weight
 
 
 def test_precision_rules():

@@ -1,7 +1,7 @@
 """Batched inference: the shared encoder pass under NER, relations and alignment.
 
 See :mod:`defnlp.inference.engine` for the data flow and :mod:`defnlp.inference.runtime` for
-device / precision settings.
+device / precision settings, :mod:`defnlp.inference.int8` for int8 on CPU.
 """
 
 from .batching import pack_batches

@@ -28,10 +28,11 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 class Runtime:
     """Execution settings shared by every encoder pass.
 
-    * ``precision``: ``fp32``; ``int8`` (dynamic int8 quantisation of the linear layers, CPU
-      only); ``fp16``/``bf16`` (autocast, GPU only: on CPUs without AMX units bf16 runs at
-      well under 1 GFLOP/s, and its effect on F1 is not measured, so it is refused on CPU). ``auto`` = bf16 on GPUs that support it, else fp16
-      on GPU, fp32 on CPU.
+    * ``precision``: ``fp32``; ``int8`` (smoothed dynamic int8 quantisation of the linear
+      layers, CPU only, see :mod:`defnlp.inference.int8`); ``fp16``/``bf16`` (autocast, GPU only:
+      on CPUs without AMX units bf16 runs at well under 1 GFLOP/s, and its effect on F1 is not
+      measured, so it is refused on CPU). ``auto`` = bf16 on GPUs that support it, else fp16 on
+      GPU, fp32 on CPU.
     * ``token_budget``: padded tokens per batch (batch size × longest window); default 2048
       on CPU (1024-4096 tie in the sweep of ``benchmarks/throughput.py``, larger is slower), 65536 on GPU.
     * ``pool_tokens`` / ``pool_docs``: how much input is read ahead and length-sorted at once.
@@ -93,41 +94,15 @@ class Runtime:
             return torch.autocast("cuda", dtype=dtype)
         return contextlib.nullcontext()
 
-    def prepare_model(self, model: nn.Module) -> nn.Module:
-        """Move ``model`` to the device and apply the precision (int8 quantisation on CPU)."""
+    def prepare_model(self, model: nn.Module, tokenizer=None) -> nn.Module:
+        """Move ``model`` to the device and apply the precision.
+
+        int8 (CPU): a quantised copy (:func:`defnlp.inference.int8.quantize_int8`), smoothed on
+        the bundled calibration text when the ``tokenizer`` is given.
+        """
         model.eval()
         if self.precision == "int8":
-            import warnings
+            from .int8 import quantize_int8
 
-            from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-            # Per-output-channel weight scales, and the feed-forward output projections (whose
-            # GELU inputs have outlier activations) kept in fp32: quantising every linear layer
-            # per tensor cost 5-17 F1 points on the default model, this 0.5-0.8 (benchmarks/throughput.py).
-            # The oneDNN kernels use the CPU's int8 units (AVX-512 VNNI / AMX) and were both faster
-            # and closer to fp32 than fbgemm's in that benchmark; the choice is process-wide in torch.
-            torch.backends.quantized.engine = _int8_engine()
-            targets = {
-                name: per_channel_dynamic_qconfig
-                for name, module in model.named_modules()
-                if isinstance(module, nn.Linear) and not _is_ffn_output(name)
-            }
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = quantize_dynamic(model, targets, dtype=torch.qint8)
-            return model
+            return quantize_int8(model, tokenizer)
         return model.to(self.device)
-
-
-def _int8_engine() -> str:
-    """The quantised-kernel library for int8: oneDNN where this torch build has it, else fbgemm/x86."""
-    engines = torch.backends.quantized.supported_engines
-    for name in ("onednn", "x86", "fbgemm"):
-        if name in engines:
-            return name
-    raise ConfigError("this torch build has no int8 CPU kernels", "use precision fp32")
-
-
-def _is_ffn_output(name: str) -> bool:
-    """``encoder.layer.N.output.dense`` (feed-forward down-projection), not the attention output."""
-    return name.endswith("output.dense") and "attention" not in name
