@@ -8,16 +8,17 @@ activation scales, on the torch int8 kernels that :func:`defnlp.inference.int8.i
 (oneDNN where available):
 
 * ``shipped``: what ``precision="int8"`` does (:func:`defnlp.inference.int8.quantize_int8`):
-  attention and up-projection inputs smoothed (α = 0.7) on the bundled calibration text, every
-  linear layer int8 but the feed-forward output projections;
-* ``unsmoothed``: the same layers int8 without smoothing (what shipped before);
-* ``all``: every linear layer int8, no smoothing;
-* ``all + outlier split``: every linear layer, but the FFN-output input channels whose calibrated
-  magnitude exceeds ``--outlier`` go through a small fp32 matmul (LLM.int8-style decomposition);
-* ``all + smoothing``: the shipped smoothing, and the FFN outputs int8 too, their GELU inputs
-  divided per channel at run time (``--alpha``).
+  attention and up-projection inputs smoothed (α = 0.7) on the bundled calibration text, fused
+  query/key/value, every linear layer int8, special-token rows of the feed-forward outputs fp32;
+* ``FFN outputs fp32``: the same, feed-forward output projections entirely fp32 (the previous release);
+* ``special rows int8 too``: the same, special-token rows of the feed-forward outputs int8 as well;
+* ``unsmoothed``: no calibration (``quantize_int8`` without a tokenizer): no smoothing, FFN outputs fp32;
+* ``outlier channels``: every linear layer int8, the FFN-output input channels whose calibrated
+  magnitude exceeds ``--outlier`` through a small fp32 matmul (LLM.int8-style decomposition), no smoothing;
+* ``smoothed FFN outputs``: the shipped smoothing, and the FFN-output inputs (GELU outputs)
+  smoothed too, divided per channel at run time (``--alpha``), special-token rows int8.
 
-Calibration text: :func:`defnlp.inference.int8.calibration_texts` (not an evaluation set).
+Calibration: :func:`defnlp.inference.int8.calibration_batches` (bundled text, not an evaluation set).
 Speed: the best of ``--repeats`` passes over the throughput benchmark's documents, each variant
 in this process after the fp32 reference. Writes benchmarks/results/int8_variants.json.
 """
@@ -39,7 +40,8 @@ from common import save, table, timed  # noqa: E402
 from throughput import count_tokens, f1_on, gold_sets, mixed_documents  # noqa: E402
 
 from defnlp.inference.int8 import (  # noqa: E402
-    ScaledInput, calibration_batches, calibration_texts, int8_engine, is_ffn_output, quantize_int8, smooth_encoder,
+    ScaledInput, calibration_batches, input_maxima, int8_engine, is_ffn_output, quantize_int8,
+    smoothing_scales,
 )
 
 log = logging.getLogger("int8_variants")
@@ -64,61 +66,58 @@ class _OutlierSplitLinear(nn.Module):
         return self.main(x.index_select(-1, self.ordinary)) + self.fp32(x.index_select(-1, self.outliers))
 
 
-def ffn_input_maxima(model: nn.Module, tokenizer) -> dict[str, torch.Tensor]:
-    """Per-channel max |x| at the input of each FFN output projection, on the bundled examples."""
-    texts = calibration_texts()
-    batch = tokenizer(texts, truncation=True, max_length=256, padding=True, return_tensors="pt")
-    maxima: dict[str, torch.Tensor] = {}
-    hooks = []
-    for name, module in model.named_modules():
-        if isinstance(module, nn.Linear) and is_ffn_output(name):
-            def hook(_module, inputs, name=name):
-                m = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(0)
-                maxima[name] = torch.maximum(maxima[name], m) if name in maxima else m
-            hooks.append(module.register_forward_pre_hook(hook))
-    with torch.inference_mode():
-        model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-    for h in hooks:
-        h.remove()
-    log.info("calibration: %d texts, %d tokens", len(texts), int(batch["attention_mask"].sum()))
-    return maxima
+def _replace_ffn_outputs(model: nn.Module, make) -> nn.Module:
+    """Replace each feed-forward output projection (plain or :class:`SpecialRowsLinear`) by ``make(name, module)``."""
+    for name, module in list(model.named_modules()):
+        if is_ffn_output(name):
+            parent, attr = name.rsplit(".", 1)
+            setattr(model.get_submodule(parent), attr, make(name, module))
+    return model
 
 
-def variant(model: nn.Module, tokenizer, kind: str, alpha: float, outlier: float) -> tuple[nn.Module, dict]:
+def _quantize_linears(model: nn.Module) -> nn.Module:
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
-    if kind == "shipped":
-        return quantize_int8(model, tokenizer), {}
-    if kind == "unsmoothed":
-        return quantize_int8(model, None), {}
-    model = copy.deepcopy(model).eval()
-    info: dict = {}
-    if kind == "smoothing":
-        info["layers_smoothed"] = smooth_encoder(model, calibration_batches(tokenizer))
-    if kind in ("outlier split", "smoothing"):
-        maxima = ffn_input_maxima(model, tokenizer)
-        info["outlier_channels"] = []
-        for name, m in maxima.items():
-            parent_name, attr = name.rsplit(".", 1)
-            parent = model.get_submodule(parent_name)
-            linear = getattr(parent, attr)
-            if kind == "outlier split":
-                idx = (m > outlier).nonzero().flatten()
-                info["outlier_channels"].append(len(idx))
-                setattr(parent, attr, _OutlierSplitLinear(linear, idx))
-            else:
-                s = (m.clamp(min=1e-5) ** alpha) / (linear.weight.data.abs().amax(0).clamp(min=1e-5) ** (1 - alpha))
-                s = s.clamp(1e-2, 1e3)
-                scaled = nn.Linear(linear.in_features, linear.out_features)
-                scaled.weight.data = linear.weight.data * s
-                scaled.bias.data = linear.bias.data.clone()
-                setattr(parent, attr, ScaledInput(scaled, 1 / s))
     torch.backends.quantized.engine = int8_engine()
     targets = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
                if isinstance(module, nn.Linear) and not name.endswith(".fp32")}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, targets, dtype=torch.qint8), info
+        return quantize_dynamic(model, targets, dtype=torch.qint8, inplace=True)
+
+
+def variant(model: nn.Module, tokenizer, kind: str, alpha: float, outlier: float) -> tuple[nn.Module, dict]:
+    if kind == "shipped":
+        return quantize_int8(model, tokenizer), {}
+    if kind == "FFN outputs fp32":
+        return _replace_ffn_outputs(quantize_int8(model, tokenizer), lambda _, m: m.special), {}
+    if kind == "special rows int8":
+        return _replace_ffn_outputs(quantize_int8(model, tokenizer), lambda _, m: m.ordinary), {}
+    if kind == "unsmoothed":
+        return quantize_int8(model, None), {}
+    # FFN-output inputs of the fp32 model (outlier channels) or of the smoothed fp32 model (smoothing)
+    base = quantize_int8(model, tokenizer) if kind == "smoothing" else None
+    fp32 = _replace_ffn_outputs(base, lambda _, m: m.special) if base is not None else _copy(model)
+    sites = {name: m for name, m in fp32.named_modules() if is_ffn_output(name)}
+    maxima = input_maxima(fp32, sites, calibration_batches(tokenizer))
+    info: dict = {}
+    if kind == "outlier channels":
+        info["outlier_channels"] = [int((maxima[name] > outlier).sum()) for name in sites]
+        fp32 = _replace_ffn_outputs(fp32, lambda name, m: _OutlierSplitLinear(m, (maxima[name] > outlier).nonzero().flatten()))
+        return _quantize_linears(fp32), info
+
+    def smoothed(name: str, linear: nn.Linear) -> nn.Module:
+        s = smoothing_scales(maxima[name], linear.weight.abs().amax(0), alpha)
+        scaled = nn.Linear(linear.in_features, linear.out_features)
+        scaled.weight.data = linear.weight.data * s
+        scaled.bias.data = linear.bias.data.clone()
+        return ScaledInput(scaled, 1 / s)
+
+    return _quantize_linears(_replace_ffn_outputs(fp32, smoothed)), info
+
+
+def _copy(model: nn.Module) -> nn.Module:
+    return copy.deepcopy(model).eval()
 
 
 def main() -> None:
@@ -148,10 +147,12 @@ def main() -> None:
         return row
 
     rows = [measure("fp32", fp32_model, {})]
-    for kind, label in (("shipped", "int8 shipped (smoothed, FFN outputs fp32)"), ("unsmoothed", "int8 unsmoothed (FFN outputs fp32)"),
-                        ("all", "int8 all linear"),
-                        ("outlier split", f"int8 all, FFN-output channels |x|>{args.outlier:g} fp32"),
-                        ("smoothing", f"int8 all, smoothed, FFN outputs alpha={args.alpha:g}")):
+    for kind, label in (("shipped", "int8 shipped (smoothed, fused QKV, special-token rows of FFN outputs fp32)"),
+                        ("FFN outputs fp32", "int8, FFN outputs fp32 (previous release)"),
+                        ("special rows int8", "int8, special-token rows of FFN outputs int8 too"),
+                        ("unsmoothed", "int8 unsmoothed, FFN outputs fp32"),
+                        ("outlier channels", f"int8 all, FFN-output channels |x|>{args.outlier:g} fp32"),
+                        ("smoothing", f"int8 all, FFN-output inputs smoothed alpha={args.alpha:g}")):
         model, info = variant(fp32_model, tokenizer, kind, args.alpha, args.outlier)
         rows.append(measure(label, model, info))
     ref = rows[0]

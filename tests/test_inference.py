@@ -92,27 +92,95 @@ def test_smoothing_skips_encoders_without_the_bert_layout():
     assert smooth_encoder(model, []) == 0
 
 
-def test_int8_quantises_all_linear_layers_but_the_ffn_outputs(tiny_ner_dir):
+def test_int8_quantises_every_encoder_linear_layer(tiny_ner_dir):
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
-    from defnlp.inference.int8 import ScaledInput
+    from defnlp.inference.int8 import FusedQKV, ScaledInput, SpecialRowsLinear
     from defnlp.ner.model import load_ner
 
     ner = load_ner(str(tiny_ner_dir))
     fp32 = ner.encoder.model.eval()
     int8 = Runtime.create(device="cpu", precision="int8").prepare_model(fp32, ner.encoder.tokenizer)
     assert torch.backends.quantized.engine in torch.backends.quantized.supported_engines
-    assert any(isinstance(m, ScaledInput) for m in int8.modules())  # smoothed on the bundled text
-    kinds = {name: type(m) for name, m in int8.named_modules() if isinstance(m, (torch.nn.Linear, DynamicInt8Linear))}
-    ffn_out = [n for n in kinds if n.endswith("output.dense") and "attention" not in n]
-    assert ffn_out and all(kinds[n] is torch.nn.Linear for n in ffn_out)
-    assert all(kinds[n] is DynamicInt8Linear for n in kinds if n not in ffn_out and n.startswith("encoder."))
+    n_layers = fp32.config.num_hidden_layers
+    assert sum(isinstance(m, ScaledInput) for m in int8.modules()) == n_layers  # up-projection smoothing
+    fused = [m for m in int8.modules() if isinstance(m, FusedQKV)]
+    assert len(fused) == n_layers and all(m.inv_scale is not None for m in fused)  # q/k/v input smoothing
+    split = [m for m in int8.modules() if isinstance(m, SpecialRowsLinear)]
+    assert len(split) == n_layers
+    fp32_rows = {id(m.special) for m in split}
+    linears = [m for name, m in int8.named_modules() if name.startswith("encoder.")
+               and isinstance(m, (torch.nn.Linear, DynamicInt8Linear)) and id(m) not in fp32_rows]
+    assert linears and all(isinstance(m, DynamicInt8Linear) for m in linears)
+    assert all(type(m.special) is torch.nn.Linear and isinstance(m.ordinary, DynamicInt8Linear) for m in split)
     ids = torch.randint(5, 200, (2, 24))
+    ids[:, 0], ids[:, -1] = ner.encoder.tokenizer.cls_token_id, ner.encoder.tokenizer.sep_token_id
     a, b = _hidden(fp32, ids), _hidden(int8, ids)
     assert torch.nn.functional.cosine_similarity(a.flatten(0, 1), b.flatten(0, 1)).min() > 0.99
     # the input model is not modified, and the (unquantised) embedding table is shared, not copied
     assert isinstance(fp32.encoder.layer[0].intermediate.dense, torch.nn.Linear)
+    assert isinstance(fp32.encoder.layer[0].attention.self.query, torch.nn.Linear)
     assert int8.get_input_embeddings().weight is fp32.get_input_embeddings().weight
+
+
+def test_int8_without_tokenizer_keeps_the_ffn_outputs_fp32(tiny_ner_dir):
+    from defnlp.inference.int8 import ScaledInput, SpecialRowsLinear, quantize_int8
+    from defnlp.ner.model import load_ner
+
+    fp32 = load_ner(str(tiny_ner_dir)).encoder.model.eval()
+    int8 = quantize_int8(fp32)
+    assert not any(isinstance(m, (ScaledInput, SpecialRowsLinear)) for m in int8.modules())
+    assert all(type(layer.output.dense) is torch.nn.Linear for layer in int8.encoder.layer)
+    ids = torch.randint(5, 200, (2, 24))
+    a, b = _hidden(fp32, ids), _hidden(int8, ids)
+    assert torch.nn.functional.cosine_similarity(a.flatten(0, 1), b.flatten(0, 1)).min() > 0.99
+
+
+def test_fused_qkv_leaves_fp32_outputs_unchanged(tiny_ner_dir):
+    import copy
+
+    from defnlp.inference.int8 import FusedQKV, calibration_batches, fuse_qkv, smooth_encoder
+    from defnlp.ner.model import load_ner
+
+    ner = load_ner(str(tiny_ner_dir))
+    fp32 = ner.encoder.model.eval()
+    fused = copy.deepcopy(fp32)
+    smooth_encoder(fused, calibration_batches(ner.encoder.tokenizer))
+    assert fuse_qkv(fused) == fp32.config.num_hidden_layers
+    assert isinstance(fused.encoder.layer[0].attention.self, FusedQKV)
+    ids = torch.randint(5, 200, (3, 17))
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = 0
+    with torch.inference_mode():
+        a = fp32(input_ids=ids, attention_mask=mask).last_hidden_state
+        b = fused(input_ids=ids, attention_mask=mask).last_hidden_state
+    assert torch.allclose(a[mask.bool()], b[mask.bool()], atol=1e-4)
+
+
+def test_special_rows_linear_routes_special_tokens_to_fp32():
+    from defnlp.inference.int8 import SpecialRowsLinear, SpecialTokenRows
+
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(8, 3)
+    rows = SpecialTokenRows([0, 2])  # e.g. <s>, </s>
+    layer = SpecialRowsLinear(linear, rows)
+    other = torch.nn.Linear(8, 3)  # stands in for the int8 copy: any different function
+    layer.ordinary = other
+    ids = torch.tensor([[0, 7, 9, 2, 1], [0, 5, 2, 1, 1]])
+    mask = torch.tensor([[1, 1, 1, 1, 0], [1, 1, 1, 0, 0]])
+    rows.hook(None, (), {"input_ids": ids, "attention_mask": mask})
+    x = torch.randn(2, 5, 8)
+    with torch.inference_mode():
+        out = layer(x.clone())
+        special = torch.isin(ids, torch.tensor([0, 2])) & mask.bool()
+        ordinary = ~torch.isin(ids, torch.tensor([0, 2])) & mask.bool()
+        assert torch.allclose(out[special], linear(x[special]))
+        assert torch.allclose(out[ordinary], other(x[ordinary]))
+        # no input_ids (e.g. inputs_embeds), or a batch of another shape: every row in fp32
+        rows.hook(None, (), {"inputs_embeds": x})
+        assert torch.allclose(layer(x.clone()), linear(x))
+        rows.hook(None, (ids[:1],), {})
+        assert torch.allclose(layer(x.clone()), linear(x))
 
 
 def test_precision_rules():

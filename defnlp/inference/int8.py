@@ -1,24 +1,28 @@
 """int8 on CPU: smoothing calibrated on bundled text, then dynamic quantisation of the linear layers.
 
-Dynamic int8 quantisation gives each linear layer's input one scale per batch. In BERT-family
-encoders the LayerNorm outputs that feed the attention projections and the feed-forward
-up-projection carry a few channels tens of times larger than the rest, and that one scale
-crushes every other channel. *Smoothing* (the SmoothQuant recipe) divides input channel ``j``
-by ``s_j = max|x_j|^α / max|W[:, j]|^(1-α)`` and multiplies weight column ``j`` by ``s_j``:
-the layer computes exactly the same thing in fp32, but the outliers now sit in the weights,
-which are quantised per output channel. ``max|x_j|`` is measured once, at load, on a few
-paragraphs of bundled French and English defence text (:func:`calibration_texts`).
+Dynamic int8 quantisation gives each linear layer's input one scale per batch. Two kinds of
+outliers break that one scale in BERT-family encoders, and each gets its own fix:
 
-Where the division goes, per encoder layer:
+* **Outlier channels.** The LayerNorm outputs that feed the attention projections and the
+  feed-forward up-projection carry a few channels tens of times larger than the rest.
+  *Smoothing* (the SmoothQuant recipe) divides input channel ``j`` by
+  ``s_j = max|x_j|^α / max|W[:, j]|^(1-α)`` and multiplies weight column ``j`` by ``s_j``: the
+  layer computes exactly the same thing in fp32, but the outliers now sit in the weights, which
+  are quantised per output channel. ``max|x_j|`` is measured once, at load, on a few paragraphs
+  of bundled French and English defence text (:func:`calibration_texts`). Per encoder layer:
+  one multiply before the query/key/value projections; the attention-output projection's scale
+  folded into the value rows (free); one multiply before the up-projection.
+* **Outlier tokens.** The feed-forward output projection's input (the GELU output) is 5-10 times
+  larger at the special tokens (``<s>``, ``</s>``: ~1-2 % of the rows) than anywhere else. Those
+  rows go through the fp32 weights (:class:`SpecialRowsLinear`); every other row is int8 with a
+  scale taken over ordinary tokens only. Which rows are special is read from ``input_ids`` by a
+  hook on the encoder (:class:`SpecialTokenRows`). Smoothing these inputs instead cost 2-11 F1
+  points (``benchmarks/int8_variants.py``).
 
-* attention input (shared by query, key and value): one multiply before the three projections;
-* attention output projection: folded into the value projection's rows (the attention context
-  is linear in the values), so it costs nothing;
-* feed-forward up-projection: one multiply before it.
-
-The feed-forward output projections stay in fp32: their GELU inputs cannot be smoothed for
-free, and quantising them cost 2-11 F1 points, smoothed or not (``benchmarks/int8_variants.py``). Encoders
-whose layers do not have the BERT layout are quantised without smoothing.
+Query, key and value are computed by one fused projection (:class:`FusedQKV`): the input is
+quantised once instead of three times, and one larger matrix product runs about three times
+faster than three small ones here. Encoders whose layers do not have the BERT layout are
+quantised without smoothing or fusion, their feed-forward outputs included.
 
 >>> model = quantize_int8(encoder_model, tokenizer)        # doctest: +SKIP
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import warnings
 from importlib import resources
 from typing import Iterable
@@ -38,8 +43,9 @@ from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SMOOTHING_ALPHA", "ScaledInput", "calibration_batches", "calibration_texts", "int8_engine",
-           "is_ffn_output", "quantize_int8", "smooth_encoder"]
+__all__ = ["SMOOTHING_ALPHA", "FusedQKV", "ScaledInput", "SpecialRowsLinear", "SpecialTokenRows", "calibration_batches",
+           "calibration_texts", "full_range_activations", "fuse_qkv", "input_maxima", "int8_engine", "is_ffn_output", "quantize_int8", "smooth_encoder",
+           "smoothing_scales"]
 
 #: migration strength α: 0.7 kept int8 closest to fp32 on re3d dev and WiNER-fr dev (0.5 and 0.85 were further)
 SMOOTHING_ALPHA = 0.7
@@ -57,6 +63,132 @@ class ScaledInput(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor, *args, **kwargs):
         return self.inner(hidden_states * self.inv_scale, *args, **kwargs)
+
+
+class _Projected(nn.Module):
+    """Stands in for a query/key/value projection: returns what :class:`FusedQKV` computed for this call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: torch.Tensor | None = None
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        out, self.out = self.out, None
+        if out is None:
+            raise RuntimeError("a fused query/key/value projection was called outside FusedQKV.forward")
+        return out
+
+
+class FusedQKV(nn.Module):
+    """Self-attention whose query, key and value come from one ``(3d, d)`` projection.
+
+    Wraps a BERT-layout self-attention module (``query``/``key``/``value`` linears); with
+    ``inv_scale`` its input is first multiplied per channel (smoothing). Same function in fp32.
+    """
+
+    def __init__(self, attention: nn.Module, inv_scale: torch.Tensor | None = None) -> None:
+        super().__init__()
+        parts = [attention.query, attention.key, attention.value]
+        self.sizes = [p.out_features for p in parts]
+        self.qkv = nn.Linear(parts[0].in_features, sum(self.sizes), bias=True)
+        with torch.no_grad():
+            self.qkv.weight.copy_(torch.cat([p.weight for p in parts]))
+            self.qkv.bias.copy_(torch.cat([p.bias if p.bias is not None else torch.zeros(p.out_features) for p in parts]))
+        self.slots = [_Projected() for _ in parts]
+        attention.query, attention.key, attention.value = self.slots
+        self.inner = attention
+        if inv_scale is not None:
+            self.register_buffer("inv_scale", inv_scale.detach().clone())
+        else:
+            self.inv_scale = None
+
+    def forward(self, hidden_states: torch.Tensor, *args, **kwargs):
+        if self.inv_scale is not None:
+            hidden_states = hidden_states * self.inv_scale
+        for slot, part in zip(self.slots, self.qkv(hidden_states).split(self.sizes, dim=-1)):
+            slot.out = part
+        try:
+            return self.inner(hidden_states, *args, **kwargs)
+        finally:
+            for slot in self.slots:
+                slot.out = None
+
+
+class SpecialTokenRows:
+    """Which rows of the current batch hold special tokens, set by a forward pre-hook on the encoder.
+
+    ``special``: flat row indices (batch × position) of special tokens that are not padding;
+    ``excluded``: those plus the padding rows. Thread-local, so one model can serve several threads.
+    When the encoder is called without ``input_ids`` nothing is known and :class:`SpecialRowsLinear`
+    runs every row in fp32.
+    """
+
+    def __init__(self, special_ids: Iterable[int]) -> None:
+        self.special_ids = torch.tensor(sorted({int(i) for i in special_ids}), dtype=torch.long)
+        self._local = threading.local()
+
+    def current(self) -> tuple[int, torch.Tensor, torch.Tensor] | None:
+        """``(n_rows, special, excluded)`` for the batch being encoded, or None."""
+        return getattr(self._local, "rows", None)
+
+    def hook(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+        if not isinstance(ids, torch.Tensor):
+            self._local.rows = None
+            return
+        flat = ids.reshape(-1)
+        special = torch.isin(flat, self.special_ids.to(flat.device))
+        real = mask.reshape(-1).bool() if isinstance(mask, torch.Tensor) else torch.ones_like(special)
+        self._local.rows = (flat.numel(), (special & real).nonzero().flatten(), (special | ~real).nonzero().flatten())
+
+
+class SpecialRowsLinear(nn.Module):
+    """A linear layer that runs special-token rows in fp32 and every other row in ``ordinary`` (int8).
+
+    Overwrites its input's special and padding rows with zeros (so that they do not set the int8
+    scale): use it only where nothing else reads that input, as for the feed-forward output
+    projection. ``special`` is the fp32 layer, ``ordinary`` a copy that quantisation replaces.
+    """
+
+    def __init__(self, linear: nn.Linear, rows: SpecialTokenRows) -> None:
+        super().__init__()
+        self.special = linear
+        self.ordinary = copy.deepcopy(linear)
+        self.rows = rows
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        current = self.rows.current()
+        flat = x.reshape(-1, x.shape[-1])
+        if current is None or current[0] != flat.shape[0]:
+            return self.special(x)
+        _, special, excluded = current
+        fp32_rows = self.special(flat.index_select(0, special))
+        out = self.ordinary(flat.index_fill_(0, excluded, 0.0))
+        out.index_copy_(0, special, fp32_rows.to(out.dtype))
+        return out.view(*x.shape[:-1], out.shape[-1])
+
+
+def _full_range_linear_class() -> type:
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    class FullRangeInt8Linear(DynamicInt8Linear):
+        """Dynamic int8 linear with 8-bit activations: torch's default keeps 7 (``reduce_range``) because
+        fbgemm's AVX2 kernels saturate 16-bit sums, which VNNI/AMX kernels do not. Halves the error."""
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.ops.quantized.linear_dynamic(x, self._packed_params._packed_params, reduce_range=False).to(x.dtype)
+
+        def _get_name(self) -> str:
+            return "FullRangeInt8Linear"
+
+    return FullRangeInt8Linear
+
+
+def full_range_activations(engine: str) -> bool:
+    """Whether int8 activations can use all 8 bits: oneDNN on a CPU with VNNI (or AMX) int8 instructions."""
+    is_vnni = getattr(torch.cpu, "_is_vnni_supported", None)
+    return engine == "onednn" and callable(is_vnni) and bool(is_vnni())
 
 
 def calibration_texts() -> list[str]:
@@ -80,12 +212,19 @@ def is_ffn_output(name: str) -> bool:
 
 
 def _bert_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """Encoder layers with the BERT layout (attention.self.{query,key,value}, attention.output.dense, intermediate.dense)."""
+    """Encoder layers with the BERT layout (attention.self.{query,key,value}, attention.output.dense, intermediate.dense).
+
+    Smoothed layers (:class:`ScaledInput` around the self-attention or the up-projection) count;
+    fused ones (:class:`FusedQKV`) do not.
+    """
+    def unwrap(part):
+        return part.inner if isinstance(part, ScaledInput) else part
+
     layers = []
     for name, module in model.named_modules():
         att = getattr(module, "attention", None)
-        self_att = getattr(att, "self", None)
-        inter = getattr(getattr(module, "intermediate", None), "dense", None)
+        self_att = unwrap(getattr(att, "self", None))
+        inter = unwrap(getattr(getattr(module, "intermediate", None), "dense", None))
         out = getattr(getattr(att, "output", None), "dense", None)
         parts = [getattr(self_att, p, None) for p in ("query", "key", "value")] + [out, inter]
         if all(isinstance(p, nn.Linear) for p in parts):
@@ -94,7 +233,7 @@ def _bert_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 @torch.inference_mode()
-def _input_maxima(model: nn.Module, modules: dict[str, nn.Module], batches: Iterable[torch.Tensor]) -> dict[str, torch.Tensor]:
+def input_maxima(model: nn.Module, modules: dict[str, nn.Module], batches: Iterable[torch.Tensor]) -> dict[str, torch.Tensor]:
     """Per-channel max |input| of each module in ``modules`` over the calibration batches."""
     maxima: dict[str, torch.Tensor] = {}
     hooks = []
@@ -114,7 +253,8 @@ def _input_maxima(model: nn.Module, modules: dict[str, nn.Module], batches: Iter
     return maxima
 
 
-def _smoothing(x_max: torch.Tensor, w_max: torch.Tensor, alpha: float) -> torch.Tensor:
+def smoothing_scales(x_max: torch.Tensor, w_max: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Per-channel ``s = max|x|^α / max|W|^(1-α)`` (clamped to [0.01, 1000]): divide inputs, multiply weight columns by it."""
     s = x_max.clamp(min=1e-5) ** alpha / w_max.clamp(min=1e-5) ** (1 - alpha)
     return s.clamp(1e-2, 1e3)
 
@@ -125,7 +265,7 @@ def smooth_encoder(model: nn.Module, batches: Iterable[torch.Tensor], alpha: flo
 
     ``batches``: ``input_ids`` tensors (no padding) of representative text.
     """
-    layers = _bert_layers(model)
+    layers = [(name, layer) for name, layer in _bert_layers(model) if not isinstance(layer.attention.self, ScaledInput)]
     if not layers:
         return 0
     sites: dict[str, nn.Module] = {}
@@ -133,7 +273,7 @@ def smooth_encoder(model: nn.Module, batches: Iterable[torch.Tensor], alpha: flo
         sites[f"{name}/qkv"] = layer.attention.self
         sites[f"{name}/context"] = layer.attention.output.dense
         sites[f"{name}/intermediate"] = layer.intermediate.dense
-    maxima = _input_maxima(model, sites, batches)
+    maxima = input_maxima(model, sites, batches)
     if len(maxima) != len(sites):
         log.warning("int8 smoothing skipped: calibration did not reach every layer")
         return 0
@@ -141,7 +281,7 @@ def smooth_encoder(model: nn.Module, batches: Iterable[torch.Tensor], alpha: flo
         att = layer.attention.self
         # attention output projection: s folded into the value rows (context channel j = Σ p · value_j)
         out = layer.attention.output.dense
-        s = _smoothing(maxima[f"{name}/context"], out.weight.abs().amax(0), alpha)
+        s = smoothing_scales(maxima[f"{name}/context"], out.weight.abs().amax(0), alpha)
         out.weight.mul_(s)
         att.value.weight.div_(s[:, None])
         if att.value.bias is not None:
@@ -149,13 +289,13 @@ def smooth_encoder(model: nn.Module, batches: Iterable[torch.Tensor], alpha: flo
         # query, key, value share their input: one scale, one multiply
         qkv = [att.query, att.key, att.value]
         w_max = torch.stack([lin.weight.abs().amax(0) for lin in qkv]).amax(0)
-        s = _smoothing(maxima[f"{name}/qkv"], w_max, alpha)
+        s = smoothing_scales(maxima[f"{name}/qkv"], w_max, alpha)
         for lin in qkv:
             lin.weight.mul_(s)
         layer.attention.self = ScaledInput(att, 1.0 / s)
         # feed-forward up-projection
         inter = layer.intermediate.dense
-        s = _smoothing(maxima[f"{name}/intermediate"], inter.weight.abs().amax(0), alpha)
+        s = smoothing_scales(maxima[f"{name}/intermediate"], inter.weight.abs().amax(0), alpha)
         inter.weight.mul_(s)
         layer.intermediate.dense = ScaledInput(inter, 1.0 / s)
     return len(layers)
@@ -177,21 +317,60 @@ def _copy_sharing_embeddings(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model, memo)
 
 
+def fuse_qkv(model: nn.Module) -> int:
+    """Replace each BERT-layout self-attention of ``model`` by a :class:`FusedQKV` (same fp32 outputs); return how many.
+
+    Keeps the smoothing of a :class:`ScaledInput` that wraps the self-attention.
+    """
+    count = 0
+    for _, layer in _bert_layers(model):
+        attention, inv_scale = layer.attention.self, None
+        if isinstance(attention, ScaledInput):
+            attention, inv_scale = attention.inner, attention.inv_scale
+        if getattr(attention, "is_decoder", False):
+            continue
+        layer.attention.self = FusedQKV(attention, inv_scale)
+        count += 1
+    return count
+
+
+def _split_special_rows(model: nn.Module, tokenizer) -> int:
+    """Wrap each BERT-layout feed-forward output projection in a :class:`SpecialRowsLinear`; return how many."""
+    layers = [layer for _, layer in _bert_layers(model)
+              if isinstance(getattr(getattr(layer, "output", None), "dense", None), nn.Linear)]
+    special_ids = getattr(tokenizer, "all_special_ids", None)
+    if not layers or not special_ids:
+        return 0
+    rows = SpecialTokenRows(special_ids)
+    model.register_forward_pre_hook(rows.hook, with_kwargs=True)
+    for layer in layers:
+        layer.output.dense = SpecialRowsLinear(layer.output.dense, rows)
+    return len(layers)
+
+
 def quantize_int8(model: nn.Module, tokenizer=None, *, alpha: float = SMOOTHING_ALPHA) -> nn.Module:
     """A copy of ``model`` with int8 linear layers (per-channel weights, per-batch dynamic inputs).
 
-    With a ``tokenizer``, BERT-layout layers are first smoothed on :func:`calibration_texts`;
-    the feed-forward output projections stay fp32. ``model`` itself is left unchanged.
+    BERT-layout layers get a fused query/key/value projection. With a ``tokenizer``, they are also
+    smoothed on :func:`calibration_texts`, and their feed-forward output projections run special-token
+    rows in fp32 (:class:`SpecialRowsLinear`); without one, those projections stay fp32.
+    ``model`` itself is left unchanged (its embedding table is shared, not copied).
     """
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     model = _copy_sharing_embeddings(model).eval()
     smoothed = smooth_encoder(model, calibration_batches(tokenizer), alpha) if tokenizer is not None else 0
-    log.info("int8: %d encoder layers smoothed (alpha %.2f)", smoothed, alpha)
+    split = _split_special_rows(model, tokenizer) if tokenizer is not None else 0
+    fused = fuse_qkv(model)
+    log.info("int8: %d encoder layers smoothed (alpha %.2f), %d with fused query/key/value, %d with int8 feed-forward outputs",
+             smoothed, alpha, fused, split)
     # process-wide in torch: the kernels that run every quantised linear layer
-    torch.backends.quantized.engine = int8_engine()
+    engine = torch.backends.quantized.engine = int8_engine()
+    mapping = {nn.Linear: _full_range_linear_class()} if full_range_activations(engine) else None
+    keep_fp32 = {id(m.special) for m in model.modules() if isinstance(m, SpecialRowsLinear)}
     targets = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
-               if isinstance(module, nn.Linear) and not is_ffn_output(name)}
+               if isinstance(module, nn.Linear) and id(module) not in keep_fp32
+               and (split or not is_ffn_output(name))}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, targets, dtype=torch.qint8, inplace=True)
+        return quantize_dynamic(model, targets, dtype=torch.qint8, mapping=mapping, inplace=True)
