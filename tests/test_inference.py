@@ -2,7 +2,6 @@
 
 import random
 
-import numpy as np
 import pytest
 import torch
 
@@ -117,6 +116,10 @@ def test_int8_quantises_every_encoder_linear_layer(tiny_ner_dir):
     ids[:, 0], ids[:, -1] = ner.encoder.tokenizer.cls_token_id, ner.encoder.tokenizer.sep_token_id
     a, b = _hidden(fp32, ids), _hidden(int8, ids)
     assert torch.nn.functional.cosine_similarity(a.flatten(0, 1), b.flatten(0, 1)).min() > 0.99
+    # a copy (its own hook and row bookkeeping) computes the same thing
+    import copy
+
+    assert torch.equal(_hidden(copy.deepcopy(int8), ids), b)
     # the input model is not modified, and the (unquantised) embedding table is shared, not copied
     assert isinstance(fp32.encoder.layer[0].intermediate.dense, torch.nn.Linear)
     assert isinstance(fp32.encoder.layer[0].attention.self.query, torch.nn.Linear)
@@ -157,6 +160,32 @@ def test_fused_qkv_leaves_fp32_outputs_unchanged(tiny_ner_dir):
     assert torch.allclose(a[mask.bool()], b[mask.bool()], atol=1e-4)
 
 
+def test_int8_uses_all_8_activation_bits_where_the_kernels_allow():
+    """torch's dynamic int8 keeps 7 activation bits by default (for fbgemm's saturating AVX2 kernels)."""
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
+
+    from defnlp.inference.int8 import full_range_activations, int8_engine, quantize_int8
+
+    engine = int8_engine()
+    torch.manual_seed(0)
+    fp32 = torch.nn.Sequential(torch.nn.Linear(64, 32))
+    int8 = quantize_int8(fp32)
+    assert isinstance(int8[0], DynamicInt8Linear)
+    x = torch.randn(256, 64)
+    reduced = torch.ops.quantized.linear_dynamic(x, int8[0]._packed_params._packed_params, reduce_range=True)
+
+    def error(y):
+        return float((y - fp32(x)).norm() / fp32(x).norm())
+
+    with torch.inference_mode():
+        if full_range_activations(engine):
+            assert type(int8[0]).__name__ == "FullRangeInt8Linear"
+            assert error(int8(x)) < 0.75 * error(reduced)
+        else:
+            assert type(int8[0]) is DynamicInt8Linear
+            assert error(int8(x)) == pytest.approx(error(reduced))
+
+
 def test_special_rows_linear_routes_special_tokens_to_fp32():
     from defnlp.inference.int8 import SpecialRowsLinear, SpecialTokenRows
 
@@ -180,6 +209,10 @@ def test_special_rows_linear_routes_special_tokens_to_fp32():
         rows.hook(None, (), {"inputs_embeds": x})
         assert torch.allclose(layer(x.clone()), linear(x))
         rows.hook(None, (ids[:1],), {})
+        assert torch.allclose(layer(x.clone()), linear(x))
+        # after the encoder's forward the rows are forgotten: a direct call runs in fp32
+        rows.hook(None, (), {"input_ids": ids, "attention_mask": mask})
+        rows.clear()
         assert torch.allclose(layer(x.clone()), linear(x))
 
 

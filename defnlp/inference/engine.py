@@ -28,7 +28,7 @@ from ..errors import DefnlpError, InputError
 from ..ner.tagging import Unit, make_units, trimmed_token_spans
 from ..text import Window, detect_language, plan_windows, split_sentences, token_sentence_starts
 from .batching import pack_batches
-from .runtime import Runtime
+from .runtime import Runtime, release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +217,7 @@ class Engine:
             finally:
                 state.outputs.clear()
                 state.hidden = None
+        release_free_memory()
 
     def _allocate(self, state: DocState) -> None:
         n = state.n_tokens

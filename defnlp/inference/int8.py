@@ -19,10 +19,13 @@ outliers break that one scale in BERT-family encoders, and each gets its own fix
   hook on the encoder (:class:`SpecialTokenRows`). Smoothing these inputs instead cost 2-11 F1
   points (``benchmarks/int8_variants.py``).
 
-Query, key and value are computed by one fused projection (:class:`FusedQKV`): the input is
-quantised once instead of three times, and one larger matrix product runs about three times
-faster than three small ones here. Encoders whose layers do not have the BERT layout are
-quantised without smoothing or fusion, their feed-forward outputs included.
+Activations keep all 8 bits where the kernels allow it (oneDNN on CPUs with VNNI or AMX int8
+instructions, :func:`full_range_activations`): torch's dynamic int8 keeps 7 by default, for
+fbgemm's AVX2 kernels whose 16-bit intermediate sums can saturate; the extra bit halves the
+error of every layer. Query, key and value are computed by one fused projection
+(:class:`FusedQKV`): the input is quantised once instead of three times, in one kernel call.
+Without a tokenizer (no calibration text, no special-token ids), or for encoders whose layers do
+not have the BERT layout, nothing is smoothed and the feed-forward output projections stay fp32.
 
 >>> model = quantize_int8(encoder_model, tokenizer)        # doctest: +SKIP
 """
@@ -30,11 +33,12 @@ quantised without smoothing or fusion, their feed-forward outputs included.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import threading
 import warnings
+from collections.abc import Iterable
 from importlib import resources
-from typing import Iterable
 
 import torch
 from torch import nn
@@ -66,14 +70,17 @@ class ScaledInput(nn.Module):
 
 
 class _Projected(nn.Module):
-    """Stands in for a query/key/value projection: returns what :class:`FusedQKV` computed for this call."""
+    """Stands in for a query/key/value projection: returns what :class:`FusedQKV` computed for this call.
+
+    Outputs are kept per thread, so one model can serve several threads.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.out: torch.Tensor | None = None
+        self.outputs: dict[int, torch.Tensor] = {}
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        out, self.out = self.out, None
+        out = self.outputs.pop(threading.get_ident(), None)
         if out is None:
             raise RuntimeError("a fused query/key/value projection was called outside FusedQKV.forward")
         return out
@@ -105,42 +112,48 @@ class FusedQKV(nn.Module):
     def forward(self, hidden_states: torch.Tensor, *args, **kwargs):
         if self.inv_scale is not None:
             hidden_states = hidden_states * self.inv_scale
+        thread = threading.get_ident()
         for slot, part in zip(self.slots, self.qkv(hidden_states).split(self.sizes, dim=-1)):
-            slot.out = part
+            slot.outputs[thread] = part
         try:
             return self.inner(hidden_states, *args, **kwargs)
         finally:
             for slot in self.slots:
-                slot.out = None
+                slot.outputs.pop(thread, None)
 
 
 class SpecialTokenRows:
     """Which rows of the current batch hold special tokens, set by a forward pre-hook on the encoder.
 
     ``special``: flat row indices (batch × position) of special tokens that are not padding;
-    ``excluded``: those plus the padding rows. Thread-local, so one model can serve several threads.
+    ``excluded``: those plus the padding rows. Kept per thread, so one model can serve several threads.
     When the encoder is called without ``input_ids`` nothing is known and :class:`SpecialRowsLinear`
     runs every row in fp32.
     """
 
     def __init__(self, special_ids: Iterable[int]) -> None:
         self.special_ids = torch.tensor(sorted({int(i) for i in special_ids}), dtype=torch.long)
-        self._local = threading.local()
+        self._rows: dict[int, tuple[int, torch.Tensor, torch.Tensor] | None] = {}
 
     def current(self) -> tuple[int, torch.Tensor, torch.Tensor] | None:
-        """``(n_rows, special, excluded)`` for the batch being encoded, or None."""
-        return getattr(self._local, "rows", None)
+        """``(n_rows, special, excluded)`` for the batch this thread is encoding, or None."""
+        return self._rows.get(threading.get_ident())
 
     def hook(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
         ids = kwargs.get("input_ids", args[0] if args else None)
         mask = kwargs.get("attention_mask", args[1] if len(args) > 1 else None)
+        thread = threading.get_ident()
         if not isinstance(ids, torch.Tensor):
-            self._local.rows = None
+            self._rows[thread] = None
             return
         flat = ids.reshape(-1)
         special = torch.isin(flat, self.special_ids.to(flat.device))
         real = mask.reshape(-1).bool() if isinstance(mask, torch.Tensor) else torch.ones_like(special)
-        self._local.rows = (flat.numel(), (special & real).nonzero().flatten(), (special | ~real).nonzero().flatten())
+        self._rows[thread] = (flat.numel(), (special & real).nonzero().flatten(), (special | ~real).nonzero().flatten())
+
+    def clear(self, *_) -> None:
+        """Forget this thread's rows (a forward hook: a later call that bypasses the encoder's forward runs in fp32)."""
+        self._rows.pop(threading.get_ident(), None)
 
 
 class SpecialRowsLinear(nn.Module):
@@ -169,6 +182,7 @@ class SpecialRowsLinear(nn.Module):
         return out.view(*x.shape[:-1], out.shape[-1])
 
 
+@functools.cache
 def _full_range_linear_class() -> type:
     from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
@@ -343,6 +357,7 @@ def _split_special_rows(model: nn.Module, tokenizer) -> int:
         return 0
     rows = SpecialTokenRows(special_ids)
     model.register_forward_pre_hook(rows.hook, with_kwargs=True)
+    model.register_forward_hook(rows.clear)
     for layer in layers:
         layer.output.dense = SpecialRowsLinear(layer.output.dense, rows)
     return len(layers)
