@@ -2,6 +2,7 @@
 
 import random
 
+import numpy as np
 import pytest
 import torch
 
@@ -245,3 +246,49 @@ def test_windows_of_a_long_document_agree_with_short_context(tiny_ner_dir):
     starts = [e.start for e in doc.entities]
     assert starts == sorted(starts)
     assert all(a.end <= b.start for a, b in zip(doc.entities, doc.entities[1:]))
+
+
+def test_release_free_memory_reports_whether_it_could():
+    import platform
+
+    from defnlp.inference.runtime import release_free_memory
+
+    assert release_free_memory() is (platform.libc_ver()[0] == "glibc")
+
+
+def _brute_force_best(tagset, log_probs):
+    """The best valid tag sequence by enumeration (tiny inputs only)."""
+    import itertools
+
+    best, best_score = None, -np.inf
+    n, k = log_probs.shape
+    for seq in itertools.product(range(k), repeat=n):
+        if not tagset.start_allowed[seq[0]] or not all(tagset.allowed[a, b] for a, b in zip(seq, seq[1:])):
+            continue
+        score = sum(log_probs[i, t] for i, t in enumerate(seq))
+        if score > best_score:
+            best, best_score = list(seq), score
+    return best, best_score
+
+
+def test_viterbi_is_exact_and_valid():
+    from defnlp.ner.tagging import TagSet
+
+    tagset = TagSet(["PER", "LOC"])
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n = int(rng.integers(1, 6))
+        logits = rng.normal(size=(n, len(tagset))) * rng.choice([0.3, 2.0, 6.0])
+        log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        tags = tagset.viterbi(log_probs)
+        _, best_score = _brute_force_best(tagset, log_probs)
+        assert tagset.start_allowed[tags[0]] and all(tagset.allowed[a, b] for a, b in zip(tags, tags[1:]))
+        assert sum(log_probs[i, t] for i, t in enumerate(tags)) == pytest.approx(best_score)
+    # long sequences: the same optimum as dynamic programming over the whole sequence
+    tagset = TagSet(["PER", "ORG", "LOC", "WPN"])
+    for _ in range(100):
+        n = int(rng.integers(50, 400))
+        logits = rng.normal(size=(n, len(tagset))) * rng.choice([0.5, 3.0, 8.0])
+        log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        tags, reference = tagset.viterbi(log_probs), tagset._viterbi_dp(log_probs)
+        assert sum(log_probs[i, t] for i, t in enumerate(tags)) == pytest.approx(sum(log_probs[i, t] for i, t in enumerate(reference)))

@@ -92,6 +92,8 @@ class TagSet:
                     allowed[i, j] = prev[2:] == tag[2:] and prev != "O"
         self.allowed = allowed
         self.start_allowed = start_allowed
+        self._begin = np.array([self.index[f"B-{label}"] for label in self.labels], dtype=np.int64)
+        self._inside = np.array([self.index[f"I-{label}"] for label in self.labels], dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.tags)
@@ -141,10 +143,39 @@ class TagSet:
 
     # ---- decoding -----------------------------------------------------------------------------
     def viterbi(self, log_probs: np.ndarray) -> list[int]:
-        """Best tag sequence under the IOB2 constraints for ``(n_units, n_tags)`` log-probs."""
-        n, k = log_probs.shape
+        """Best tag sequence under the IOB2 constraints for ``(n_units, n_tags)`` log-probs.
+
+        Exact, and mostly without dynamic programming: the best tag of each unit taken alone is
+        the optimum wherever it forms a valid sequence (its score bounds every other). Only the
+        stretches around an invalid step (``I-X`` after ``O`` or ``B-Y``) are re-decoded, and a
+        stretch ends at units where no ``I-X`` scores above its ``B-X``: a path never needs to
+        enter those with an inside tag (``B-X`` is as good and allows the same next tags), so the
+        sequence splits there into independent parts.
+        """
+        n = log_probs.shape[0]
         if n == 0:
             return []
+        tags = log_probs.argmax(axis=1)
+        invalid = np.flatnonzero(~self.allowed[tags[:-1], tags[1:]]) + 1
+        if not self.start_allowed[tags[0]]:
+            invalid = np.concatenate([[0], invalid])
+        if invalid.size == 0:
+            return tags.tolist()
+        cuts = np.flatnonzero((log_probs[:, self._inside] <= log_probs[:, self._begin]).all(axis=1))
+        done = 0
+        for t in invalid:
+            if t < done:
+                continue
+            i = int(np.searchsorted(cuts, t, side="right"))
+            start = int(cuts[i - 1]) if i > 0 else 0
+            end = int(cuts[i]) if i < len(cuts) else n
+            tags[start:end] = self._viterbi_dp(log_probs[start:end])
+            done = end
+        return tags.tolist()
+
+    def _viterbi_dp(self, log_probs: np.ndarray) -> list[int]:
+        """Constrained Viterbi by dynamic programming over the whole ``(n, n_tags)`` array."""
+        n, k = log_probs.shape
         neg = -1e9
         trans = np.where(self.allowed, 0.0, neg)
         score = log_probs[0] + np.where(self.start_allowed, 0.0, neg)
