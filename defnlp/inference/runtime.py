@@ -121,10 +121,11 @@ def _malloc_trim():
 def release_free_memory() -> bool:
     """Hand the heap memory freed by finished batches back to the OS; True if it could.
 
-    glibc keeps freed blocks in its arenas, and batches of varying shapes fragment them: without
-    this, peak RSS crept up by ~20 % over 20,000 documents although live memory stayed flat
-    (``malloc_trim`` releases it). Elsewhere than glibc this does nothing and returns False.
-    The engine calls it after each pool of documents.
+    glibc keeps freed blocks in its arenas, so a process that has annotated many documents holds
+    far more memory than it uses: in a trace, ``malloc_trim`` after a pool released ~350 MB and
+    left RSS flat from 1,000 to 5,000 documents. (It does not lower the peak *within* a pool,
+    which still creeps up with fragmentation: 1.198 × from 1k to 20k documents.) The engine calls
+    it after each pool of documents. Elsewhere than glibc this does nothing and returns False.
     """
     trim = _malloc_trim()
     if trim is None:
