@@ -4,8 +4,8 @@
 
 The record of what was tried, so that the figures in the notes can be reproduced and the next
 attempt starts from them. All variants have per-channel weight scales and per-batch dynamic
-activation scales, on the torch int8 kernels that :func:`defnlp.inference.int8.int8_engine` picks
-(oneDNN where available):
+activation scales, and all are quantised by :func:`defnlp.inference.int8.quantize_linears` (the
+kernels that ``int8_engine`` picks, oneDNN where available; 8-bit activations where it allows):
 
 * ``shipped``: what ``precision="int8"`` does (:func:`defnlp.inference.int8.quantize_int8`):
   attention and up-projection inputs smoothed (α = 0.7) on the bundled calibration text, fused
@@ -29,7 +29,6 @@ import argparse
 import copy
 import logging
 import sys
-import warnings
 from pathlib import Path
 
 import torch
@@ -40,8 +39,7 @@ from common import save, table, timed  # noqa: E402
 from throughput import count_tokens, f1_on, gold_sets, mixed_documents  # noqa: E402
 
 from defnlp.inference.int8 import (  # noqa: E402
-    ScaledInput, calibration_batches, input_maxima, int8_engine, is_ffn_output, quantize_int8,
-    smoothing_scales,
+    ScaledInput, calibration_batches, input_maxima, is_ffn_output, quantize_int8, quantize_linears, smoothing_scales,
 )
 
 log = logging.getLogger("int8_variants")
@@ -75,15 +73,8 @@ def _replace_ffn_outputs(model: nn.Module, make) -> nn.Module:
     return model
 
 
-def _quantize_linears(model: nn.Module) -> nn.Module:
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    torch.backends.quantized.engine = int8_engine()
-    targets = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
-               if isinstance(module, nn.Linear) and not name.endswith(".fp32")}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(model, targets, dtype=torch.qint8, inplace=True)
+def _fp32_part(name: str, _module: nn.Module) -> bool:
+    return name.endswith(".fp32")  # the outlier-channel matmul of _OutlierSplitLinear
 
 
 def variant(model: nn.Module, tokenizer, kind: str, alpha: float, outlier: float) -> tuple[nn.Module, dict]:
@@ -104,7 +95,7 @@ def variant(model: nn.Module, tokenizer, kind: str, alpha: float, outlier: float
     if kind == "outlier channels":
         info["outlier_channels"] = [int((maxima[name] > outlier).sum()) for name in sites]
         fp32 = _replace_ffn_outputs(fp32, lambda name, m: _OutlierSplitLinear(m, (maxima[name] > outlier).nonzero().flatten()))
-        return _quantize_linears(fp32), info
+        return quantize_linears(fp32, _fp32_part), info
 
     def smoothed(name: str, linear: nn.Linear) -> nn.Module:
         s = smoothing_scales(maxima[name], linear.weight.abs().amax(0), alpha)
@@ -113,7 +104,7 @@ def variant(model: nn.Module, tokenizer, kind: str, alpha: float, outlier: float
         scaled.bias.data = linear.bias.data.clone()
         return ScaledInput(scaled, 1 / s)
 
-    return _quantize_linears(_replace_ffn_outputs(fp32, smoothed)), info
+    return quantize_linears(_replace_ffn_outputs(fp32, smoothed)), info
 
 
 def _copy(model: nn.Module) -> nn.Module:

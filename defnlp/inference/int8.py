@@ -16,8 +16,8 @@ outliers break that one scale in BERT-family encoders, and each gets its own fix
   larger at the special tokens (``<s>``, ``</s>``: ~1-2 % of the rows) than anywhere else. Those
   rows go through the fp32 weights (:class:`SpecialRowsLinear`); every other row is int8 with a
   scale taken over ordinary tokens only. Which rows are special is read from ``input_ids`` by a
-  hook on the encoder (:class:`SpecialTokenRows`). Smoothing these inputs instead cost 2-11 F1
-  points (``benchmarks/int8_variants.py``).
+  hook on the encoder (:class:`SpecialTokenRows`). Smoothing these inputs instead cost 0.6-3.2 F1
+  points, and keeping their outlier channels in fp32 was 2.7x slower (``benchmarks/int8_variants.py``).
 
 Activations keep all 8 bits where the kernels allow it (oneDNN on CPUs with VNNI or AMX int8
 instructions, :func:`full_range_activations`): torch's dynamic int8 keeps 7 by default, for
@@ -37,18 +37,18 @@ import functools
 import logging
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SMOOTHING_ALPHA", "FusedQKV", "ScaledInput", "SpecialRowsLinear", "SpecialTokenRows", "calibration_batches",
-           "calibration_texts", "full_range_activations", "fuse_qkv", "input_maxima", "int8_engine", "is_ffn_output", "quantize_int8", "smooth_encoder",
+           "calibration_texts", "full_range_activations", "fuse_qkv", "input_maxima", "int8_engine", "is_ffn_output", "quantize_int8", "quantize_linears", "smooth_encoder",
            "smoothing_scales"]
 
 #: migration strength α: 0.7 kept int8 closest to fp32 on re3d dev and WiNER-fr dev (0.5 and 0.85 were further)
@@ -82,7 +82,8 @@ class _Projected(nn.Module):
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         out = self.outputs.pop(threading.get_ident(), None)
         if out is None:
-            raise RuntimeError("a fused query/key/value projection was called outside FusedQKV.forward")
+            raise ModelError("a fused query/key/value projection was called outside FusedQKV.forward",
+                             "call the self-attention module (FusedQKV), not its query/key/value stand-ins")
         return out
 
 
@@ -371,21 +372,27 @@ def quantize_int8(model: nn.Module, tokenizer=None, *, alpha: float = SMOOTHING_
     rows in fp32 (:class:`SpecialRowsLinear`); without one, those projections stay fp32.
     ``model`` itself is left unchanged (its embedding table is shared, not copied).
     """
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
     model = _copy_sharing_embeddings(model).eval()
     smoothed = smooth_encoder(model, calibration_batches(tokenizer), alpha) if tokenizer is not None else 0
     split = _split_special_rows(model, tokenizer) if tokenizer is not None else 0
     fused = fuse_qkv(model)
     log.info("int8: %d encoder layers smoothed (alpha %.2f), %d with fused query/key/value, %d with int8 feed-forward outputs",
              smoothed, alpha, fused, split)
+    keep_fp32 = {id(m.special) for m in model.modules() if isinstance(m, SpecialRowsLinear)}
+    return quantize_linears(model, lambda name, module: id(module) in keep_fp32 or (not split and is_ffn_output(name)))
+
+
+def quantize_linears(model: nn.Module, keep_fp32: Callable[[str, nn.Module], bool] | None = None) -> nn.Module:
+    """Replace, in place, every ``nn.Linear`` of ``model`` for which ``keep_fp32(name, module)`` is false by a
+    dynamic int8 linear (per-channel weights) on :func:`int8_engine`'s kernels, with 8-bit activations
+    where :func:`full_range_activations` allows; return ``model``."""
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
     # process-wide in torch: the kernels that run every quantised linear layer
     engine = torch.backends.quantized.engine = int8_engine()
     mapping = {nn.Linear: _full_range_linear_class()} if full_range_activations(engine) else None
-    keep_fp32 = {id(m.special) for m in model.modules() if isinstance(m, SpecialRowsLinear)}
     targets = {name: per_channel_dynamic_qconfig for name, module in model.named_modules()
-               if isinstance(module, nn.Linear) and id(module) not in keep_fp32
-               and (split or not is_ffn_output(name))}
+               if isinstance(module, nn.Linear) and not (keep_fp32 and keep_fp32(name, module))}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_dynamic(model, targets, dtype=torch.qint8, mapping=mapping, inplace=True)
