@@ -96,9 +96,8 @@ def load_sets(names: list[str], limit: int | None) -> dict[str, tuple[list[Doc],
         sets["WikiGold"] = (corpora.load_wikigold(), "en")
     if "examples" in names:
         from defnlp.config import project_root
-        from defnlp.io.markup import read_markup_files
 
-        held_out = [d for d in read_markup_files([project_root() / "data" / "examples"]) if d.meta.get("split") == "dev"]
+        held_out = corpora.read_corpus("markup", path=project_root() / "data" / "examples", split="dev")
         sets["defnlp examples dev"] = (held_out, "mixed")
     if limit:
         sets = {k: (v[0][:limit], v[1]) for k, v in sets.items()}

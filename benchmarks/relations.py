@@ -41,16 +41,14 @@ def main() -> None:
     import defnlp
     from defnlp.config import project_root
     from defnlp.io import corpora
-    from defnlp.io.markup import read_markup_files
 
     nlp = defnlp.load(args.model)
     if nlp.relations is None:
         raise SystemExit("the pipeline has no relation model")
     scheme = nlp.relations.scheme
     symmetric = {r for r in nlp.relation_labels if scheme.is_symmetric(r)}
-    train = corpora.load_re3d(split="train") + [
-        d for d in read_markup_files([project_root() / "data" / "examples"]) if d.meta.get("split") == "train"
-    ]
+    examples = project_root() / "data" / "examples"
+    train = corpora.load_re3d(split="train") + corpora.read_corpus("markup", path=examples, split="train")
     baseline = TypePairBaseline().fit(train)
     test = corpora.load_re3d(split="test")
     sets = {"re3d test non-BBC": [d for d in test if not d.meta.get("bbc")], "re3d test BBC": [d for d in test if d.meta.get("bbc")]}

@@ -80,7 +80,6 @@ class PeakMemory:
 def mixed_documents(n: int, seed: int = 0) -> list[Doc]:
     """Real FR/EN defence texts of mixed length, shuffled deterministically."""
     from defnlp.io import corpora
-    from defnlp.io.markup import read_markup_files
     from defnlp.config import project_root
 
     docs: list[Doc] = []
@@ -91,9 +90,8 @@ def mixed_documents(n: int, seed: int = 0) -> list[Doc]:
     for seg in corpora.load_wmt14_segments(defence_only=True):
         docs.append(Doc(seg.fr, id=f"wmt-fr-{seg.index}", lang="fr"))
         docs.append(Doc(seg.en, id=f"wmt-en-{seg.index}", lang="en"))
-    for d in read_markup_files([project_root() / "data" / "examples"]):
-        if d.meta.get("split") == "dev":
-            docs.append(Doc(d.text, id=d.id, lang=d.lang))
+    for d in corpora.read_corpus("markup", path=project_root() / "data" / "examples", split="dev"):
+        docs.append(Doc(d.text, id=d.id, lang=d.lang))
     rng = random.Random(seed)
     rng.shuffle(docs)
     return docs[:n]
@@ -143,13 +141,12 @@ def run_spacy(docs: list[Doc], repeats: int = 1):
 
 def gold_sets() -> dict[str, list[Doc]]:
     from defnlp.io import corpora
-    from defnlp.io.markup import read_markup_files
     from defnlp.config import project_root
 
     return {
         "re3d test": corpora.load_re3d(split="test"),
         "WiNER-fr test defence": corpora.load_winer_fr(split="test", defence_only=True),
-        "examples dev": [d for d in read_markup_files([project_root() / "data" / "examples"]) if d.meta.get("split") == "dev"],
+        "examples dev": corpora.read_corpus("markup", path=project_root() / "data" / "examples", split="dev"),
     }
 
 
@@ -261,11 +258,11 @@ def main() -> None:
 
     import defnlp
     from defnlp.ner.export import export_hf
-    from defnlp.pipeline import _resolve_pipeline
+    from defnlp.pipeline import resolve_pipeline
     from encoder import flops_per_token
 
     docs = mixed_documents(args.docs)
-    ner_dir = Path(args.model) if args.model and Path(args.model).is_dir() else _resolve_pipeline(args.model or "defence-v1")[0]
+    ner_dir = Path(args.model) if args.model and Path(args.model).is_dir() else resolve_pipeline(args.model or "defence-v1")[0]
     probe = defnlp.load(args.model, relations=False, device=args.device)
     n_tokens = count_tokens(probe.ner.encoder.tokenizer, docs)
     fpt = flops_per_token(probe.ner.encoder.model, 128)

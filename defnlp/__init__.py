@@ -11,11 +11,11 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .doc import Doc, Entity, Relation, Sentence
+from .doc import Doc, DocResult, Entity, Relation, Sentence
 from .errors import DefnlpError
 from .pipeline import Pipeline, load
 
-__all__ = ["__version__", "load", "Pipeline", "Doc", "Entity", "Relation", "Sentence", "DefnlpError", "annotate_dataset"]
+__all__ = ["__version__", "load", "Pipeline", "Doc", "DocResult", "Entity", "Relation", "Sentence", "DefnlpError", "annotate_dataset"]
 
 
 def __getattr__(name: str):

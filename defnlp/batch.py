@@ -15,40 +15,42 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections import deque
 from itertools import islice
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
-from .doc import Doc
+from .doc import Doc, DocResult
 from .errors import DefnlpError
 from .io.inputs import InputRecord, iter_inputs
 from .io.outputs import error_record, open_writer
+
+if TYPE_CHECKING:
+    from .pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
 __all__ = ["annotate_files", "annotate_records"]
 
 
-def annotate_records(nlp, records: Iterable[InputRecord]) -> Iterator[tuple[InputRecord, Doc | DefnlpError]]:
-    """Annotate input records with pipeline ``nlp``; errors come back per record."""
-    buffered: list[InputRecord] = []
+def annotate_records(nlp: Pipeline, records: Iterable[InputRecord]) -> Iterator[tuple[InputRecord, DocResult]]:
+    """Each input record with its result, in input order: the annotated :class:`Doc`, or the
+    :class:`DefnlpError` that kept the record from being read or annotated.
 
-    def docs() -> Iterator[Doc | dict]:
+    >>> from defnlp.errors import EmptyInputError
+    >>> from defnlp.io.inputs import InputRecord
+    >>> recs = [InputRecord("a", "La DGA a commandé 42 Griffon."), InputRecord("b", error=EmptyInputError("b is empty"))]
+    >>> [type(r).__name__ for _, r in annotate_records(nlp, recs)]   # doctest: +SKIP
+    ['Doc', 'EmptyInputError']
+    """
+    waiting: deque[InputRecord] = deque()  # records whose result is still in the pipeline
+
+    def items() -> Iterator[DocResult]:
         for rec in records:
-            buffered.append(rec)
-            if rec.ok:
-                yield Doc(text=rec.text, id=rec.id, lang=rec.lang, meta=dict(rec.meta))
-            else:
-                yield {"__error__": True}  # placeholder: pipe() turns it into an error in order
+            waiting.append(rec)
+            yield rec.error if rec.error is not None else Doc(text=rec.text, id=rec.id, lang=rec.lang, meta=dict(rec.meta))
 
-    position = 0
-    for result in nlp.pipe(docs(), errors="return"):
-        rec = buffered[position]
-        buffered[position] = None  # type: ignore[call-overload]
-        position += 1
-        yield rec, (rec.error if rec.error is not None else result)
-        if position > 4096:
-            del buffered[:position]
-            position = 0
+    for result in nlp.pipe(items(), errors="return"):
+        yield waiting.popleft(), result
 
 
 def annotate_files(
@@ -58,7 +60,7 @@ def annotate_files(
     fmt: str = "jsonl",
     encoding: str | None = None,
     overwrite: bool = False,
-    nlp: Any = None,
+    nlp: Pipeline | None = None,
     progress: bool = True,
     text_column: str = "text",
     id_column: str | None = None,
@@ -72,9 +74,8 @@ def annotate_files(
 
     from .pipeline import load
 
-    job = {"inputs": [os.path.abspath(p) for p in inputs], "model": model or "default", "format": fmt}
-    if text_column != "text" or id_column is not None:  # only then, so that older partial files still resume
-        job["columns"] = {"text": text_column, "id": id_column}
+    job = {"inputs": [os.path.abspath(p) for p in inputs], "model": model or "default", "format": fmt,
+           "columns": {"text": text_column, "id": id_column}}
     started = time.perf_counter()
     with open_writer(output, fmt, job=job, overwrite=overwrite) as writer:
         skip = writer.done

@@ -37,8 +37,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .doc import Doc
-from .errors import DefnlpError, EmptyInputError, InputError, RecordFormatError
+from .doc import Doc, DocResult
+from .errors import EmptyInputError, InputError, RecordedError, RecordFormatError
 
 log = logging.getLogger(__name__)
 
@@ -159,32 +159,28 @@ class ColumnAnnotator:
         langs = _column(batch, self.lang_column, n)
         upstream = _column(batch, f"{self.prefix}error", n)
         where = [f"row {indices[i]}" if indices is not None else "a row" for i in range(n)]
-        results: list[Doc | DefnlpError | dict | None] = [None] * n
-        todo: list[int] = []
-        docs: list[Doc] = []
+        items: list[DocResult] = []
         for i, text in enumerate(texts):
             rec_id = None if ids[i] is None else str(ids[i])
             name = f"{where[i]} (id {rec_id})" if rec_id is not None else where[i]
             if not isinstance(text, str):
                 if isinstance(upstream[i], dict) and upstream[i].get("type"):
-                    results[i] = upstream[i]  # the reason why this row has no text
+                    items.append(RecordedError(upstream[i]))  # the reason why this row has no text
                 else:
-                    results[i] = RecordFormatError(
+                    items.append(RecordFormatError(
                         f"{name}: the {self.text_column!r} value is {'null' if text is None else type(text).__name__}, not a string",
                         "fill the text column, or drop such rows first (e.g. ds.filter)",
-                    )
+                    ))
             elif not text.strip():
-                results[i] = EmptyInputError(f"{name}: the text is empty")
+                items.append(EmptyInputError(f"{name}: the text is empty"))
             else:
                 lang = langs[i] if isinstance(langs[i], str) and langs[i] else None
-                todo.append(i)
-                docs.append(Doc(text=text, id=rec_id, lang=lang))
-        if docs:
-            for i, result in zip(todo, self.nlp.pipe(docs, errors="return")):
-                results[i] = result
-        return self._columns(results, langs)
+                items.append(Doc(text=text, id=rec_id, lang=lang))
+        if any(isinstance(item, Doc) for item in items):  # (a batch of errors only loads no pipeline)
+            items = list(self.nlp.pipe(items, errors="return"))
+        return self._columns(items, langs)
 
-    def _columns(self, results: list[Any], langs: list[Any]) -> dict[str, list[Any]]:
+    def _columns(self, results: list[DocResult], langs: list[Any]) -> dict[str, list[Any]]:
         p = self.prefix
         out: dict[str, list[Any]] = {f"{p}entities": [], f"{p}relations": [], f"{p}lang": [], f"{p}error": []}
         failed = 0
@@ -195,7 +191,7 @@ class ColumnAnnotator:
                 out[f"{p}lang"].append(result.lang)
                 out[f"{p}error"].append(None)
                 continue
-            error = result.to_dict() if isinstance(result, DefnlpError) else dict(result)
+            error = result.to_dict()
             log.debug("row not annotated: %s", error.get("message"))
             failed += 1
             out[f"{p}entities"].append([])

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
-from .errors import RecordFormatError
+from .errors import DefnlpError, RecordFormatError
+from .text import detect_language, split_sentences
 
-__all__ = ["Entity", "Relation", "Sentence", "Doc"]
+__all__ = ["Entity", "Relation", "Sentence", "Doc", "DocResult", "prepare_doc"]
 
 
 @dataclass
@@ -119,12 +120,19 @@ class Doc:
         return len(self.relations) - 1
 
     # ---- views ---------------------------------------------------------------------------------
-    def ents(self, label: str | None = None) -> Iterator[Entity]:
-        """Iterate over entities, optionally only those with ``label``."""
-        return (e for e in self.entities if label is None or e.label == label)
+    @property
+    def ents(self) -> tuple[Entity, ...]:
+        """The entities as a read-only tuple, like spaCy's ``doc.ents`` (edit ``entities`` to change them).
 
-    def sentence_texts(self) -> list[str]:
-        return [self.text[s.start : s.end] for s in self.sentences]
+        >>> doc = Doc("Brest et Toulon", entities=[Entity(0, 5, "LOC", "Brest"), Entity(9, 15, "LOC", "Toulon")])
+        >>> [(e.text, e.label) for e in doc.ents]
+        [('Brest', 'LOC'), ('Toulon', 'LOC')]
+        >>> doc.ents = ()
+        Traceback (most recent call last):
+        ...
+        AttributeError: property 'ents' of 'Doc' object has no setter
+        """
+        return tuple(self.entities)
 
     def sentence_index(self, offset: int) -> int | None:
         """Index of the sentence that contains character ``offset`` (``None`` if none)."""
@@ -243,6 +251,27 @@ class Doc:
         return f"Doc(id={self.id!r}, lang={self.lang!r}, text={preview!r}, entities={len(self.entities)}, relations={len(self.relations)})"
 
 
-def docs_from_dicts(records: Iterable[dict[str, Any]]) -> list[Doc]:
-    """Convenience: build many Docs from their JSON dicts."""
-    return [Doc.from_dict(r) for r in records]
+#: What annotating one input gives, in input order: its document, or the error that stopped it
+#: (``Pipeline.pipe(..., errors="return")``, the batch jobs).
+DocResult = Doc | DefnlpError
+
+
+def prepare_doc(doc: Doc, *, detect_lang: bool = True) -> Doc:
+    """Give ``doc``, in place, what annotation needs before the encoder; return it.
+
+    Sentences (:func:`~defnlp.text.split_sentences`) when it has none — the engine's windows end
+    at them and relation candidates are drawn per sentence — and, with ``detect_lang``, its
+    language (:func:`~defnlp.text.detect_language`) when ``lang`` is ``None``. A document whose
+    text is not a string is left as it is (the engine reports it).
+
+    >>> doc = prepare_doc(Doc("Le ministre a signé. Il est parti."))
+    >>> [doc.text[s.start : s.end] for s in doc.sentences], doc.lang
+    (['Le ministre a signé.', 'Il est parti.'], 'fr')
+    """
+    if not isinstance(doc.text, str):
+        return doc
+    if not doc.sentences:
+        doc.sentences = [Sentence(a, b) for a, b in split_sentences(doc.text)]
+    if detect_lang and doc.lang is None:
+        doc.lang = detect_language(doc.text)
+    return doc

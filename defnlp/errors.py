@@ -7,6 +7,7 @@ All of them derive from :class:`DefnlpError`, so a caller can catch one type::
     ...     defnlp.load("no-such-model")
     ... except defnlp.DefnlpError as err:
     ...     print(err.hint)   # what to do about it
+    shipped models: defence-v1-ner, defence-v1-re; or give the path of a trained model directory
 
 Each error carries a ``hint``: the action that fixes it. ``str(err)`` includes the hint.
 """
@@ -74,6 +75,23 @@ class UnsupportedFormatError(InputError):
 
 class LanguageError(InputError):
     default_hint = "defnlp supports French (fr) and English (en); pass lang explicitly to override detection"
+
+
+class RecordedError(InputError):
+    """An error recorded with the data before annotation (e.g. a file that could not be decoded,
+    kept in a dataset's ``error`` column), carried through as it was recorded.
+
+    >>> err = RecordedError({"type": "InputEncodingError", "message": "a.txt: not valid utf-8", "hint": None})
+    >>> err.to_dict()
+    {'type': 'InputEncodingError', 'message': 'a.txt: not valid utf-8', 'hint': None}
+    """
+
+    def __init__(self, record: dict) -> None:
+        self.record = dict(record)
+        super().__init__(str(self.record.get("message") or ""), self.record.get("hint") or "")
+
+    def to_dict(self) -> dict:
+        return dict(self.record)
 
 
 # --- labels --------------------------------------------------------------------------------

@@ -5,35 +5,44 @@
 >>> doc = nlp("La DGA a commandé 42 Griffon à KNDS.")    # doctest: +SKIP
 >>> for doc in nlp.pipe(["...", "..."]): ...             # doctest: +SKIP
 
-The pipeline runs the encoder once per window; the NER head and (when a relation model is
-loaded) the relation head read the same hidden states.
+The pipeline prepares each document (sentences, language: :func:`~defnlp.doc.prepare_doc`),
+runs the encoder once per window (:class:`~defnlp.inference.Engine`), decodes the NER head's
+outputs into entities (:mod:`defnlp.ner.decoding`) and, when a relation model is loaded, runs
+the relation head on the same hidden states (:mod:`defnlp.relations.model`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Literal
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, overload
 
-from .doc import Doc, Entity
+from .doc import Doc, DocResult, prepare_doc
 from .errors import DefnlpError, InputError, ModelError, ModelNotFoundError
-from .inference import DocState, Engine, Runtime, TokenHead
+from .inference import DocEncoding, Engine, Runtime, TokenHead
 from .models import DEFAULT_PIPELINE, find_model, read_model_dir
-from .ner.model import LoadedNer, decode_entities, load_ner
+from .ner.decoding import decode_entities
+from .ner.model import LoadedNer, load_ner
 from .text import SUPPORTED_LANGUAGES
+
+if TYPE_CHECKING:
+    from .relations.model import LoadedRelations
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Pipeline", "load"]
+__all__ = ["Pipeline", "load", "resolve_pipeline"]
 
-InputItem = str | Doc | dict
+#: what :meth:`Pipeline.pipe` annotates: a text, a Doc, a ``{"id", "text", "lang"}`` dict, or
+#: the error of an input that could not be read (given back in its place)
+InputItem = str | Doc | dict | DefnlpError
 
 
 class Pipeline:
     """NER (+ relations) over documents, batched. Build it with :func:`load`."""
 
-    def __init__(self, ner: LoadedNer, relations: Any | None = None, runtime: Runtime | None = None) -> None:
+    def __init__(self, ner: LoadedNer, relations: LoadedRelations | None = None, runtime: Runtime | None = None) -> None:
         self.ner = ner
         self.relations = relations
         self.runtime = runtime or Runtime.create()
@@ -45,11 +54,9 @@ class Pipeline:
             model=model,
             tokenizer=ner.encoder.tokenizer,
             heads=[TokenHead("ner", ner.head)],
-            finish=self._finish,
             runtime=self.runtime,
             max_tokens=ner.spec.max_tokens,
             overlap=ner.spec.overlap,
-            keep_hidden=relations is not None,
         )
 
     # ---- public API ---------------------------------------------------------------------------
@@ -61,31 +68,28 @@ class Pipeline:
     def relation_labels(self) -> list[str]:
         return list(self.relations.spec.labels) if self.relations is not None else []
 
-    def __call__(self, text: InputItem, lang: str | None = None, id: str | None = None) -> Doc:
+    def __call__(self, text: str | Doc | dict, lang: str | None = None, id: str | None = None) -> Doc:
         """Annotate one text (or Doc / ``{"id", "text"}`` dict) and return the Doc."""
         doc = _to_doc(text, lang=lang, id=id)
-        return next(iter(self.pipe([doc])))  # type: ignore[return-value]
+        return next(iter(self.pipe([doc])))
 
-    def pipe(self, items: Iterable[InputItem], errors: Literal["raise", "return"] = "raise") -> Iterator[Doc | DefnlpError]:
-        """Annotate many documents, batched across documents; results come in input order.
+    @overload
+    def pipe(self, items: Iterable[InputItem], errors: Literal["raise"] = "raise") -> Iterator[Doc]: ...
 
-        With ``errors="return"`` a document that cannot be processed yields its
-        :class:`DefnlpError` instead of stopping the stream.
+    @overload
+    def pipe(self, items: Iterable[InputItem], errors: Literal["return"]) -> Iterator[DocResult]: ...
+
+    def pipe(self, items: Iterable[InputItem], errors: Literal["raise", "return"] = "raise") -> Iterator[DocResult]:
+        """Annotate many documents, batched across documents: one result per item, in input order.
+
+        With ``errors="return"`` an item that cannot be annotated yields its
+        :class:`DefnlpError` in its place instead of stopping the stream; an item that already
+        is a :class:`DefnlpError` (an input that could not be read) is given back as it is.
+
+        >>> list(nlp.pipe(["La DGA a commandé 42 Griffon.", {"no": "text"}], errors="return"))  # doctest: +SKIP
+        [Doc(id=None, lang='fr', text='La DGA a commandé 42 Griffon.', entities=3, relations=2), InputError('a record must have a "text" string')]
         """
-        docs = (_to_doc(item) if errors == "raise" else _to_doc_or_error(item) for item in items)
-        pending_errors: dict[int, DefnlpError] = {}
-
-        def valid_docs() -> Iterator[Doc]:
-            for i, d in enumerate(docs):
-                if isinstance(d, DefnlpError):
-                    pending_errors[i] = d
-                    yield Doc(text="", id=None, lang="und", meta={"_error_placeholder": True})
-                else:
-                    yield d
-
-        for index, result in self.engine.run(valid_docs()):
-            if index in pending_errors:
-                result = pending_errors.pop(index)
+        for result in self._results(items):
             if isinstance(result, DefnlpError) and errors == "raise":
                 raise result
             yield result
@@ -102,19 +106,45 @@ class Pipeline:
         return out
 
     # ---- internals ------------------------------------------------------------------------------
-    def _finish(self, state: DocState) -> Doc:
-        doc = state.doc
-        doc.entities = [
-            Entity(start, end, label, doc.text[start:end], score)
-            for start, end, label, score in decode_entities(self.ner.tagset, state.units, state.outputs["ner"])
-        ]
-        doc.relations = []
-        if self.relations is not None and len(doc.entities) > 1:
-            doc.relations = self.relations.predict(doc, state)
+    def _results(self, items: Iterable[InputItem]) -> Iterator[DocResult]:
+        # per input, in order: None while its document is in the engine, or the error that kept it out
+        waiting: deque[DefnlpError | None] = deque()
+
+        def docs() -> Iterator[Doc]:
+            for item in items:
+                if isinstance(item, DefnlpError):  # an input that could not be read: given back in its place
+                    waiting.append(item)
+                    continue
+                try:
+                    doc = _to_doc(item)
+                except DefnlpError as err:
+                    waiting.append(err)
+                    continue
+                waiting.append(None)
+                yield prepare_doc(doc)
+
+        for encoded in self.engine.run(docs(), hidden=self.relations is not None):
+            while waiting[0] is not None:
+                yield waiting.popleft()
+            waiting.popleft()
+            result = encoded if isinstance(encoded, DefnlpError) else self._annotate(encoded)
+            del encoded  # no reference to the token outputs and hidden states while the caller works
+            yield result
+        yield from waiting  # errors after the last document
+
+    def _annotate(self, encoded: DocEncoding) -> DocResult:
+        doc = encoded.doc
+        try:
+            doc.entities = decode_entities(self.ner.tagset, doc.text, encoded.token_spans, encoded.outputs["ner"])
+            doc.relations = []
+            if self.relations is not None and len(doc.entities) > 1 and encoded.hidden is not None:
+                doc.relations = self.relations.predict(doc, encoded.hidden, encoded.token_spans)
+        except DefnlpError as err:
+            return err
         return doc
 
 
-def _to_doc(item: InputItem, lang: str | None = None, id: str | None = None) -> Doc:
+def _to_doc(item: str | Doc | dict, lang: str | None = None, id: str | None = None) -> Doc:
     if isinstance(item, Doc):
         doc = item.copy(annotations=False)
     elif isinstance(item, str):
@@ -129,13 +159,6 @@ def _to_doc(item: InputItem, lang: str | None = None, id: str | None = None) -> 
     if doc.lang is not None and doc.lang not in SUPPORTED_LANGUAGES + ("und",):
         log.debug("document %s has language %r: annotating with the multilingual model anyway", doc.id, doc.lang)
     return doc
-
-
-def _to_doc_or_error(item: InputItem) -> Doc | DefnlpError:
-    try:
-        return _to_doc(item)
-    except DefnlpError as err:
-        return err
 
 
 def load(
@@ -155,7 +178,7 @@ def load(
     encoder comes from (its sha256 must still match the model's card).
     """
     name = str(name or DEFAULT_PIPELINE)
-    ner_dir, re_dir = _resolve_pipeline(name)
+    ner_dir, re_dir = resolve_pipeline(name)
     if isinstance(relations, (str, os.PathLike)) and not isinstance(relations, bool):
         re_dir = find_model(relations)
     elif relations is False:
@@ -170,7 +193,14 @@ def load(
     return Pipeline(ner, rel, runtime)
 
 
-def _resolve_pipeline(name: str) -> tuple[Path, Path | None]:
+def resolve_pipeline(name: str) -> tuple[Path, Path | None]:
+    """The model folders a pipeline name stands for: ``(ner_dir, relations_dir or None)``.
+
+    ``name`` is a pipeline (``"defence-v1"`` → ``defence-v1-ner`` + ``defence-v1-re``), a NER
+    model, or a relation model (which names the NER model it runs on).
+
+    >>> ner_dir, re_dir = resolve_pipeline("defence-v1")   # doctest: +SKIP
+    """
     try:
         path = find_model(name)
     except ModelNotFoundError:

@@ -22,18 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError, LabelError
+from .tags import bio_tags
 
-__all__ = ["LabelScheme", "load_scheme", "bio_tags", "DEFAULT_SCHEME"]
+__all__ = ["LabelScheme", "load_scheme", "DEFAULT_SCHEME"]
 
 DEFAULT_SCHEME = "defence-v1"
-
-
-def bio_tags(labels: list[str] | tuple[str, ...]) -> list[str]:
-    """IOB2 tags for entity labels: ``O`` first, then ``B-X``, ``I-X`` for each label."""
-    tags = ["O"]
-    for label in labels:
-        tags += [f"B-{label}", f"I-{label}"]
-    return tags
 
 
 @dataclass(frozen=True)
@@ -60,6 +53,7 @@ class LabelScheme:
         return tuple(self.relations)
 
     def bio_tags(self) -> list[str]:
+        """The IOB2 tags of the entity labels (layout of :func:`defnlp.tags.bio_tags`)."""
         return bio_tags(self.entity_labels)
 
     def check_entity_label(self, label: str) -> str:

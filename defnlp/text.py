@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import codecs
 import re
-import unicodedata
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Sequence
 
-from .errors import BinaryInputError, EmptyInputError, InputEncodingError
+from .errors import BinaryInputError, InputEncodingError
 
 __all__ = [
     "decode_bytes",
@@ -252,14 +251,6 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def is_mostly_text(text: str) -> bool:
-    """False for strings made mostly of control or unassigned characters."""
-    if not text:
-        return False
-    bad = sum(unicodedata.category(ch) in ("Cc", "Cn", "Cs") and ch not in "\n\r\t" for ch in text[:10_000])
-    return bad / min(len(text), 10_000) < 0.3
-
-
 # ------------------------------------------------------------------------------------------------
 # windows over long token sequences
 # ------------------------------------------------------------------------------------------------
@@ -322,23 +313,3 @@ def token_sentence_starts(token_starts: Sequence[int], sentence_spans: Sequence[
         if 0 < i < len(token_starts):
             out.append(i)
     return out
-
-
-# ------------------------------------------------------------------------------------------------
-# words: the units that entities are made of
-# ------------------------------------------------------------------------------------------------
-_WORD_RE_SPLIT = re.compile(r"(?:[A-Z]\.){2,}|\d+(?:[.,]\d+)*|[^\W\d_]+|\d+|[^\w\s]|_", re.UNICODE)
-
-
-def word_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """Word spans of ``text[start:end]``: letters runs, numbers (``3,5`` ``1.000``), dotted
-    acronyms (``U.S.``) and single punctuation marks. Hyphens and apostrophes are words of
-    their own, so ``l’OTAN`` gives ``l``, ``’``, ``OTAN`` and ``NATO-led`` gives ``NATO``, ``-``,
-    ``led``: entity boundaries fall between words.
-
-    >>> t = "l’OTAN a 3,5 Md€"
-    >>> [t[a:b] for a, b in word_spans(t)]
-    ['l', '’', 'OTAN', 'a', '3,5', 'Md', '€']
-    """
-    end = len(text) if end is None else end
-    return [(m.start(), m.end()) for m in _WORD_RE_SPLIT.finditer(text, start, end)]

@@ -53,7 +53,8 @@ def tiny_markup_file(tmp_path_factory) -> Path:
 def tiny_ner_dir(tmp_path_factory, tiny_markup_file) -> Path:
     """A NER model trained in a second on the tiny random encoder (real code path, toy quality)."""
     from defnlp.encoders.adapters import LoraSettings
-    from defnlp.training import DataSource, NerTrainingConfig, train_ner
+    from defnlp.io.corpora import DataSource
+    from defnlp.training import NerTrainingConfig, train_ner
 
     out = tmp_path_factory.mktemp("models") / "tiny-ner"
     cfg = NerTrainingConfig(

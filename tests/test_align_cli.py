@@ -81,3 +81,21 @@ def test_missing_and_empty_files(tmp_path, capsys):
     assert main(["align", str(tmp_path / "empty.txt"), str(tmp_path / "empty.txt")]) == 2
     err = capsys.readouterr().err
     assert "input not found" in err and "empty" in err
+
+
+def test_jsonl_inputs_are_read_by_the_shared_reader(tmp_path, capsys):
+    """Bad JSONL lines name file:line; records without an id get one; blank texts are refused."""
+    from defnlp.cli.align import _read_docs
+
+    fr = tmp_path / "fr.jsonl"
+    fr.write_text('{"text": "Un."}\n\n{"id": "x", "text": "Deux.", "lang": "en", "entities": []}\n', encoding="utf-8")
+    assert [(d.id, d.lang, annotated) for d, annotated in _read_docs(str(fr), "fr", None)] == [
+        ("fr.jsonl:1", "fr", False), ("x", "en", True),
+    ]
+    en = tmp_path / "en.jsonl"
+    for content, message in (('{"text": "One."}\nnot json\n', "en.jsonl:2: not valid JSON"),
+                             ('{"text": "One."}\n{"text": " "}\n', "en.jsonl:2: the text is empty"),
+                             ('{"text": "One."}\n"text"\n', "en.jsonl:2: expected a JSON object")):
+        en.write_text(content, encoding="utf-8")
+        assert main(["align", str(fr), str(en)]) == 2
+        assert message in capsys.readouterr().err

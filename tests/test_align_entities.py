@@ -5,7 +5,7 @@ import pytest
 from defnlp import Doc
 from defnlp.align.entities import EntityAligner, align_entities
 from defnlp.align.lexicon import fold, is_acronym_of, load_lexicon, string_similarity
-from defnlp.align.tokens import split_words
+from defnlp.words import split_words
 from defnlp.align.words import WordAlignment, WordLink
 from defnlp.errors import ConfigError
 

@@ -4,7 +4,7 @@ from test_align_entities import DictWordAligner, annotate
 
 from defnlp import Doc
 from defnlp.align.projection import Projector, project_entities
-from defnlp.align.tokens import split_words
+from defnlp.words import split_words
 from defnlp.align.words import WordAlignment, WordLink
 
 

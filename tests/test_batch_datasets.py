@@ -36,16 +36,16 @@ def local_annotations(nlp, texts: list[str]) -> list[dict]:
 
 
 class CountingPipeline:
-    """Wraps a pipeline and counts the documents it is asked to annotate."""
+    """Wraps a pipeline and counts the documents it is asked to annotate (not the errors passed through)."""
 
     def __init__(self, nlp) -> None:
         self.nlp = nlp
         self.docs = 0
 
-    def pipe(self, docs, errors="raise"):
-        for doc in docs:
-            self.docs += 1
-            yield from self.nlp.pipe([doc], errors=errors)
+    def pipe(self, items, errors="raise"):
+        for item in items:
+            self.docs += isinstance(item, defnlp.Doc)
+            yield from self.nlp.pipe([item], errors=errors)
 
 
 # ---- annotate_dataset ------------------------------------------------------------------------------
@@ -75,6 +75,19 @@ def test_bad_rows_get_an_error_and_never_stop_the_others(tiny_nlp) -> None:
     assert errors[2]["type"] == "EmptyInputError" and "row 2" in errors[2]["message"]
     assert out[1]["entities"] == [] and out[2]["relations"] == []
     assert [out[0]["entities"], out[3]["entities"]] == [r["entities"] for r in local_annotations(tiny_nlp, [TEXTS[0], TEXTS[1]])]
+
+
+def test_an_error_recorded_upstream_is_kept_as_it_was_and_errors_only_load_no_pipeline(tiny_nlp) -> None:
+    from defnlp.datasets import ColumnAnnotator
+
+    recorded = {"type": "BinaryInputError", "message": "b.txt looks like a binary file, not text", "hint": None}
+    counting = CountingPipeline(tiny_nlp)
+    cols = ColumnAnnotator(nlp=counting)({"text": [None, TEXTS[0], None], "error": [recorded, None, None]})
+    assert cols["error"][0] == recorded and cols["error"][1] is None
+    assert cols["error"][2]["type"] == "RecordFormatError" and counting.docs == 1
+    assert cols["entities"][1] == local_annotations(tiny_nlp, TEXTS[:1])[0]["entities"]
+    never_loaded = ColumnAnnotator(model="no-such-model")  # loading it would raise ModelNotFoundError
+    assert never_loaded({"text": ["", None]})["error"][0]["type"] == "EmptyInputError"
 
 
 def test_lang_column_is_used_and_prefix_keeps_gold_columns(tiny_nlp) -> None:

@@ -85,7 +85,7 @@ def test_resume_after_interruption_writes_each_record_once(tmp_path, inputs, tin
     full = run_annotate(tmp_path, tiny_ner_dir, inputs)
     out = tmp_path / "out.jsonl"
     # simulate a run killed after 4 records, in the middle of writing the 5th
-    job = json.loads(json.dumps({"inputs": [str(inputs.resolve())], "model": str(tiny_ner_dir), "format": "jsonl"}))
+    job = {"inputs": [str(inputs.resolve())], "model": str(tiny_ner_dir), "format": "jsonl", "columns": {"text": "text", "id": None}}
     lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
     partial = out.with_name("out.jsonl.partial")
     partial.write_text("".join(lines[:4]) + lines[4][:10], encoding="utf-8")
@@ -132,3 +132,32 @@ def test_fine_tune_a_fresh_model_on_a_small_corpus_from_the_cli(tmp_path):
     text.write_text("Le 3e régiment d'infanterie de marine a quitté Vannes.", encoding="utf-8")
     records = run_annotate(tmp_path, out, text)
     assert records[0]["id"] == "t.txt" and "entities" in records[0]
+
+
+def test_evaluate_reads_gold_through_the_corpus_registry(tmp_path, tiny_ner_dir, capsys):
+    """--data/--format and --corpus go through defnlp.io.corpora (no training code is imported)."""
+    import subprocess
+    import sys
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps({"id": "g1", "text": "Thales a livré Brest.", "entities": [{"start": 0, "end": 6, "label": "ORG"},
+                                                                           {"start": 15, "end": 20, "label": "LOC"}]}) + "\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.json"
+    assert main(["-q", "evaluate", "ner", "-m", str(tiny_ner_dir), "--data", str(gold), "--json", str(report)]) == 0
+    assert json.loads(report.read_text(encoding="utf-8"))
+    assert main(["evaluate", "ner", "-m", str(tiny_ner_dir), "--data", str(gold), "--format", "xml"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown corpus reader 'xml'" in err and "jsonl" in err and "markup" in err
+    assert main(["evaluate", "ner", "-m", str(tiny_ner_dir), "--corpus", "hansards:test"]) == 2
+    assert "unknown corpus 'hansards'" in capsys.readouterr().err
+    code = (
+        "import argparse, sys\n"
+        "from defnlp.cli.evaluate import load_gold\n"
+        f"docs = load_gold(argparse.Namespace(corpus=None, data={str(gold)!r}, format='jsonl'))\n"
+        "assert [d.id for d in docs] == ['g1'] and docs[0].meta['source'].startswith('jsonl:'), docs\n"
+        "assert not [m for m in sys.modules if m.startswith('defnlp.training')], 'evaluate imported training code'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

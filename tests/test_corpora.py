@@ -1,15 +1,22 @@
-"""Loaders of the public corpora, checked against the counts in each corpus' SOURCE.md."""
+"""Corpus readers: the registry and data sources, and the loaders of the public corpora
+(checked against the counts in each corpus' SOURCE.md)."""
 
 from __future__ import annotations
 
 import itertools
+import json
+import logging
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from defnlp import config
-from defnlp.errors import ConfigError, DataNotFoundError
+from defnlp.doc import Doc
+from defnlp.errors import ConfigError, DataNotFoundError, EmptyInputError, RecordFormatError, TrainingError
 from defnlp.io import corpora
+from defnlp.io.corpora import DataSource, load_source, parse_corpus_spec
+from defnlp.io.inputs import iter_jsonl_docs
 from defnlp.io.conll import doc_to_bio
 from defnlp.scheme import load_scheme
 
@@ -56,6 +63,158 @@ def test_bad_arguments() -> None:
 def test_detokenize_rules() -> None:
     assert corpora.detokenize(["Hello", ",", "it", "'s", "(", "me", ")", "!"]) == "Hello, it's (me)!"
     assert corpora.detokenize(["«", "Qu'", "y", "a-t-il", "?", "»"], lang="fr") == "« Qu'y a-t-il ? »"
+
+
+# ------------------------------------------------------------------------------------------------
+# the registry and data sources
+# ------------------------------------------------------------------------------------------------
+EXAMPLES = config.project_root() / "data" / "examples"
+
+
+def test_builtin_readers_and_kinds() -> None:
+    names = corpora.reader_names()
+    assert names[:8] == ["re3d", "winer_fr", "conll2003", "wikigold", "markup", "jsonl", "conll", "brat"]
+    assert corpora.reader_names("docs", needs_path=False) == ["re3d", "winer_fr", "conll2003", "wikigold"]
+    assert set(corpora.reader_names("alignment")) == {"hansards", "transread", "tatoeba", "wmt14", "wmt14_segments"}
+    assert set(corpora.reader_names("terminology")) == {"defence_terms", "defence_acronyms"}
+    assert corpora.get_reader("re3d").func is corpora.load_re3d
+    assert corpora.get_reader("markup").needs_path and not corpora.get_reader("wikigold").needs_path
+    assert corpora.get_reader("conll2003").accepts("split") and corpora.get_reader("conll").accepts("path")
+    assert "split" in corpora.get_reader("re3d").options and not corpora.get_reader("wikigold").accepts("split")
+
+
+def test_unknown_reader_and_option_errors_say_what_exists() -> None:
+    with pytest.raises(ConfigError, match="unknown corpus reader 'nope'") as err:
+        corpora.get_reader("nope")
+    assert all(name in err.value.hint for name in ("re3d", "winer_fr", "markup", "jsonl", "brat")) and "register_reader" in err.value.hint
+    with pytest.raises(ConfigError, match="unknown corpus reader"):
+        DataSource(format="nope").validate()
+    with pytest.raises(ConfigError, match="no option 'part'") as err:
+        corpora.read_corpus("re3d", part="test")
+    assert "split" in err.value.hint
+    with pytest.raises(ConfigError, match="needs a 'path'"):
+        corpora.read_corpus("markup", split="dev")
+    with pytest.raises(ConfigError, match="alignment records, not documents"):
+        DataSource(format="hansards").validate()
+
+
+def test_markup_reader_and_source_on_the_project_examples() -> None:
+    dev = corpora.read_corpus("markup", path=EXAMPLES, split="dev")
+    every = corpora.read_markup(EXAMPLES)
+    assert [d.id for d in dev] == [d.id for d in every if d.meta["split"] == "dev"] and dev
+    docs = load_source(DataSource(format="markup", path="data/examples", split="dev", annotated=["PER"]), base_dir=config.project_root())
+    assert [d.to_dict()["entities"] for d in docs] == [d.to_dict()["entities"] for d in dev]
+    assert {d.meta["source"] for d in docs} == {"markup:dev:data/examples"} and all(d.meta["annotated"] == ["PER"] for d in docs)
+
+
+def test_source_label_map_and_sample(tmp_path) -> None:
+    path = tmp_path / "gold.jsonl"
+    docs = [Doc("Thales livre Brest.", id=f"d{i}") for i in range(10)]
+    for d in docs:
+        d.add_entity(0, 6, "ORG")
+        d.add_entity(13, 18, "LOC")
+        d.add_relation(0, 1, "LOCATED_IN")
+    path.write_text("".join(d.to_json() + "\n" for d in docs), encoding="utf-8")
+    mapped = load_source(DataSource(format="jsonl", path=str(path), label_map={"ORG": "COMPANY", "LOC": ""}))
+    assert {(e.label, e.text) for d in mapped for e in d.entities} == {("COMPANY", "Thales")}
+    assert not any(d.relations for d in mapped)
+    half = load_source(DataSource(format="jsonl", path=str(path), sample=0.5), seed=1)
+    assert len(half) == 5 and half == load_source(DataSource(format="jsonl", path=str(path), sample=0.5), seed=1)
+    twice = load_source(DataSource(format="jsonl", path=str(path), sample=2.0))
+    assert [d.id for d in twice] == [d.id for d in docs] * 2 and twice[0].meta["source"] == f"jsonl:{path}:x2.0"
+    with pytest.raises(ConfigError, match="'sample' must be > 0"):
+        DataSource(format="jsonl", path=str(path), sample=0).validate()
+
+
+def test_source_options_a_reader_does_not_take_are_ignored_with_a_warning(tmp_path, caplog) -> None:
+    path = tmp_path / "gold.jsonl"
+    path.write_text('{"id": "a", "text": "Brest"}\n', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="defnlp.io.corpora.registry"):
+        docs = load_source(DataSource(format="jsonl", path=str(path), split="dev", defence_only=True))
+    assert [d.id for d in docs] == ["a"]
+    assert "takes no split, defence_only" in caplog.text
+
+
+def test_a_user_reader_is_a_source_and_a_corpus_spec(tmp_path) -> None:
+    def read_lines(path: str | None = None, split: str | None = None) -> list[Doc]:
+        """One Doc per line."""
+        lines = Path(path or tmp_path / "notes.txt").read_text(encoding="utf-8").splitlines()
+        return [Doc(t, id=f"{split}-{i}") for i, t in enumerate(lines)]
+
+    (tmp_path / "notes.txt").write_text("Un.\nDeux.\n", encoding="utf-8")
+    corpora.register_reader("notes", read_lines)
+    try:
+        assert corpora.get_reader("notes").description == "One Doc per line."
+        with pytest.raises(ConfigError, match="already registered"):
+            corpora.register_reader("notes", read_lines)
+        assert "notes" in corpora.reader_names("docs", needs_path=False)
+        source = parse_corpus_spec("notes:dev")
+        assert [d.id for d in load_source(source)] == ["dev-0", "dev-1"]
+        assert [d.id for d in load_source(DataSource(format="notes", path=str(tmp_path / "notes.txt")))] == ["None-0", "None-1"]
+    finally:
+        corpora.unregister_reader("notes")
+    assert "notes" not in corpora.reader_names()
+    with pytest.raises(ConfigError, match="invalid reader name"):
+        corpora.register_reader("a:b", read_lines)
+    with pytest.raises(ConfigError, match="unknown reader kind"):
+        corpora.register_reader("x", read_lines, kind="pictures")
+
+
+def test_parse_corpus_spec() -> None:
+    assert parse_corpus_spec("re3d:test") == DataSource(format="re3d", split="test")
+    assert parse_corpus_spec("winer_fr:test:defence") == DataSource(format="winer_fr", split="test", defence_only=True)
+    assert parse_corpus_spec("wikigold") == DataSource(format="wikigold")
+    for bad in ("nope", "markup:dev", "hansards"):
+        with pytest.raises(ConfigError, match="unknown corpus") as err:
+            parse_corpus_spec(bad)
+        assert err.value.hint == "corpora: re3d, winer_fr, conll2003, wikigold (e.g. re3d:test)"
+
+
+def test_jsonl_reader_keeps_annotations_and_names_bad_lines(tmp_path) -> None:
+    doc = Doc("La DGA commande.", id="d1", lang="fr", meta={"k": 1})
+    doc.add_entity(3, 6, "ORG")
+    path = tmp_path / "gold.jsonl"
+    path.write_text(doc.to_json() + "\n\n" + json.dumps({"text": "Brest"}) + "\n", encoding="utf-8")
+    first, second = corpora.read_corpus("jsonl", path=path)
+    assert first == doc and (second.id, second.lang) == (None, None)
+    read = list(iter_jsonl_docs(path, lang="en", line_ids=True))
+    assert [(d.id, d.lang, "entities" in r) for d, r in read] == [("d1", "fr", True), ("gold.jsonl:3", "en", False)]
+    for content, error, where in (
+        ('{"text": "a"}\nnot json\n', RecordFormatError, "gold.jsonl:2: not valid JSON"),
+        ('[1, 2]\n', RecordFormatError, "gold.jsonl:1: expected a JSON object"),
+        ('{"text": "a", "entities": [{"start": 0}]}\n', RecordFormatError, "gold.jsonl:1: malformed annotation"),
+    ):
+        path.write_text(content, encoding="utf-8")
+        with pytest.raises(error, match=where):
+            corpora.read_corpus("jsonl", path=path)
+    path.write_text('{"text": "  "}\n', encoding="utf-8")
+    assert len(corpora.read_corpus("jsonl", path=path)) == 1
+    with pytest.raises(EmptyInputError, match="gold.jsonl:1"):
+        list(iter_jsonl_docs(path, allow_empty=False))
+
+
+def test_conll_and_brat_readers_take_a_path(tmp_path) -> None:
+    from defnlp.io.brat import read_brat_dir, write_brat
+    from defnlp.io.conll import read_conll, write_conll
+
+    docs = corpora.read_markup(EXAMPLES)[:3]
+    write_conll(docs, tmp_path / "gold.conll")
+    write_brat(docs, tmp_path / "brat")
+    assert corpora.read_corpus("conll", path=tmp_path / "gold.conll") == read_conll(tmp_path / "gold.conll")
+    from_brat = load_source(DataSource(format="brat", path="brat"), base_dir=tmp_path)
+    assert [d.entities for d in from_brat] == [d.entities for d in read_brat_dir(tmp_path / "brat")] and len(from_brat) == 3
+
+
+@needs_data
+def test_sources_of_the_public_corpora() -> None:
+    assert [d.id for d in load_source(parse_corpus_spec("re3d:test"))] == [d.id for d in corpora.load_re3d("test")]
+    with pytest.raises(TrainingError, match="BBC"):
+        load_source(DataSource(format="re3d"))  # all splits: BBC is in test only
+    assert len(load_source(DataSource(format="winer_fr", split="test", defence_only=True))) == 37
+    assert len(load_source(parse_corpus_spec("conll2003:testa"))) == 3250
+    assert len(load_source(parse_corpus_spec("conll2003"))) == 3453  # testb by default
+    assert corpora.read_corpus("wmt14", defence_only=True) == corpora.load_wmt14(defence_only=True)
+    assert corpora.read_corpus("hansards", part="trial") == corpora.load_hansards("trial")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from defnlp.doc import Doc
+from defnlp.doc import Doc, Sentence, prepare_doc
 from defnlp.errors import RecordFormatError
 
 
@@ -68,3 +68,20 @@ def test_sort_entities_remaps_relations():
     doc.sort_entities()
     assert [e.text for e in doc.entities] == ["aa", "cc"]
     assert (doc.relations[0].head, doc.relations[0].tail) == (1, 0)
+
+
+def test_ents_is_a_read_only_tuple_of_the_entities():
+    doc = make_doc()
+    assert isinstance(doc.ents, tuple) and doc.ents == tuple(doc.entities)
+    assert [e.text for e in doc.ents if e.label == "LOC"] == ["Brest", "Toulon"]
+    with pytest.raises(AttributeError):
+        doc.ents = ()  # type: ignore[misc]
+
+
+def test_prepare_doc_fills_only_what_is_missing():
+    doc = prepare_doc(Doc("The Army agreed. The minister signed the letter."))
+    assert [(s.start, s.end) for s in doc.sentences] == [(0, 16), (17, 48)] and doc.lang == "en"
+    kept = Doc("abc def", lang="fr", sentences=[Sentence(0, 7)])
+    assert prepare_doc(kept) is kept and kept.lang == "fr" and kept.sentences == [Sentence(0, 7)]
+    assert prepare_doc(Doc("Le ministre a signé."), detect_lang=False).lang is None
+    assert prepare_doc(Doc(None)).sentences == []  # type: ignore[arg-type]  # not a text: the engine reports it

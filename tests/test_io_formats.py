@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import sys
@@ -14,15 +13,7 @@ from hypothesis import strategies as st
 from defnlp.doc import Doc, Sentence
 from defnlp.errors import ConfigError, DataNotFoundError, MissingDependencyError, RecordFormatError
 from defnlp.io.brat import doc_to_brat, parse_brat, read_brat, read_brat_dir, write_brat
-from defnlp.io.conll import (
-    bio_to_spans,
-    doc_to_bio,
-    docs_to_conll,
-    flatten_entities,
-    read_conll,
-    tokenize_words,
-    write_conll,
-)
+from defnlp.io.conll import doc_to_bio, docs_to_conll, flatten_entities, read_conll, write_conll
 from defnlp.io.hf import dataset_to_docs, docs_to_dataset, load_docs_dataset
 from defnlp.io.spacy import doc_from_spacy_dict, doc_to_spacy_dict, from_spacy_doc, to_spacy_doc
 
@@ -50,42 +41,8 @@ def make_doc() -> Doc:
 
 
 # ------------------------------------------------------------------------------------------------
-# simple tokenizer
+# CoNLL / BIO (the tokenizer is tested in test_words.py, the tag schemes in test_tags.py)
 # ------------------------------------------------------------------------------------------------
-def words(text: str) -> list[str]:
-    return [text[a:b] for a, b in tokenize_words(text)]
-
-
-def test_tokenizer_splits_french_elisions_after_the_apostrophe() -> None:
-    assert words("l'armée d'Airbus qu'il jusqu'à") == ["l'", "armée", "d'", "Airbus", "qu'", "il", "jusqu'", "à"]
-    assert words("L’OTAN") == ["L’", "OTAN"]
-
-
-def test_tokenizer_keeps_numbers_abbreviations_and_compounds() -> None:
-    assert words("Les U.S. ont 3,5 Md$ à 14:30 pour le F-35 aujourd'hui.") == [
-        "Les", "U.S.", "ont", "3,5", "Md", "$", "à", "14:30", "pour", "le", "F-35", "aujourd'hui", ".",
-    ]
-
-
-@given(st.text(max_size=80))
-def test_tokenizer_covers_every_visible_character_and_no_space(text: str) -> None:
-    spans = tokenize_words(text)
-    assert all(a < b for a, b in spans)
-    assert all(b <= c for (_, b), (c, _) in itertools.pairwise(spans))
-    assert all(not any(ch.isspace() for ch in text[a:b]) for a, b in spans)
-    assert "".join(text[a:b] for a, b in spans) == "".join(ch for ch in text if not ch.isspace())
-
-
-# ------------------------------------------------------------------------------------------------
-# CoNLL / BIO
-# ------------------------------------------------------------------------------------------------
-def test_bio_decoding_accepts_iob1_iob2_and_bioes() -> None:
-    assert bio_to_spans(["I-PER", "I-PER", "B-PER", "O"]) == [(0, 2, "PER"), (2, 3, "PER")]  # IOB1
-    assert bio_to_spans(["B-LOC", "I-LOC", "B-LOC"]) == [(0, 2, "LOC"), (2, 3, "LOC")]  # IOB2
-    assert bio_to_spans(["B-ORG", "I-ORG", "E-ORG", "S-LOC", "U-PER"]) == [(0, 3, "ORG"), (3, 4, "LOC"), (4, 5, "PER")]
-    assert bio_to_spans(["O", "I-LOC", "I-ORG"]) == [(1, 2, "LOC"), (2, 3, "ORG")]
-
-
 def test_read_conll_rebuilds_text_tokens_and_entities() -> None:
     content = "-DOCSTART- -X- O O\n\nLa DT O\nDGA NNP B-ORG\n\nÀ P O\nToulon NNP I-LOC\n\n-DOCSTART- -X- O O\n\nParis NNP B-LOC\n"
     docs = read_conll(content, name="t")

@@ -4,7 +4,7 @@ import pytest
 
 import defnlp
 from defnlp.doc import Doc
-from defnlp.errors import DefnlpError, InputError, ModelNotFoundError
+from defnlp.errors import DefnlpError, EmptyInputError, InputError, ModelNotFoundError
 
 
 def test_call_and_pipe_give_valid_docs(tiny_nlp):
@@ -23,6 +23,32 @@ def test_pipe_returns_errors_in_place_when_asked(tiny_nlp):
     assert isinstance(out[0], Doc) and isinstance(out[1], InputError) and isinstance(out[2], Doc)
     with pytest.raises(InputError):
         list(tiny_nlp.pipe([{"no": "text"}]))
+
+
+def test_pipe_gives_each_result_in_its_place_errors_given_as_items_included(tiny_nlp):
+    unreadable = EmptyInputError("b.txt is empty")
+    items = [unreadable, "Le ministre a visité Brest.", {"no": "text"}, unreadable, "More text.", 42, unreadable]
+    out = list(tiny_nlp.pipe(items, errors="return"))
+    assert [type(r).__name__ for r in out] == ["EmptyInputError", "Doc", "InputError", "EmptyInputError", "Doc",
+                                               "InputError", "EmptyInputError"]
+    assert out[0] is unreadable and out[3] is unreadable and out[6] is unreadable
+    assert [d.text for d in out if isinstance(d, Doc)] == [items[1], items[4]]
+    assert not any(d.meta for d in out if isinstance(d, Doc))
+    # errors="raise": the results before the first error come out, then it is raised
+    stream = tiny_nlp.pipe(["Le ministre a visité Brest.", unreadable, "More text."])
+    assert isinstance(next(stream), Doc)
+    with pytest.raises(EmptyInputError):
+        next(stream)
+
+
+def test_documents_are_prepared_before_the_engine_and_keep_what_they_have(tiny_nlp):
+    from defnlp.doc import Sentence
+
+    given = Doc("Le ministre a signé. Il est parti.", lang="en", sentences=[Sentence(0, 34)])
+    doc = tiny_nlp(given)
+    assert doc.lang == "en" and doc.sentences == [Sentence(0, 34)] and doc is not given
+    doc = tiny_nlp("Le ministre a signé. Il est parti.")
+    assert doc.lang == "fr" and [(s.start, s.end) for s in doc.sentences] == [(0, 20), (21, 34)]
 
 
 def test_whitespace_and_tiny_inputs(tiny_nlp):

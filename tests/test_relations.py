@@ -14,7 +14,7 @@ from defnlp.scheme import load_scheme
 
 @pytest.fixture(scope="session")
 def tiny_re_dir(tmp_path_factory, tiny_ner_dir, tiny_markup_file):
-    from defnlp.training import DataSource
+    from defnlp.io.corpora import DataSource
     from defnlp.training.relations import RelationTrainingConfig, train_relations
 
     out = tmp_path_factory.mktemp("models") / "tiny-re"
@@ -83,7 +83,7 @@ def test_trained_relation_model_runs_in_the_pipeline(tiny_re_dir, tiny_ner_dir):
     spec = defnlp.models.read_model_dir(tiny_re_dir)[0]
     assert spec.task == "relations" and spec.depends_on["name"] == "tiny-ner"
     nlp = defnlp.load(tiny_ner_dir, relations=tiny_re_dir, device="cpu")
-    assert nlp.relations is not None and nlp.engine.keep_hidden
+    assert nlp.relations is not None
     docs = list(nlp.pipe(["La DGA a commandé 42 Griffon à KNDS le 3 mars 2024.", "Nexter delivered 12 Caesar guns to Ukraine in 2023."]))
     scheme = load_scheme()
     for d in docs:
@@ -102,6 +102,28 @@ def test_relation_head_learns_the_training_data(tiny_re_dir, tiny_ner_dir, tiny_
     pred = predict_with_gold_entities(nlp, gold)
     report = evaluate_relations(gold, pred, symmetric={"MEETS", "SAME_AS"})
     assert report.micro["f1"] >= 0.5, report.table()
+
+
+def test_relation_training_is_deterministic_and_records_the_run(tmp_path, tiny_ner_dir, tiny_markup_file):
+    """Same config and seed, same weights (head dropout on); the card keeps the history and the best epoch."""
+    from safetensors.torch import load_file
+
+    from defnlp.io.corpora import DataSource
+    from defnlp.training.relations import RelationTrainingConfig, train_relations
+
+    def run(name):
+        cfg = RelationTrainingConfig(name=name, output=str(tmp_path / name), ner_model=str(tiny_ner_dir), epochs=4, lr=5e-3,
+                                     train=[DataSource(format="markup", path=str(tiny_markup_file))], proj=16, mlp=16,
+                                     docs_per_batch=2)
+        out = train_relations(cfg)
+        return load_file(str(out / "weights.safetensors")), defnlp.models.read_model_dir(out)[0].training
+
+    (a, card_a), (b, card_b) = run("a"), run("b")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert [h["loss"] for h in card_a["history"]] == [h["loss"] for h in card_b["history"]]
+    assert [list(h) for h in card_a["history"]] == [["epoch", "loss"]] * 4  # no dev: all epochs, no timings
+    assert card_a["best_epoch"] == min(card_a["history"], key=lambda h: h["loss"])["epoch"]
+    assert list(card_a) == ["config", "history", "best_epoch", "seed", "torch"] and "base_dir" not in card_a["config"]
 
 
 def test_relation_model_refuses_another_ner_model(tmp_path, tiny_re_dir, tiny_ner_dir):
@@ -138,7 +160,6 @@ def test_training_and_gold_evaluation_draw_pairs_per_sentence(tiny_ner_dir):
     pairs = {(c.head, c.tail) for c in candidate_pairs(enc.doc, ranges, load_scheme(), ["MEETS", "LOCATED_IN"], 1)}
     assert (0, 1) in pairs and (2, 3) in pairs and (0, 2) not in pairs and (1, 3) not in pairs
     nlp = defnlp.load(tiny_ner_dir, device="cpu")
-    nlp.engine.keep_hidden = True
 
     class AlwaysMeets(torch.nn.Module):  # a head that relates every candidate pair
         relation_labels = ["MEETS"]

@@ -91,6 +91,42 @@ def test_kill_9_then_restart_gives_each_input_exactly_once_in_order(tmp_path, ti
     assert not partial.exists() and not out.with_name(out.name + ".partial.json").exists()
 
 
+class Interrupted(Exception):
+    pass
+
+
+class StopsAfter:
+    """A pipeline that stops the run (like a kill) after ``n`` results."""
+
+    def __init__(self, nlp, n: int) -> None:
+        self.nlp, self.n = nlp, n
+
+    def pipe(self, items, errors="raise"):
+        for k, result in enumerate(self.nlp.pipe(items, errors=errors)):
+            if k == self.n:
+                raise Interrupted
+            yield result
+
+
+@pytest.mark.parametrize("columns", [{}, {"text_column": "text", "id_column": "id"}])
+def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, tiny_nlp, columns) -> None:
+    from defnlp.batch import annotate_files
+
+    src = tmp_path / "docs.jsonl"
+    write_docs(src, 30)  # the first one is an error record
+    full = tmp_path / "full.jsonl"
+    annotate_files([src], full, nlp=tiny_nlp, progress=False, **columns)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(Interrupted):
+        annotate_files([src], out, nlp=StopsAfter(tiny_nlp, 12), progress=False, **columns)
+    assert count_lines(out.with_name("out.jsonl.partial")) == 12 and not out.exists()
+    with pytest.raises(InputError, match="different job"):  # other columns: another job
+        annotate_files([src], out, nlp=tiny_nlp, progress=False, text_column="body")
+    summary = annotate_files([src], out, nlp=tiny_nlp, progress=False, **columns)
+    assert (summary["resumed_from"], summary["records"], summary["errors"]) == (12, 30, 0)
+    assert out.read_bytes() == full.read_bytes()
+
+
 def record(i: int) -> dict:
     return {"id": f"d{i}", "lang": "fr", "text": "Brest", "meta": {"n": i},
             "entities": [{"start": 0, "end": 5, "label": "LOC", "text": "Brest", "score": 0.9}], "relations": []}

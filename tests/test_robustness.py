@@ -58,6 +58,24 @@ def test_pipe_returns_one_result_per_input_in_order(tiny_nlp, texts):
             check_doc(res, text)
 
 
+UNREADABLE = DefnlpError("could not be read")
+ITEM = st.one_of(TEXT.map(lambda t: {"text": t}), st.just({"no": "text"}), st.just(42), st.just(UNREADABLE))
+
+
+@SETTINGS
+@given(st.lists(ITEM, min_size=1, max_size=12))
+def test_errors_and_documents_come_back_one_per_input_in_order(tiny_nlp, items):
+    results = list(tiny_nlp.pipe(items, errors="return"))
+    assert len(results) == len(items)
+    for item, res in zip(items, results):
+        if item is UNREADABLE:
+            assert res is UNREADABLE
+        elif not isinstance(item, dict) or "text" not in item:
+            assert isinstance(res, DefnlpError) and res is not UNREADABLE
+        elif not isinstance(res, DefnlpError):
+            check_doc(res, item["text"])
+
+
 def test_empty_and_whitespace_texts_give_empty_docs(tiny_nlp):
     # documented fallback of the API (like spaCy): an empty Doc; the file readers report an error
     for text in ["", "   ", "\n\n\t"]:

@@ -3,7 +3,7 @@ import random
 import pytest
 
 from defnlp.errors import BinaryInputError, InputEncodingError
-from defnlp.text import decode_bytes, detect_language, plan_windows, split_sentences, word_spans
+from defnlp.text import decode_bytes, detect_language, plan_windows, split_sentences
 
 PRESS_RELEASE = """# Communiqué de presse
 Paris, le 12 mars 2024
@@ -97,28 +97,23 @@ def test_windows_end_on_sentence_starts_when_possible():
     assert all(w.end % 30 == 0 or w.end == 1000 for w in windows)
 
 
-def test_word_spans_split_elisions_hyphens_and_possessives():
-    text = "l’OTAN, NATO-led Rafale's 3,5 Md€ U.S."
-    assert [text[a:b] for a, b in word_spans(text)] == [
-        "l", "’", "OTAN", ",", "NATO", "-", "led", "Rafale", "'", "s", "3,5", "Md", "€", "U.S."
-    ]
-
-
 def test_windows_on_a_200k_character_document_keep_exact_offsets(tiny_encoder):
     """Tokenize a 200k-character document through the engine: windows cover every token."""
-    from defnlp.doc import Doc
+    from defnlp.doc import Doc, prepare_doc
     from defnlp.inference import Engine, Runtime
+    from defnlp.ner.tagging import make_units
 
     sentence = "Le ministre des Armées a rencontré son homologue belge à Bruxelles le 3 mars. "
     text = (sentence * (200_000 // len(sentence) + 1))[:200_000]
-    engine = Engine(tiny_encoder.model, tiny_encoder.tokenizer, [], finish=lambda s: s.doc, runtime=Runtime.create(device="cpu"), max_tokens=128, overlap=16)
-    (state,) = engine.prepare([(0, Doc(text))])
-    assert len(text) == 200_000 and state.n_tokens > 30_000
-    owned = sum(w.own_end - w.own_start for w in state.windows)
-    assert owned == state.n_tokens
-    assert max(len(w) for w in state.windows) <= 128
+    engine = Engine(tiny_encoder.model, tiny_encoder.tokenizer, [], Runtime.create(device="cpu"), max_tokens=128, overlap=16)
+    (enc,) = engine.prepare([prepare_doc(Doc(text))])
+    assert len(text) == 200_000 and enc.n_tokens > 30_000
+    owned = sum(w.own_end - w.own_start for w in enc.windows)
+    assert owned == enc.n_tokens
+    assert max(len(w) for w in enc.windows) <= 128
     # token spans are exact and ordered; units (words) point inside the text
-    for (a, b), (c, d) in zip(state.token_spans, state.token_spans[1:]):
+    for (a, b), (c, d) in zip(enc.token_spans, enc.token_spans[1:]):
         assert a <= b <= c <= d <= len(text)
-    assert state.units[-1].end == len(text)
-    assert text[state.units[0].start : state.units[0].end] == "Le"
+    units = make_units(text, enc.token_spans)
+    assert units[-1].end == len(text)
+    assert text[units[0].start : units[0].end] == "Le"

@@ -18,7 +18,7 @@ from .metrics import aer, alignment_prf, retrieval_p_at_1, sentence_alignment_f1
 from .projection import Projector, project_entities
 from .segments import ParallelSegment, align_segment_words, parallel_segments
 from .sentences import SentenceAligner, SentenceAlignment, SentenceLink, align_sentences
-from .tokens import Word, split_words, words_from_tokens
+from ..words import Word, split_words, words_from_tokens
 from .words import WordAligner, WordAlignment, WordLink, extract_links
 
 __all__ = [

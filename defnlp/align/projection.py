@@ -33,7 +33,7 @@ from typing import Any
 from ..doc import Doc
 from ..text import detect_language
 from .segments import DEFAULT_PARALLEL_SCORE, parallel_segments, words_in_span
-from .tokens import Word
+from ..words import Word
 from .words import WordAlignment
 
 log = logging.getLogger(__name__)

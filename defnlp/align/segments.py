@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..text import split_sentences
 from .sentences import SentenceAligner
-from .tokens import Word
+from ..words import Word
 from .words import WordAligner, WordAlignment, WordLink
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ Vectors can be mean-centred per language before the cosine (``center="language"`
 word vector of each language is estimated once from bundled calibration sentences; or
 ``"sentence"``: each sentence's own mean), which removes the language-specific offset that
 multilingual encoders carry. Inputs are raw strings (cut into words by
-:func:`defnlp.align.tokens.split_words`, with character offsets) or pre-tokenised lists of words.
+:func:`defnlp.words.split_words`, with character offsets) or pre-tokenised lists of words.
 
 Many pairs go through the encoder together: sentences are sorted by length, padded per batch,
 run under ``torch.inference_mode`` (fp16 autocast on GPU) through only the layers needed, and
@@ -42,7 +42,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..text import detect_language
-from .tokens import Word, split_words, words_from_tokens
+from ..words import Word, split_words, words_from_tokens
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class WordAlignment:
     ``src_words[i].start/end`` are character offsets into ``src_text`` (for pre-tokenised input,
     into the tokens joined by single spaces).
 
-    >>> from defnlp.align.tokens import split_words
+    >>> from defnlp.words import split_words
     >>> wa = WordAlignment("la guerre", "the war", split_words("la guerre"), split_words("the war"),
     ...                    [WordLink(0, 0, 0.9), WordLink(1, 1, 0.8)])
     >>> wa.char_links()[1]

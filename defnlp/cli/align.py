@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..doc import Doc
-from ..errors import DefnlpError, EmptyInputError, InputError, RecordFormatError
+from ..errors import DefnlpError, EmptyInputError, InputError
+from ..io.inputs import JSONL_SUFFIXES, iter_jsonl_docs
 from ..text import decode_bytes
 
 log = logging.getLogger(__name__)
@@ -69,25 +70,12 @@ def _read_docs(path_str: str, lang: str, encoding: str | None) -> list[tuple[Doc
     path = Path(path_str)
     if not path.is_file():
         raise InputError(f"input not found: {path}", "give two files: the French and the English document")
+    if path.suffix.lower() in JSONL_SUFFIXES:
+        return [
+            (doc, "entities" in record)
+            for doc, record in iter_jsonl_docs(path, encoding=encoding, lang=lang, line_ids=True, allow_empty=False)
+        ]
     data = decode_bytes(path.read_bytes(), encoding=encoding, source=path.name)
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        docs = []
-        for lineno, line in enumerate(data.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise RecordFormatError(f"{path.name}:{lineno}: not valid JSON ({err.msg})") from err
-            if not isinstance(obj, dict):
-                raise RecordFormatError(f"{path.name}:{lineno}: expected a JSON object")
-            obj.setdefault("id", f"{path.name}:{lineno}")
-            doc = Doc.from_dict(obj)
-            if not doc.text.strip():
-                raise EmptyInputError(f"{path.name}:{lineno}: the text is empty")
-            doc.lang = doc.lang or lang
-            docs.append((doc, "entities" in obj))
-        return docs
     if not data.strip():
         raise EmptyInputError(f"{path.name} is empty")
     return [(Doc(data, id=path.stem, lang=lang), False)]

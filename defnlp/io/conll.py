@@ -10,13 +10,14 @@ Reading (:func:`read_conll`)
 
 Writing (:func:`doc_to_bio`, :func:`write_conll`)
     A Doc becomes ``(tokens, tags)``. Tokens come from ``token_spans``, else from
-    ``doc.meta["tokens"]``, else from :func:`tokenize_words` split at every entity boundary
-    (so that "UK" and "France" in "UK-France" stay two entities). **Boundary rule** for given
-    tokens: a token is tagged with an entity when it overlaps the entity by at least one
-    character, so an entity that starts or ends inside a token takes the whole token ("belge"
-    in a given token ``franco-belge`` tags that token). Overlapping entities cannot be written
-    as BIO: they are first resolved with :func:`flatten_entities` (longest first), and a token
-    claimed by two entities goes to the first one.
+    ``doc.meta["tokens"]``, else from the word tokenizer (:func:`defnlp.words.word_spans`,
+    ``mode="word"``) split at every entity boundary (so that "UK" and "France" in "UK-France"
+    stay two entities). **Boundary rule** for given tokens: a token is tagged with an entity
+    when it overlaps the entity by at least one character, so an entity that starts or ends
+    inside a token takes the whole token ("belge" in a given token ``franco-belge`` tags that
+    token). Overlapping entities cannot be written as BIO: they are first resolved with
+    :func:`flatten_entities` (longest first), and a token claimed by two entities goes to the
+    first one (:func:`defnlp.tags.spans_to_tags`).
 
 >>> docs = read_conll("Le O\\nministre B-ROLE\\ndes I-ROLE\\nArmées I-ROLE\\nà O\\nBrest B-LOC\\n")
 >>> d = docs[0]
@@ -24,8 +25,7 @@ Writing (:func:`doc_to_bio`, :func:`write_conll`)
 ('Le ministre des Armées à Brest', [('ministre des Armées', 'ROLE'), ('Brest', 'LOC')])
 >>> doc_to_bio(d)[1]
 ['O', 'B-ROLE', 'I-ROLE', 'I-ROLE', 'O', 'B-LOC']
->>> t = "L'armée de l'Air a reçu 3,5 M€ pour l'A400M."
->>> [t[a:b] for a, b in tokenize_words(t)]
+>>> doc_to_bio(Doc("L'armée de l'Air a reçu 3,5 M€ pour l'A400M."))[0]
 ["L'", 'armée', 'de', "l'", 'Air', 'a', 'reçu', '3,5', 'M', '€', 'pour', "l'", 'A400M', '.']
 """
 
@@ -34,89 +34,35 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import re
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..doc import Doc, Sentence
-from ..errors import ConfigError, DataNotFoundError, RecordFormatError
-from ..text import decode_bytes, trim_span
+from ..errors import DataNotFoundError, RecordFormatError
+from ..tags import (
+    TAG_SCHEMES,
+    check_end,
+    check_scheme,
+    check_transition,
+    parse_tag,
+    resolve_overlaps,
+    spans_to_tags,
+    tags_to_spans,
+)
+from ..text import decode_bytes
+from ..words import split_tokens_at, word_spans
 
 __all__ = [
     "read_conll",
     "write_conll",
     "docs_to_conll",
     "doc_to_bio",
-    "bio_to_spans",
-    "tokenize_words",
-    "split_tokens_at",
     "flatten_entities",
     "TAG_SCHEMES",
 ]
 
 log = logging.getLogger(__name__)
-
-#: tagging schemes understood by :func:`read_conll` (``auto`` accepts any of them)
-TAG_SCHEMES = ("auto", "iob1", "iob2", "bioes")
-
-_TAG_RE = re.compile(r"^(?:(?P<o>O)|(?P<prefix>[BIESLU])-(?P<label>\S+))$")
-_PREFIX_ALIASES = {"L": "E", "U": "S"}
-
-# ------------------------------------------------------------------------------------------------
-# the simple word tokenizer
-# ------------------------------------------------------------------------------------------------
-_WORD_TOKEN_RE = re.compile(
-    r"""
-    (?:[cdjlmnst]|qu|jusqu|lorsqu|puisqu|quoiqu)['’](?=\w)   # French elision: l' d' qu' (split after the apostrophe)
-    | (?:[^\W\d_]\.){2,}                                     # dotted abbreviation: U.S. e.g.
-    | \d+(?:[.,:/]\d+)*                                      # number: 3,5  1.000  14:30  2016/01
-    | \w+(?:-\w+|['’](?!(?:s|re|ve|ll|d|m)\b)\w+)*            # word, inner hyphens/apostrophes: F-35 aujourd'hui
-    | ['’](?:s|re|ve|ll|d|m)\b                               # English clitic: 's 're 've 'll 'd 'm
-    | [^\w\s]                                                # any other visible character, one by one
-    """,
-    re.IGNORECASE | re.VERBOSE,
-)
-
-
-def tokenize_words(text: str) -> list[tuple[int, int]]:
-    """Character spans of the words of ``text`` (the documented fallback tokenizer).
-
-    Rules, in order of priority: a French elision (``l'``, ``d'``, ``qu'``, ``jusqu'``... before
-    a word) is a token of its own, split after the apostrophe; dotted abbreviations (``U.S.``)
-    are one token; numbers keep their inner ``.``/``,``/``:``/``/`` (``3,5``, ``14:30``); words
-    keep inner hyphens and apostrophes (``F-35``, ``aujourd'hui``, ``don't``) except the
-    English clitics ``'s 're 've 'll 'd 'm``, which are tokens of their own; every other
-    non-space character is a token by itself. Whitespace is never part of a token.
-
-    >>> t = "Qu'il vienne, dit-il. Hussein's F-35"
-    >>> [t[a:b] for a, b in tokenize_words(t)]
-    ["Qu'", 'il', 'vienne', ',', 'dit-il', '.', 'Hussein', "'s", 'F-35']
-    """
-    return [m.span() for m in _WORD_TOKEN_RE.finditer(text)]
-
-
-def split_tokens_at(text: str, spans: Sequence[tuple[int, int]], cuts: Iterable[int]) -> list[tuple[int, int]]:
-    """Split token ``spans`` at the character offsets ``cuts`` that fall inside a token.
-
-    Pieces are trimmed of whitespace and empty pieces dropped. Used to make tokens line up
-    with entity boundaries.
-
-    >>> t = "UK-France summit"
-    >>> [t[a:b] for a, b in split_tokens_at(t, tokenize_words(t), [0, 2, 3, 9])]
-    ['UK', '-', 'France', 'summit']
-    """
-    cut_list = sorted(set(cuts))
-    out: list[tuple[int, int]] = []
-    for a, b in spans:
-        inner = cut_list[bisect_right(cut_list, a) : bisect_left(cut_list, b)]
-        for x, y in zip([a] + inner, inner + [b]):
-            x, y = trim_span(text, x, y)
-            if x < y:
-                out.append((x, y))
-    return out
-
 
 # ------------------------------------------------------------------------------------------------
 # overlaps
@@ -124,31 +70,19 @@ def split_tokens_at(text: str, spans: Sequence[tuple[int, int]], cuts: Iterable[
 def flatten_entities(doc: Doc, prefer: str = "longest") -> Doc:
     """A copy of ``doc`` whose entities do not overlap, for BIO training.
 
-    Rule: entities are ranked, then kept greedily when they do not overlap an entity already
-    kept. ``prefer="longest"`` ranks by length (longest first), ``"shortest"`` by length
-    (shortest first); ties go to the leftmost entity, then to the one listed first.
-    ``"first"`` keeps entities in the order they are listed. Relations are re-indexed onto the
-    kept entities; a relation whose head or tail was removed is dropped. Entity order is kept.
+    The entities kept are those of :func:`defnlp.tags.resolve_overlaps`: ranked, then kept
+    greedily when they do not overlap an entity already kept. ``prefer="longest"`` ranks by
+    length (longest first), ``"shortest"`` by length (shortest first); ties go to the leftmost
+    entity, then to the one listed first. ``"first"`` keeps entities in the order they are
+    listed. Relations are re-indexed onto the kept entities; a relation whose head or tail was
+    removed is dropped. Entity order is kept.
 
     >>> d = Doc("Grande Mosquée de Valence", lang="fr")
     >>> org, loc = d.add_entity(0, 25, "ORG"), d.add_entity(18, 25, "LOC")
     >>> [e.label for e in flatten_entities(d).entities], [e.label for e in flatten_entities(d, "shortest").entities]
     (['ORG'], ['LOC'])
     """
-    ranks = {
-        "longest": lambda i, e: (-(e.end - e.start), e.start, i),
-        "shortest": lambda i, e: (e.end - e.start, e.start, i),
-        "first": lambda i, e: (i,),
-    }
-    if prefer not in ranks:
-        raise ConfigError(f"unknown overlap rule prefer={prefer!r}", f"use one of: {', '.join(ranks)}")
-    order = sorted(range(len(doc.entities)), key=lambda i: ranks[prefer](i, doc.entities[i]))
-    kept: list[int] = []
-    for i in order:
-        e = doc.entities[i]
-        if all(e.end <= doc.entities[k].start or doc.entities[k].end <= e.start for k in kept):
-            kept.append(i)
-    kept.sort()
+    kept = resolve_overlaps([(e.start, e.end) for e in doc.entities], prefer)
     out = doc.copy(annotations=False)
     out.entities = [type(doc.entities[i])(**vars(doc.entities[i])) for i in kept]
     new_index = {old: new for new, old in enumerate(kept)}
@@ -161,81 +95,6 @@ def flatten_entities(doc: Doc, prefer: str = "longest") -> Doc:
 def _has_overlaps(doc: Doc) -> bool:
     spans = sorted((e.start, e.end) for e in doc.entities)
     return any(b[0] < a[1] for a, b in itertools.pairwise(spans))
-
-
-# ------------------------------------------------------------------------------------------------
-# tags <-> spans
-# ------------------------------------------------------------------------------------------------
-def _parse_tag(tag: str, where: str) -> tuple[str | None, str | None]:
-    """``'B-LOC'`` -> ``('B', 'LOC')``; ``'O'`` -> ``(None, None)``; garbage -> RecordFormatError."""
-    m = _TAG_RE.match(tag)
-    if m is None:
-        raise RecordFormatError(
-            f"{where}: invalid tag {tag!r}",
-            "tags look like O, B-LABEL, I-LABEL (IOB1/IOB2) or also E-LABEL, S-LABEL (BIOES)",
-        )
-    if m.group("o"):
-        return None, None
-    prefix = m.group("prefix")
-    return _PREFIX_ALIASES.get(prefix, prefix), m.group("label")
-
-
-def _check_transition(scheme: str, prev: tuple[str | None, str | None], cur: tuple[str | None, str | None], where: str, tag: str) -> None:
-    """Strict checks for an explicitly named tagging scheme (``auto`` checks nothing)."""
-    (pp, pl), (cp, cl) = prev, cur
-    if scheme == "auto" or (cp is None and scheme != "bioes"):
-        return
-    if scheme in ("iob1", "iob2") and cp in ("E", "S"):
-        raise RecordFormatError(f"{where}: tag {tag!r} is not {scheme.upper()}", "read the file with scheme='bioes' or 'auto'")
-    if scheme == "iob1" and cp == "B" and not (pp in ("B", "I") and pl == cl):
-        raise RecordFormatError(f"{where}: in IOB1, {tag!r} may only follow a {cl} entity", "read the file with scheme='iob2' or 'auto'")
-    if scheme == "iob2" and cp == "I" and not (pp in ("B", "I") and pl == cl):
-        raise RecordFormatError(f"{where}: in IOB2, {tag!r} must follow B-{cl} or I-{cl}", "read the file with scheme='iob1' or 'auto'")
-    if scheme == "bioes":
-        inside = pp in ("B", "I")
-        if cp in ("I", "E") and not (inside and pl == cl):
-            raise RecordFormatError(f"{where}: in BIOES, {tag!r} must follow B-{cl} or I-{cl}", "read the file with scheme='auto'")
-        if cp not in ("I", "E") and inside:
-            raise RecordFormatError(f"{where}: in BIOES, the entity opened before {tag!r} is not closed by E-{pl}", "read the file with scheme='auto'")
-
-
-def bio_to_spans(tags: Sequence[str]) -> list[tuple[int, int, str]]:
-    """Token spans ``(first, last + 1, label)`` encoded by IOB1/IOB2/BIOES tags (lenient).
-
-    An ``I-X`` that does not continue an ``X`` entity opens a new one (IOB1), ``B-X`` always
-    opens one, ``E-X`` closes one, ``S-X`` is a one-token entity.
-
-    >>> bio_to_spans(["I-PER", "I-PER", "B-PER", "O", "S-LOC", "B-ORG", "E-ORG"])
-    [(0, 2, 'PER'), (2, 3, 'PER'), (4, 5, 'LOC'), (5, 7, 'ORG')]
-    """
-    spans: list[tuple[int, int, str]] = []
-    cur: list | None = None  # [start, end, label]
-
-    def close() -> None:
-        nonlocal cur
-        if cur is not None:
-            spans.append((cur[0], cur[1], cur[2]))
-            cur = None
-
-    for i, tag in enumerate(tags):
-        prefix, label = _parse_tag(tag, f"tag {i}")
-        if prefix is None:
-            close()
-        elif prefix in ("B", "S"):
-            close()
-            cur = [i, i + 1, label]
-            if prefix == "S":
-                close()
-        else:  # I or E
-            if cur is not None and cur[2] == label:
-                cur[1] = i + 1
-            else:
-                close()
-                cur = [i, i + 1, label]
-            if prefix == "E":
-                close()
-    close()
-    return spans
 
 
 # ------------------------------------------------------------------------------------------------
@@ -267,8 +126,7 @@ def _parse_lines(content: str, name: str, token_col: int, tag_col: int, scheme: 
     def end_sentence(where: str) -> None:
         nonlocal current, prev
         if current is not None:
-            if scheme == "bioes" and prev[0] in ("B", "I"):
-                raise RecordFormatError(f"{where}: in BIOES, the sentence ends inside a {prev[1]} entity (no E- tag)")
+            check_end(scheme, prev, where)
             documents[-1].append(current)
         current, prev = None, (None, None)
 
@@ -291,8 +149,8 @@ def _parse_lines(content: str, name: str, token_col: int, tag_col: int, scheme: 
                 f"{where}: expected a token in column {token_col} and a tag in column {tag_col}, got {len(cols)} column(s): {line!r}",
                 "set token_col/tag_col to the columns of the file (0-based, negative counts from the end)",
             ) from None
-        parsed = _parse_tag(tag, where)
-        _check_transition(scheme, prev, parsed, where, tag)
+        parsed = parse_tag(tag, where)
+        check_transition(scheme, prev, parsed, where, tag)
         if current is None:
             current = _Sentence([], [], lineno)
         current.tokens.append(token)
@@ -328,7 +186,7 @@ def _build_doc(
             token_spans.append([pos, pos + len(token)])
             pos += len(token)
         sent_spans.append(Sentence(sent_start, pos))
-        for a, b, label in bio_to_spans(sent.tags):
+        for a, b, label in tags_to_spans(sent.tags):
             entity_spans.append((token_spans[first_token + a][0], token_spans[first_token + b - 1][1], label))
     doc = Doc("".join(parts), id=doc_id, lang=lang, sentences=sent_spans, meta={**meta, "tokens": token_spans})
     for start, end, label in entity_spans:
@@ -370,8 +228,7 @@ def read_conll(
     >>> [[e.label for e in d.entities] for d in read_conll(conll, label_map={"ORG": None})]
     [['LOC'], []]
     """
-    if scheme not in TAG_SCHEMES:
-        raise ConfigError(f"unknown tagging scheme {scheme!r}", f"use one of: {', '.join(TAG_SCHEMES)}")
+    check_scheme(scheme)
     content, stem = _read_source(source, encoding)
     name = name or stem
     documents = _parse_lines(content, name, token_col, tag_col, scheme)
@@ -398,7 +255,7 @@ def _token_spans_of(doc: Doc, token_spans: Sequence[Sequence[int]] | None) -> li
     if token_spans is None:
         token_spans = doc.meta.get("tokens")
     if token_spans is None:
-        return split_tokens_at(doc.text, tokenize_words(doc.text), [x for e in doc.entities for x in (e.start, e.end)])
+        return split_tokens_at(doc.text, word_spans(doc.text), [x for e in doc.entities for x in (e.start, e.end)])
     spans = [(int(a), int(b)) for a, b in token_spans]
     prev_end = 0
     for a, b in spans:
@@ -417,7 +274,8 @@ def doc_to_bio(
 ) -> tuple[list[str], list[str]]:
     """``(tokens, tags)`` of a Doc, in IOB2 (default) or BIOES.
 
-    Tokens: ``token_spans`` if given, else ``doc.meta["tokens"]``, else :func:`tokenize_words`.
+    Tokens: ``token_spans`` if given, else ``doc.meta["tokens"]``, else the words of
+    :func:`defnlp.words.word_spans` split at entity boundaries.
     A token takes the tag of an entity it overlaps (see the module docstring for the rule on
     overlapping entities); entities that cover no token are skipped with a debug message.
 
@@ -428,49 +286,19 @@ def doc_to_bio(
     >>> doc_to_bio(d, token_spans=[(0, 2), (3, 10), (11, 23), (23, 24)])  # given tokens: overlap rule
     (['Le', 'Leclerc', 'franco-belge', '.'], ['O', 'B-PLATFORM', 'B-NAT', 'O'])
     """
-    if scheme not in ("iob2", "bioes"):
-        raise ConfigError(f"cannot write tagging scheme {scheme!r}", "use 'iob2' or 'bioes'")
+    check_scheme(scheme, write=True)
     spans = _token_spans_of(doc, token_spans)
     tokens = [doc.text[a:b] for a, b in spans]
-    tags = ["O"] * len(spans)
     flat = flatten_entities(doc) if _has_overlaps(doc) else doc
     if flat is not doc:
         log.debug("doc %s: %d overlapping entities left out of the BIO tags", doc.id, len(doc.entities) - len(flat.entities))
-    starts = [a for a, _ in spans]
-    for e in sorted(flat.entities, key=lambda e: (e.start, e.end)):
-        i = _first_token_ending_after(spans, e.start)
-        covered = []
-        while i < len(spans) and starts[i] < e.end:
-            if tags[i] == "O":
-                covered.append(i)
-            i += 1
-        if not covered:
-            log.debug("doc %s: entity %r (%d, %d) covers no free token", doc.id, e.text, e.start, e.end)
-            continue
-        # keep only the first contiguous run of tokens, so that the tags stay well-formed
-        run = [covered[0]]
-        for i in covered[1:]:
-            if i != run[-1] + 1:
-                break
-            run.append(i)
-        for k, i in enumerate(run):
-            if scheme == "bioes":
-                tag = ("S" if len(run) == 1 else "B") if k == 0 else ("E" if k == len(run) - 1 else "I")
-            else:
-                tag = "B" if k == 0 else "I"
-            tags[i] = f"{tag}-{e.label}"
+
+    def missing(span: tuple[int, int, str]) -> None:
+        start, end, _ = span
+        log.debug("doc %s: entity %r (%d, %d) covers no free token", doc.id, doc.text[start:end], start, end)
+
+    tags = spans_to_tags(spans, [(e.start, e.end, e.label) for e in flat.entities], scheme, on_missing=missing)
     return tokens, tags
-
-
-def _first_token_ending_after(spans: Sequence[tuple[int, int]], offset: int) -> int:
-    lo, hi = 0, len(spans)
-    while lo < hi:  # tokens are sorted by start and do not overlap, so their ends are sorted too
-        mid = (lo + hi) // 2
-        if spans[mid][1] <= offset:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def _sentence_groups(doc: Doc, spans: Sequence[tuple[int, int]]) -> list[range]:

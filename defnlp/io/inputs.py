@@ -12,6 +12,11 @@ on: no record is ever lost.
   file in memory); default id ``file:row`` (rows counted from 1).
 * ``.csv``/``.tsv``: one document per row under a header line; default id ``file:row``.
 
+Documents that carry their annotations (JSONL of :class:`~defnlp.doc.Doc`, the output of
+``defnlp annotate``) are read whole, entities and relations included, by
+:func:`iter_jsonl_docs` / :func:`read_jsonl_docs` (the ``jsonl`` corpus reader, and the
+inputs of ``defnlp align``).
+
 ``text_column`` / ``id_column`` name the text and id fields of JSONL, Parquet and CSV records
 (default ``"text"`` and ``"id"``); a ``"lang"`` field, when present, gives the language; the
 other fields are kept in ``meta``.
@@ -38,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..doc import Doc
 from ..errors import (
     DefnlpError,
     EmptyInputError,
@@ -57,6 +63,8 @@ __all__ = [
     "iter_jsonl_records",
     "iter_parquet_records",
     "iter_csv_records",
+    "iter_jsonl_docs",
+    "read_jsonl_docs",
     "parse_record",
     "TEXT_SUFFIXES",
     "JSONL_SUFFIXES",
@@ -214,13 +222,7 @@ def iter_jsonl_records(
             default_id = f"{path.name}:{lineno}"
             source = f"{path}:{lineno}"
             try:
-                line = decode_bytes(raw, encoding=encoding, source=default_id)
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise RecordFormatError(f"{default_id}: not valid JSON ({err.msg} at column {err.colno})") from err
-                except RecursionError as err:
-                    raise RecordFormatError(f"{default_id}: JSON nested too deeply to be a record") from err
+                obj = _json_line(decode_bytes(raw, encoding=encoding, source=default_id), default_id)
                 yield parse_record(obj, default_id, source, text_column=text_column, id_column=id_column)
             except DefnlpError as err:
                 rec_id = default_id
@@ -231,6 +233,86 @@ def iter_jsonl_records(
                 except (ValueError, UnicodeDecodeError, RecursionError):
                     pass
                 yield InputRecord(id=rec_id, source=source, error=err)
+
+
+def _json_line(line: str, where: str) -> Any:
+    """One JSONL line parsed; a line that is not JSON raises RecordFormatError naming ``where``."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as err:
+        raise RecordFormatError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from err
+    except RecursionError as err:
+        raise RecordFormatError(f"{where}: JSON nested too deeply to be a record") from err
+
+
+def iter_jsonl_docs(
+    path: str | os.PathLike,
+    encoding: str | None = None,
+    lang: str | None = None,
+    line_ids: bool = False,
+    allow_empty: bool = True,
+) -> Iterator[tuple[Doc, dict[str, Any]]]:
+    """Yield ``(doc, record)`` for each non-blank line of a JSONL file of Docs, annotations included.
+
+    Each line is a :meth:`Doc.to_dict <defnlp.doc.Doc.to_dict>` object (``{"id", "text",
+    "lang"?, "entities"?, "relations"?, "sentences"?, "meta"?}``); ``record`` is that object
+    (with its ``file:line`` id under ``line_ids``), e.g. to tell a record without an
+    ``"entities"`` key from one with none. Unlike
+    :func:`iter_jsonl_records` (documents to annotate, one error record per bad line), a bad
+    line raises: :class:`~defnlp.errors.RecordFormatError` naming ``file:line``.
+
+    * ``lang``: the language of records that give none;
+    * ``line_ids=True``: records without an id get ``file:line`` (else ``None``);
+    * ``allow_empty=False``: a record with a blank text raises
+      :class:`~defnlp.errors.EmptyInputError`.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "gold.jsonl"
+    >>> _ = f.write_text('{"id": "d1", "text": "Thales", "entities": [{"start": 0, "end": 6, "label": "ORG"}]}\\n'
+    ...                  '{"text": "Brest"}\\n', encoding="utf-8")
+    >>> [(d.id, d.lang, len(d.entities), "entities" in r) for d, r in iter_jsonl_docs(f, lang="fr", line_ids=True)]
+    [('d1', 'fr', 1, True), ('gold.jsonl:2', 'fr', 0, False)]
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"input not found: {path}", "give the path of a JSONL file of documents")
+    data = decode_bytes(path.read_bytes(), encoding=encoding, source=path.name)
+    for lineno, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{path.name}:{lineno}"
+        obj = _json_line(line, where)
+        if not isinstance(obj, dict):
+            raise RecordFormatError(f"{where}: expected a JSON object")
+        if line_ids:
+            obj.setdefault("id", where)
+        try:
+            doc = Doc.from_dict(obj)
+        except RecordFormatError as err:
+            raise RecordFormatError(f"{where}: {err.message}", err.hint) from err
+        if not allow_empty and not doc.text.strip():
+            raise EmptyInputError(f"{where}: the text is empty")
+        if lang is not None:
+            doc.lang = doc.lang or lang
+        yield doc, obj
+
+
+def read_jsonl_docs(
+    path: str | os.PathLike,
+    encoding: str | None = None,
+    lang: str | None = None,
+    line_ids: bool = False,
+    allow_empty: bool = True,
+) -> list[Doc]:
+    """The Docs of a JSONL file of Docs (the ``jsonl`` corpus reader); options as :func:`iter_jsonl_docs`.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "gold.jsonl"
+    >>> _ = f.write_text('{"id": "d1", "text": "Thales"}\\n\\n{"text": "Brest"}\\n', encoding="utf-8")
+    >>> [d.id for d in read_jsonl_docs(f)]
+    ['d1', None]
+    """
+    return [doc for doc, _ in iter_jsonl_docs(path, encoding=encoding, lang=lang, line_ids=line_ids, allow_empty=allow_empty)]
 
 
 def iter_parquet_records(

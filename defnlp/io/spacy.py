@@ -12,7 +12,7 @@ with its score, relations, id, lang, meta) rides along under ``"_"`` → ``"defn
 :func:`doc_from_spacy_dict` gives the same Doc back. Dicts from elsewhere (no ``defnlp`` block)
 are read from ``ents``/``sents``/``tokens``; their tokens go to ``meta["tokens"]``.
 
-Tokens are the Doc's own (``meta["tokens"]``) or :func:`~defnlp.io.conll.tokenize_words`,
+Tokens are the Doc's own (``meta["tokens"]``) or the words of :func:`~defnlp.words.word_spans`,
 split further at entity boundaries so that every entity lines up with tokens, plus the
 whitespace tokens spaCy makes for runs of spaces and newlines.
 
@@ -37,7 +37,8 @@ from typing import Any
 from ..doc import Doc, Entity, Sentence
 from ..errors import MissingDependencyError, RecordFormatError
 from ..text import trim_span
-from .conll import flatten_entities, split_tokens_at, tokenize_words
+from ..words import split_tokens_at, word_spans
+from .conll import flatten_entities
 
 __all__ = ["doc_to_spacy_dict", "doc_from_spacy_dict", "to_spacy_doc", "from_spacy_doc"]
 
@@ -49,7 +50,7 @@ _EXTRA_KEY = "defnlp"
 def _aligned_word_spans(doc: Doc) -> list[tuple[int, int]]:
     """Non-space token spans, split at every entity boundary that falls inside a token."""
     base = doc.meta.get("tokens")
-    spans = [(int(a), int(b)) for a, b in base] if base else tokenize_words(doc.text)
+    spans = [(int(a), int(b)) for a, b in base] if base else word_spans(doc.text)
     return split_tokens_at(doc.text, spans, [x for e in doc.entities for x in (e.start, e.end)])
 
 

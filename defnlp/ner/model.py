@@ -8,9 +8,6 @@ the encoder and returns the head, so that the encoder pass is shared with the ot
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
 import torch
 from safetensors.torch import load_file
 from torch import nn
@@ -19,9 +16,9 @@ from ..encoders import Encoder, load_encoder
 from ..encoders.adapters import LoraSettings, merge_lora
 from ..errors import ModelError
 from ..models import ModelSpec, read_model_dir
-from .tagging import TagSet
+from ..tags import TagSet
 
-__all__ = ["NerHead", "NerModel", "LoadedNer", "load_ner", "decode_entities"]
+__all__ = ["NerHead", "NerModel", "LoadedNer", "load_ner"]
 
 
 class NerHead(nn.Module):
@@ -115,17 +112,3 @@ def load_ner(path: str, encoder: str | None = None, device: str | torch.device =
 
 def head_tensors(head: NerHead) -> dict[str, torch.Tensor]:
     return {"ner.proj.weight": head.proj.weight, "ner.proj.bias": head.proj.bias}
-
-
-def decode_entities(tagset: TagSet, units: list, token_log_probs: np.ndarray) -> list[tuple[int, int, str, float]]:
-    """Entities ``(start, end, label, score)`` from per-token log-probs (rows indexed by token)."""
-    if not units:
-        return []
-    rows = np.asarray([u.token for u in units])
-    log_probs = token_log_probs[rows]
-    tag_ids = tagset.viterbi(log_probs)
-    return tagset.spans(units, tag_ids, np.exp(log_probs))
-
-
-def spec_summary(spec: ModelSpec) -> dict[str, Any]:
-    return {"name": spec.name, "task": spec.task, "labels": spec.labels, "encoder": spec.encoder.get("name")}

@@ -1,7 +1,8 @@
 """The relation head: classifies candidate entity pairs from the NER encoder's hidden states.
 
 No second encoder pass: the head reads the token hidden states that the NER pass already
-computed (the pipeline keeps them per document). For a pair (head, tail) it pools each
+computed (the engine returns them per document, :attr:`defnlp.inference.DocEncoding.hidden`,
+with the tokens' character spans). For a pair (head, tail) it pools each
 mention (mean and first token of a learned projection, plus a label embedding), the tokens
 between them, and a distance embedding, and an MLP scores every relation label plus NONE.
 Labels the scheme forbids for the pair's entity labels are masked. Symmetric relations are
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ from ..models import ModelSpec, read_model_dir
 from ..scheme import LabelScheme, load_scheme
 from .aliases import link_aliases
 from .candidates import N_BUCKETS, Candidate, candidate_pairs, entity_token_ranges
+
+if TYPE_CHECKING:
+    from ..ner.model import LoadedNer
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +114,27 @@ class LoadedRelations:
     threshold: float = 0.5
     max_sentence_distance: int = 1
 
-    def to(self, device: Any) -> "LoadedRelations":
+    def to(self, device: torch.device | str) -> "LoadedRelations":
         self.head.to(device)
         return self
 
     @torch.inference_mode()
-    def predict(self, doc: Doc, state: Any) -> list[Relation]:
-        """Relations among ``doc.entities`` from the document's token hidden states."""
-        if state.hidden is None or len(doc.entities) < 2:
+    def predict(self, doc: Doc, hidden: np.ndarray, token_spans: Sequence[tuple[int, int]]) -> list[Relation]:
+        """Relations among ``doc.entities`` from the document's token hidden states.
+
+        ``hidden`` is ``(n_tokens, H)`` (the encoder's final states) and ``token_spans`` the
+        tokens' character spans in ``doc.text``, as :meth:`defnlp.inference.Engine.run` returns
+        them with ``hidden=True``; candidate pairs are drawn per ``doc.sentences``. With SAME_AS
+        among its labels, acronym/alias links (:func:`~defnlp.relations.aliases.link_aliases`)
+        are merged in.
+
+        >>> enc = next(nlp.engine.run([doc], hidden=True))                # doctest: +SKIP
+        >>> nlp.relations.predict(doc, enc.hidden, enc.token_spans)        # doctest: +SKIP
+        [Relation(head=0, tail=1, label='ACQUIRES', score=0.93)]
+        """
+        if len(doc.entities) < 2:
             return []
-        found = predict_relations(self.head, doc, torch.from_numpy(state.hidden), state.token_spans, self.scheme,
+        found = predict_relations(self.head, doc, torch.from_numpy(hidden), token_spans, self.scheme,
                                   self.threshold, self.max_sentence_distance)
         if "SAME_AS" in self.head.relation_labels:
             found = merge_relations(found, link_aliases(doc))
@@ -137,9 +152,10 @@ def merge_relations(*groups: list[Relation]) -> list[Relation]:
     return sorted(best.values(), key=lambda r: (r.head, r.tail, r.label))
 
 
-def predict_relations(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_spans, scheme: LabelScheme | None,
-                      threshold: float = 0.5, max_sentence_distance: int = 1) -> list[Relation]:
-    """Decode relations for one document (used at inference and for evaluation)."""
+def predict_relations(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_spans: Sequence[tuple[int, int]],
+                      scheme: LabelScheme | None, threshold: float = 0.5, max_sentence_distance: int = 1) -> list[Relation]:
+    """Decode relations for one document from its token hidden states ``(n_tokens, H)`` and the
+    tokens' character spans (used at inference, in training and for evaluation)."""
     ranges = entity_token_ranges(doc, token_spans)
     pairs = candidate_pairs(doc, ranges, scheme, head.relation_labels, max_sentence_distance)
     if not pairs:
@@ -171,7 +187,7 @@ def head_tensors(head: RelationHead) -> dict[str, torch.Tensor]:
     return {f"re.{k}": v for k, v in head.state_dict().items()}
 
 
-def load_relations(path: str, ner: Any) -> LoadedRelations:
+def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
     """Load a relation model directory; it must have been trained on this NER model."""
     from safetensors.torch import load_file
 

@@ -5,11 +5,12 @@
 >>> cfg.lora.r
 16
 
-Run it with ``defnlp train ner CONFIG.toml`` or :func:`train_ner`. Training is deterministic
-for a given seed and machine (seeded Python/NumPy/torch RNGs, deterministic batch order),
-evaluates on the dev sources after each epoch, keeps the best model by dev micro-F1, stops
-early after ``patience`` epochs without improvement, and writes checkpoints that a later run
-resumes from (``resume = true``).
+Run it with ``defnlp train ner CONFIG.toml`` or :func:`train_ner`. :class:`NerTask` plugs the
+task into the shared loop (:mod:`defnlp.training.loop`): training is deterministic for a given
+seed and machine (seeded Python/NumPy/torch RNGs, deterministic batch order), evaluates on the
+dev sources after each epoch, keeps the best model by dev micro-F1, stops early after
+``patience`` epochs without improvement, and writes checkpoints that a later run resumes from
+(``resume = true``).
 
 ``frozen_layers = K`` keeps the K lowest encoder layers without adapters: their outputs for
 every training window are computed once and cached, and each step only runs (and
@@ -20,7 +21,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -30,25 +30,26 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..config import config_to_dict, project_root
 from ..doc import Doc
 from ..encoders import load_encoder
 from ..encoders.adapters import LoraSettings, add_lora, load_lora_into_peft, lora_tensors
 from ..errors import ConfigError, TrainingError
 from ..evaluation.ner import evaluate_ner
+from ..io.corpora import DataSource
 from ..models import ModelSpec, find_model, read_model_dir, write_model_dir
 from ..ner.model import NerHead, NerModel, head_tensors, partial_label_loss
-from ..ner.tagging import TagSet
+from ..tags import TagSet
 from ..scheme import load_scheme
-from .data import DataSource, collate, length_grouped_batches, load_source, windows_dataset
+from .data import collate, length_grouped_batches, windows_dataset
+from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training, set_seed
 
 log = logging.getLogger(__name__)
 
-__all__ = ["NerTrainingConfig", "train_ner", "set_seed"]
+__all__ = ["NerTrainingConfig", "NerTask", "train_ner", "set_seed"]
 
 
 @dataclass
-class NerTrainingConfig:
+class NerTrainingConfig(TrainingConfigMixin):
     """Everything a NER training run needs; loaded from TOML/JSON by :func:`defnlp.config.load_config`."""
 
     name: str
@@ -83,18 +84,21 @@ class NerTrainingConfig:
     base_dir: str = ""
 
     def validate(self) -> None:
-        if not self.train:
-            raise ConfigError("a training config needs at least one [[train]] source")
+        self.validate_sources()
         if self.epochs < 1 or self.lr <= 0 or self.batch_tokens < 64:
             raise ConfigError("epochs >= 1, lr > 0 and batch_tokens >= 64 are required")
         if not (8 <= self.max_tokens <= 510):
             raise ConfigError("max_tokens must be between 8 and 510")
-        for s in self.train + self.dev:
-            s.validate()
 
-    def resolve(self, path: str) -> Path:
-        p = Path(path)
-        return p if p.is_absolute() else Path(self.base_dir or ".") / p
+    def checkpoint_dir(self) -> Path:
+        """``checkpoint`` if set, else ``<output>.checkpoint`` beside the output directory."""
+        output = self.resolve(self.output)
+        return self.resolve(self.checkpoint) if self.checkpoint else output.parent / f"{output.name}.checkpoint"
+
+    def loop_settings(self) -> LoopSettings:
+        return LoopSettings(epochs=self.epochs, seed=self.seed, patience=self.patience, grad_clip=self.grad_clip,
+                            warmup=self.warmup, max_steps=self.max_steps, log_every=self.log_every,
+                            checkpoint=self.checkpoint_dir(), resume=self.resume)
 
 
 class FrozenPrefix:
@@ -156,37 +160,23 @@ class FrozenPrefix:
         return self._run(hidden, mask, self.base.encoder.layer[self.k :])
 
 
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch; ask torch for deterministic kernels where it has them."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def _load_sources(sources: list[DataSource], cfg: NerTrainingConfig) -> list[Doc]:
-    docs: list[Doc] = []
-    for source in sources:
-        docs += load_source(source, base_dir=cfg.base_dir or ".", seed=cfg.seed)
-    return docs
-
-
 def predict_docs(model: NerModel, tokenizer, tagset: TagSet, docs: list[Doc], max_tokens: int, overlap: int) -> list[Doc]:
-    """Annotate ``docs`` with a (training) model through the real inference engine."""
+    """Annotate ``docs`` with a (training) model through the real inference engine, as the pipeline does."""
+    from ..doc import prepare_doc
+    from ..errors import DefnlpError
     from ..inference import Engine, Runtime, TokenHead
-    from ..ner.model import decode_entities
-    from ..doc import Entity
-
-    def finish(state):
-        doc = state.doc
-        doc.entities = [Entity(s, e, l, doc.text[s:e], sc) for s, e, l, sc in decode_entities(tagset, state.units, state.outputs["ner"])]
-        return doc
+    from ..ner.decoding import decode_entities
 
     was_training = model.training
     model.eval()
-    engine = Engine(model.encoder, tokenizer, [TokenHead("ner", model.head)], finish, Runtime.create(device="cpu"),
+    engine = Engine(model.encoder, tokenizer, [TokenHead("ner", model.head)], Runtime.create(device="cpu"),
                     max_tokens=max_tokens, overlap=overlap)
-    out = [d for _, d in engine.run(d.copy(annotations=False) for d in docs)]
+    out = []
+    for result in engine.run(prepare_doc(d.copy(annotations=False)) for d in docs):
+        if isinstance(result, DefnlpError):
+            raise result
+        result.doc.entities = decode_entities(tagset, result.doc.text, result.token_spans, result.outputs["ner"])
+        out.append(result.doc)
     model.train(was_training)
     return out
 
@@ -208,165 +198,125 @@ def evaluate_dev(model: NerModel, tokenizer, tagset: TagSet, dev_docs: list[Doc]
     return out
 
 
-def train_ner(cfg: NerTrainingConfig) -> Path:
-    """Train (or continue training) a NER model; return the output model directory."""
-    from tqdm.auto import tqdm
+class NerTask(TrainingTask[list[int]]):
+    """NER for the loop: a batch is a list of window indices; the loss is the partial-label loss."""
 
+    def __init__(self, cfg: NerTrainingConfig) -> None:
+        self.cfg = cfg
+        scheme = load_scheme(cfg.scheme)
+        self.labels = cfg.labels or list(scheme.entity_labels)
+        for label in self.labels:
+            if label not in scheme.entities:
+                log.warning("label %r is not in scheme %s (kept as a custom label)", label, scheme.name)
+        self.tagset = TagSet(self.labels)
+        self.output = cfg.resolve(cfg.output)
+
+        encoder = load_encoder(cfg.encoder)
+        self.encoder_info = encoder.info
+        self.tokenizer = tokenizer = encoder.tokenizer
+        base = encoder.model
+        for p in base.parameters():
+            p.requires_grad_(False)
+        n_layers = int(base.config.num_hidden_layers)
+        if not 0 <= cfg.frozen_layers < n_layers:
+            raise ConfigError(f"frozen_layers must be between 0 and {n_layers - 1}")
+        if cfg.frozen_layers:
+            upper = list(range(cfg.frozen_layers, n_layers))
+            cfg.lora.layers = [l for l in (cfg.lora.layers or upper) if l >= cfg.frozen_layers]
+        self.peft_model = add_lora(base, cfg.lora)
+        self.model: NerModel = NerModel(self.peft_model, NerHead(int(base.config.hidden_size), len(self.tagset)))
+        if cfg.init_from:
+            local = cfg.resolve(cfg.init_from)
+            _init_from(self.model, local if local.is_dir() else find_model(cfg.init_from), self.tagset, encoder.info.sha256)
+
+        train_docs = cfg.load_docs(cfg.train)
+        self.dev_docs = cfg.load_docs(cfg.dev) if cfg.dev else []
+        self.train_ds = windows_dataset(train_docs, tokenizer, self.tagset, cfg.max_tokens, cfg.overlap)
+        self.lengths = [len(x) for x in self.train_ds["input_ids"]]
+        log.info("training on %d windows (%d tokens) from %d documents; dev: %d documents",
+                 len(self.train_ds), sum(self.lengths), len(train_docs), len(self.dev_docs))
+        self.prefix = FrozenPrefix(self.peft_model, cfg.frozen_layers, tokenizer.pad_token_id) if cfg.frozen_layers else None
+        self.cache = self.prefix.cache(self.train_ds, cfg.batch_tokens) if self.prefix else None
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        cfg = self.cfg
+        return [
+            {"params": [p for p in self.peft_model.parameters() if p.requires_grad], "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+            {"params": list(self.model.head.parameters()), "lr": cfg.head_lr, "weight_decay": 0.0},
+        ]
+
+    def steps_per_epoch(self) -> int:
+        return len(length_grouped_batches(self.lengths, self.cfg.batch_tokens, random.Random(0), self.cfg.max_batch))
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        rng = random.Random(self.cfg.seed * 1000 + epoch)
+        return length_grouped_batches(self.lengths, self.cfg.batch_tokens, rng, self.cfg.max_batch)
+
+    def loss(self, batch: list[int]) -> torch.Tensor:
+        ids, mask, allowed = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
+        if self.prefix is not None:
+            logits = self.model.head(self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask))
+        else:
+            logits = self.model(ids, mask)
+        return partial_label_loss(logits, allowed, self.cfg.unannotated_o_weight)
+
+    def evaluate(self) -> dict[str, Any]:
+        if not self.dev_docs:
+            return {}
+        result = evaluate_dev(self.model, self.tokenizer, self.tagset, self.dev_docs, self.cfg, self.labels)
+        for source, res in result["dev_sources"].items():
+            log.info("  dev %s: F1 %.4f %s", source, res["f1"], res["per_label"])
+        return result
+
+    def save(self, history: list[dict[str, Any]]) -> None:
+        cfg, info = self.cfg, self.encoder_info
+        spec = ModelSpec(
+            name=cfg.name,
+            task="ner",
+            labels=list(self.labels),
+            scheme=cfg.scheme,
+            encoder={"name": info.name if info.source != "local" else cfg.encoder, "sha256": info.sha256,
+                     "hub_id": "intfloat/multilingual-e5-small" if "e5-small" in info.name else ""},
+            adapter=cfg.lora.to_dict(),
+            head={"type": "linear", "tags": self.tagset.tags},
+            max_tokens=cfg.max_tokens,
+            overlap=cfg.overlap,
+            training=cfg.training_record(history),
+            description=cfg.description,
+        )
+        write_model_dir(self.output, spec, self.state_tensors())
+
+    def finish(self, history: list[dict[str, Any]], best_epoch: int) -> None:
+        """Keep the provenance of the whole run in the best model's card."""
+        from ..integrity import write_manifest
+
+        path = self.output / "defnlp.json"
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        spec["training"]["history"] = history
+        spec["training"]["best_epoch"] = best_epoch
+        path.write_text(json.dumps(spec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        files = ["weights.safetensors", "defnlp.json"] + (["README.md"] if (self.output / "README.md").is_file() else [])
+        write_manifest(self.output, files)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {**lora_tensors(self.model.encoder), **head_tensors(self.model.head)}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        load_lora_into_peft(self.model.encoder, tensors)
+        self.model.head.proj.weight.data.copy_(tensors["ner.proj.weight"])
+        self.model.head.proj.bias.data.copy_(tensors["ner.proj.bias"])
+
+
+def train_ner(cfg: NerTrainingConfig) -> Path:
+    """Train (or continue training) a NER model; return the output model directory.
+
+    >>> train_ner(load_config(NerTrainingConfig, "configs/defence-v1-ner.toml"))  # doctest: +SKIP
+    PosixPath('models/defence-v1-ner')
+    """
     cfg.validate()
-    set_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    scheme = load_scheme(cfg.scheme)
-    labels = cfg.labels or list(scheme.entity_labels)
-    for label in labels:
-        if label not in scheme.entities:
-            log.warning("label %r is not in scheme %s (kept as a custom label)", label, scheme.name)
-    tagset = TagSet(labels)
-    output = cfg.resolve(cfg.output)
-    ckpt_dir = cfg.resolve(cfg.checkpoint) if cfg.checkpoint else output.parent / f"{output.name}.checkpoint"
-
-    encoder = load_encoder(cfg.encoder)
-    tokenizer = encoder.tokenizer
-    base = encoder.model
-    for p in base.parameters():
-        p.requires_grad_(False)
-    n_layers = int(base.config.num_hidden_layers)
-    if not 0 <= cfg.frozen_layers < n_layers:
-        raise ConfigError(f"frozen_layers must be between 0 and {n_layers - 1}")
-    if cfg.frozen_layers:
-        upper = list(range(cfg.frozen_layers, n_layers))
-        cfg.lora.layers = [l for l in (cfg.lora.layers or upper) if l >= cfg.frozen_layers]
-    peft_model = add_lora(base, cfg.lora)
-    head = NerHead(int(base.config.hidden_size), len(tagset))
-    model = NerModel(peft_model, head)
-
-    start_epoch = 0
-    if cfg.init_from:
-        local = cfg.resolve(cfg.init_from)
-        _init_from(model, local if local.is_dir() else find_model(cfg.init_from), tagset, encoder.info.sha256)
-
-    train_docs = _load_sources(cfg.train, cfg)
-    dev_docs = _load_sources(cfg.dev, cfg) if cfg.dev else []
-    train_ds = windows_dataset(train_docs, tokenizer, tagset, cfg.max_tokens, cfg.overlap)
-    lengths = [len(x) for x in train_ds["input_ids"]]
-    log.info("training on %d windows (%d tokens) from %d documents; dev: %d documents",
-             len(train_ds), sum(lengths), len(train_docs), len(dev_docs))
-
-    prefix = FrozenPrefix(peft_model, cfg.frozen_layers, tokenizer.pad_token_id) if cfg.frozen_layers else None
-    cache = prefix.cache(train_ds, cfg.batch_tokens) if prefix else None
-
-    steps_per_epoch = len(length_grouped_batches(lengths, cfg.batch_tokens, random.Random(0), cfg.max_batch))
-    total_steps = cfg.max_steps or steps_per_epoch * cfg.epochs
-    params = [
-        {"params": [p for p in peft_model.parameters() if p.requires_grad], "lr": cfg.lr, "weight_decay": cfg.weight_decay},
-        {"params": list(head.parameters()), "lr": cfg.head_lr, "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(params)
-    if cfg.resume and (ckpt_dir / "state.json").is_file():
-        start_epoch = _load_checkpoint(model, optimizer, ckpt_dir)
-        log.info("resuming from %s after epoch %d", ckpt_dir, start_epoch)
-    warmup = max(1, int(cfg.warmup * total_steps))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (total_steps - step) / max(1, total_steps - warmup)) if step >= warmup else (step + 1) / warmup
-    )
-    for _ in range(start_epoch * steps_per_epoch):
-        schedule.step()
-
-    best_f1, best_epoch, bad_epochs = -math.inf, -1, 0
-    history: list[dict[str, Any]] = []
-    if (ckpt_dir / "state.json").is_file() and cfg.resume:
-        state = json.loads((ckpt_dir / "state.json").read_text())
-        best_f1, best_epoch, history = state["best_f1"], state["best_epoch"], state["history"]
-    step = start_epoch * steps_per_epoch
-    started = time.perf_counter()
-    model.train()
-    for epoch in range(start_epoch, cfg.epochs):
-        epoch_rng = random.Random(cfg.seed * 1000 + epoch)
-        batches = length_grouped_batches(lengths, cfg.batch_tokens, epoch_rng, cfg.max_batch)
-        losses = []
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="batch", leave=False, disable=None)
-        for batch in bar:
-            ids, mask, allowed = collate([train_ds[i] for i in batch], tagset, tokenizer.pad_token_id)
-            if prefix is not None:
-                logits = model.head(prefix.top(prefix.stack([cache[i] for i in batch]), mask))
-            else:
-                logits = model(ids, mask)
-            loss = partial_label_loss(logits, allowed, cfg.unannotated_o_weight)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for g in params for p in g["params"]], cfg.grad_clip)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad(set_to_none=True)
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
-            step += 1
-            if step % cfg.log_every == 0:
-                log.info("step %d (epoch %d, %d/%d): loss %.4f, %.0f s", step, epoch + 1, len(losses), len(batches),
-                         np.mean(losses[-cfg.log_every:]), time.perf_counter() - started)
-            if cfg.max_steps and step >= cfg.max_steps:
-                break
-        record: dict[str, Any] = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else math.nan,
-                                  "seconds": round(time.perf_counter() - started, 1)}
-        if dev_docs:
-            record.update(evaluate_dev(model, tokenizer, tagset, dev_docs, cfg, labels))
-        history.append(record)
-        log.info("epoch %d: %s", epoch + 1, {k: v for k, v in record.items() if k != "dev_sources"})
-        for source, res in record.get("dev_sources", {}).items():
-            log.info("  dev %s: F1 %.4f %s", source, res["f1"], res["per_label"])
-        score = record.get("dev_f1", -record["loss"])
-        if score > best_f1:
-            best_f1, best_epoch, bad_epochs = score, epoch + 1, 0
-            _save(model, tagset, cfg, encoder.info, output, history, labels)
-        else:
-            bad_epochs += 1
-        _save_checkpoint(model, optimizer, ckpt_dir, epoch + 1, best_f1, best_epoch, history)
-        if cfg.max_steps and step >= cfg.max_steps:
-            break
-        if dev_docs and bad_epochs >= cfg.patience:
-            log.info("early stopping: no dev improvement for %d epochs (best epoch %d)", bad_epochs, best_epoch)
-            break
-    # keep the provenance of the whole run in the best model's card
-    _finalise(output, history, best_epoch)
-    return output
-
-
-def _save(model: NerModel, tagset: TagSet, cfg: NerTrainingConfig, enc_info, output: Path, history, labels) -> None:
-    tensors = {**lora_tensors(model.encoder), **head_tensors(model.head)}
-    spec = ModelSpec(
-        name=cfg.name,
-        task="ner",
-        labels=list(labels),
-        scheme=cfg.scheme,
-        encoder={"name": enc_info.name if enc_info.source != "local" else cfg.encoder, "sha256": enc_info.sha256,
-                 "hub_id": "intfloat/multilingual-e5-small" if "e5-small" in enc_info.name else ""},
-        adapter=cfg.lora.to_dict(),
-        head={"type": "linear", "tags": tagset.tags},
-        max_tokens=cfg.max_tokens,
-        overlap=cfg.overlap,
-        training={"config": _portable_config(cfg), "history": history, "seed": cfg.seed,
-                  "torch": torch.__version__},
-        description=cfg.description,
-    )
-    write_model_dir(output, spec, tensors)
-
-
-def _portable_config(cfg: NerTrainingConfig) -> dict[str, Any]:
-    data = config_to_dict(cfg)
-    data.pop("base_dir", None)
-    return data
-
-
-def _finalise(output: Path, history, best_epoch: int) -> None:
-    if not (output / "defnlp.json").is_file():
-        raise TrainingError("training finished without saving a model (no epoch completed?)")
-    spec = json.loads((output / "defnlp.json").read_text(encoding="utf-8"))
-    spec["training"]["history"] = history
-    spec["training"]["best_epoch"] = best_epoch
-    (output / "defnlp.json").write_text(json.dumps(spec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    from ..integrity import write_manifest
-
-    files = ["weights.safetensors", "defnlp.json"] + (["README.md"] if (output / "README.md").is_file() else [])
-    write_manifest(output, files)
+    return run_training(lambda: NerTask(cfg), cfg.loop_settings())
 
 
 def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str) -> None:
@@ -387,52 +337,3 @@ def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str) ->
                 model.head.proj.weight.data[i] = tensors["ner.proj.weight"][old.index[tag]]
                 model.head.proj.bias.data[i] = tensors["ner.proj.bias"][old.index[tag]]
     log.info("initialised from %s", path)
-
-
-def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """AdamW state as safetensors-friendly tensors (checkpoints never use pickle)."""
-    tensors, steps = {}, {}
-    for g, group in enumerate(optimizer.param_groups):
-        for i, p in enumerate(group["params"]):
-            st = optimizer.state.get(p)
-            if not st:
-                continue
-            tensors[f"opt.{g}.{i}.exp_avg"] = st["exp_avg"]
-            tensors[f"opt.{g}.{i}.exp_avg_sq"] = st["exp_avg_sq"]
-            steps[f"{g}.{i}"] = float(st["step"])
-    return tensors, steps
-
-
-def _save_checkpoint(model: NerModel, optimizer, ckpt_dir: Path, epoch: int, best_f1: float, best_epoch: int, history) -> None:
-    from safetensors.torch import save_file
-
-    ckpt_dir.mkdir(parents=True, exist_ok=True)
-    opt_tensors, steps = _optimizer_tensors(optimizer)
-    tensors = {**lora_tensors(model.encoder), **head_tensors(model.head), **opt_tensors}
-    tmp = ckpt_dir / "weights.safetensors.tmp"
-    save_file({k: v.detach().contiguous() for k, v in tensors.items()}, str(tmp))
-    tmp.replace(ckpt_dir / "weights.safetensors")
-    state = {"epoch": epoch, "best_f1": best_f1, "best_epoch": best_epoch, "history": history, "steps": steps}
-    state_tmp = ckpt_dir / "state.json.tmp"
-    state_tmp.write_text(json.dumps(state))
-    state_tmp.replace(ckpt_dir / "state.json")
-
-
-def _load_checkpoint(model: NerModel, optimizer, ckpt_dir: Path) -> int:
-    from safetensors.torch import load_file
-
-    tensors = load_file(str(ckpt_dir / "weights.safetensors"))
-    state = json.loads((ckpt_dir / "state.json").read_text())
-    load_lora_into_peft(model.encoder, tensors)
-    model.head.proj.weight.data.copy_(tensors["ner.proj.weight"])
-    model.head.proj.bias.data.copy_(tensors["ner.proj.bias"])
-    for g, group in enumerate(optimizer.param_groups):
-        for i, p in enumerate(group["params"]):
-            key = f"{g}.{i}"
-            if key in state.get("steps", {}):
-                optimizer.state[p] = {
-                    "step": torch.tensor(state["steps"][key]),
-                    "exp_avg": tensors[f"opt.{key}.exp_avg"].clone(),
-                    "exp_avg_sq": tensors[f"opt.{key}.exp_avg_sq"].clone(),
-                }
-    return int(state["epoch"])

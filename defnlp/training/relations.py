@@ -2,8 +2,9 @@
 
 The NER model's encoder (adapters merged) stays frozen: its hidden states for every training
 document are computed once, then the small pair classifier trains for many epochs in
-seconds. The result is a relation model directory that names the NER model (and the sha256
-of its weights) it must run with, so that at inference both heads share one encoder pass.
+seconds, through the shared loop (:mod:`defnlp.training.loop`, with :class:`RelationTask`).
+The result is a relation model directory that names the NER model (and the sha256 of its
+weights) it must run with, so that at inference both heads share one encoder pass.
 
 >>> cfg = RelationTrainingConfig(name="re", output="runs/re", ner_model="defence-v1-ner",
 ...                              train=[DataSource(format="re3d", split="train")])
@@ -14,68 +15,64 @@ of its weights) it must run with, so that at inference both heads share one enco
 from __future__ import annotations
 
 import logging
-import math
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from ..config import config_to_dict
 from ..doc import Doc
 from ..errors import ConfigError, TrainingError
 from ..evaluation.relations import evaluate_relations
+from ..io.corpora import DataSource
 from ..models import ModelSpec, find_model, write_model_dir
 from ..ner.model import load_ner
 from ..relations.candidates import candidate_pairs, entity_token_ranges
 from ..relations.model import RelationHead, head_tensors, label_mask, predict_relations
 from ..scheme import load_scheme
-from .data import DataSource, load_source
-from .ner import set_seed
+from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RelationTrainingConfig", "train_relations", "encode_documents"]
+__all__ = ["RelationTrainingConfig", "RelationTask", "train_relations", "encode_documents"]
 
 
 @dataclass
-class RelationTrainingConfig:
-    name: str
-    output: str
-    ner_model: str
+class RelationTrainingConfig(TrainingConfigMixin):
+    """A relation training run (keys in docs/fine-tuning.md, section 4)."""
+
+    name: str  # the model's name (in its card)
+    output: str  # the model directory to write
+    ner_model: str  # the NER model (directory or name) whose encoder states the head reads
     train: list[DataSource]
-    dev: list[DataSource] = field(default_factory=list)
+    dev: list[DataSource] = field(default_factory=list)  # picks the best epoch, stops early
     scheme: str = "defence-v1"
-    labels: list[str] | None = None
-    seed: int = 13
+    labels: list[str] | None = None  # relation labels (default: the scheme's)
+    seed: int = 13  # seeds the head's initial weights, dropout and the document order
     epochs: int = 40
-    lr: float = 1e-3
+    lr: float = 1e-3  # AdamW, constant
     weight_decay: float = 0.01
-    none_weight: float = 0.3
-    docs_per_batch: int = 4
-    patience: int = 8
-    threshold: float = 0.5
-    max_sentence_distance: int = 1
-    proj: int = 256
-    mlp: int = 256
-    dropout: float = 0.2
-    description: str = ""
-    base_dir: str = ""
+    none_weight: float = 0.3  # loss weight of the "no relation" class
+    docs_per_batch: int = 4  # documents per optimisation step
+    patience: int = 8  # epochs without dev improvement before stopping
+    threshold: float = 0.5  # least probability of a predicted relation
+    max_sentence_distance: int = 1  # candidate pairs within the same or neighbouring sentences
+    proj: int = 256  # width of the token projection
+    mlp: int = 256  # width of the pair classifier's hidden layer
+    dropout: float = 0.2  # in the head, while training
+    description: str = ""  # free text for the model card
+    base_dir: str = ""  # set by load_config: relative paths start from the config file's folder
 
     def validate(self) -> None:
-        if not self.train:
-            raise ConfigError("a relation training config needs at least one [[train]] source")
+        self.validate_sources()
         if self.epochs < 1 or self.lr <= 0 or not (0 < self.threshold < 1):
             raise ConfigError("epochs >= 1, lr > 0 and 0 < threshold < 1 are required")
-        for s in self.train + self.dev:
-            s.validate()
 
-    def resolve(self, path: str) -> Path:
-        p = Path(path)
-        return p if p.is_absolute() else Path(self.base_dir or ".") / p
+    def loop_settings(self) -> LoopSettings:
+        """No LR schedule, clipping at 1.0, no checkpoints (the head trains in seconds)."""
+        return LoopSettings(epochs=self.epochs, seed=self.seed, patience=self.patience, grad_clip=1.0, record_seconds=False)
 
 
 @dataclass
@@ -90,7 +87,7 @@ def encode_documents(ner, docs: list[Doc]) -> list[EncodedDoc]:
     sentences get the engine's, since candidate pairs are drawn per sentence as at inference."""
     from ..inference import Engine, Runtime
 
-    engine = Engine(ner.encoder.model, ner.encoder.tokenizer, [], lambda state: state.doc, Runtime.create(device="cpu"),
+    engine = Engine(ner.encoder.model, ner.encoder.tokenizer, [], Runtime.create(device="cpu"),
                     max_tokens=ner.spec.max_tokens, overlap=ner.spec.overlap)
     return [EncodedDoc(doc, torch.from_numpy(hidden).half(), spans) for doc, hidden, spans in engine.hidden_states(docs)]
 
@@ -111,99 +108,116 @@ def _targets(doc: Doc, pairs, labels: list[str], symmetric: set[str]) -> tuple[l
     return targets, missed
 
 
+# one training document: (encoded doc, entity token ranges, candidate pairs, targets, label mask, entity label ids)
+Example = tuple[EncodedDoc, Any, Any, torch.Tensor, torch.Tensor, Any]
+
+
+class RelationTask(TrainingTask[list[int]]):
+    """Relations for the loop: a batch is a list of document indices (``docs_per_batch``)."""
+
+    def __init__(self, cfg: RelationTrainingConfig) -> None:
+        self.cfg = cfg
+        self.scheme = scheme = load_scheme(cfg.scheme)
+        self.labels = labels = cfg.labels or list(scheme.relation_labels)
+        self.symmetric = {l for l in labels if l in scheme.relations and scheme.is_symmetric(l)}
+        ner_dir = cfg.resolve(cfg.ner_model)
+        ner_dir = ner_dir if ner_dir.is_dir() else find_model(cfg.ner_model)
+        self.ner = ner = load_ner(str(ner_dir))
+        self.output = cfg.resolve(cfg.output)
+
+        train_docs = cfg.load_docs(cfg.train, keep=lambda d: bool(d.entities))
+        dev_docs = cfg.load_docs(cfg.dev, keep=lambda d: bool(d.entities)) if cfg.dev else []
+        if not any(d.relations for d in train_docs):
+            raise TrainingError("the training sources hold no relations")
+        started = time.perf_counter()
+        train_enc = encode_documents(ner, train_docs)
+        self.dev_enc = encode_documents(ner, dev_docs) if dev_docs else []
+        log.info("encoded %d train / %d dev documents in %.0f s", len(train_enc), len(self.dev_enc), time.perf_counter() - started)
+
+        self.model: RelationHead = RelationHead(int(ner.encoder.model.config.hidden_size), ner.spec.labels, labels,
+                                                proj=cfg.proj, mlp=cfg.mlp, dropout=cfg.dropout)
+        self.examples = self._examples(train_enc)
+        self.weights = torch.ones(len(labels) + 1)
+        self.weights[0] = cfg.none_weight
+        self._rng, self._order, self._shuffled = random.Random(cfg.seed), list(range(len(self.examples))), 0
+
+    def _examples(self, encoded: list[EncodedDoc]) -> list[Example]:
+        cfg, head, labels = self.cfg, self.model, self.labels
+        examples = []
+        n_pos = n_missed = 0
+        for enc in encoded:
+            ranges = entity_token_ranges(enc.doc, enc.token_spans)
+            pairs = candidate_pairs(enc.doc, ranges, self.scheme, labels, cfg.max_sentence_distance)
+            if not pairs:
+                continue
+            targets, missed = _targets(enc.doc, pairs, labels, self.symmetric)
+            mask = label_mask(self.scheme, labels, enc.doc, pairs)
+            t = torch.tensor(targets)
+            keep = mask[torch.arange(len(pairs)), t]  # gold labels the scheme forbids for these types: skip
+            t[~keep] = -100
+            n_pos += int((t > 0).sum())
+            n_missed += missed
+            examples.append((enc, ranges, pairs, t, mask, head.label_ids([e.label for e in enc.doc.entities])))
+        log.info("relation training: %d documents, %d positive pairs, %d gold relations outside the candidates",
+                 len(examples), n_pos, n_missed)
+        return examples
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [{"params": list(self.model.parameters()), "lr": self.cfg.lr, "weight_decay": self.cfg.weight_decay}]
+
+    def steps_per_epoch(self) -> int:
+        return len(range(0, len(self.examples), self.cfg.docs_per_batch))
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        """One seeded RNG shuffles the documents epoch after epoch (replayed up to ``epoch``)."""
+        if epoch + 1 < self._shuffled:
+            self._rng, self._shuffled = random.Random(self.cfg.seed), 0
+        while self._shuffled <= epoch:
+            self._order = list(range(len(self.examples)))
+            self._rng.shuffle(self._order)
+            self._shuffled += 1
+        n = self.cfg.docs_per_batch
+        return [self._order[start : start + n] for start in range(0, len(self._order), n)]
+
+    def loss(self, batch: list[int]) -> torch.Tensor:
+        logits_all, targets_all = [], []
+        for k in batch:
+            enc, ranges, pairs, t, mask, lab = self.examples[k]
+            logits_all.append(self.model(enc.hidden.float(), ranges, lab, pairs).masked_fill(~mask, -1e4))
+            targets_all.append(t)
+        return torch.nn.functional.cross_entropy(torch.cat(logits_all), torch.cat(targets_all), weight=self.weights, ignore_index=-100)
+
+    def evaluate(self) -> dict[str, Any]:
+        if not self.dev_enc:
+            return {}
+        self.model.eval()
+        report = evaluate_relations([e.doc for e in self.dev_enc], _predict(self.model, self.dev_enc, self.scheme, self.cfg),
+                                    self.labels, self.symmetric)
+        return {"dev_f1": report.micro["f1"],
+                "dev_per_label": {k: round(v["f1"], 4) for k, v in report.per_label.items() if v["gold"]}}
+
+    def save(self, history: list[dict[str, Any]]) -> None:
+        _save(self.model, self.cfg, self.ner, self.labels, self.output, history)
+
+    def finish(self, history: list[dict[str, Any]], best_epoch: int) -> None:
+        """Re-save the best head with the whole history."""
+        _save(head_from(self.output, self.ner, self.labels, self.cfg), self.cfg, self.ner, self.labels, self.output, history, best_epoch)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return head_tensors(self.model)
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict({k[len("re."):]: v for k, v in tensors.items() if k.startswith("re.")})
+
+
 def train_relations(cfg: RelationTrainingConfig) -> Path:
-    """Train a relation head; return the output model directory."""
-    from tqdm.auto import tqdm
+    """Train a relation head; return the output model directory.
 
+    >>> train_relations(load_config(RelationTrainingConfig, "configs/defence-v1-re.toml"))  # doctest: +SKIP
+    PosixPath('models/defence-v1-re')
+    """
     cfg.validate()
-    set_seed(cfg.seed)
-    scheme = load_scheme(cfg.scheme)
-    labels = cfg.labels or list(scheme.relation_labels)
-    symmetric = {l for l in labels if l in scheme.relations and scheme.is_symmetric(l)}
-    ner_dir = cfg.resolve(cfg.ner_model)
-    ner_dir = ner_dir if ner_dir.is_dir() else find_model(cfg.ner_model)
-    ner = load_ner(str(ner_dir))
-
-    def load(sources: list[DataSource]) -> list[Doc]:
-        docs: list[Doc] = []
-        for s in sources:
-            docs += [d for d in load_source(s, base_dir=cfg.base_dir or ".", seed=cfg.seed) if d.entities]
-        return docs
-
-    train_docs, dev_docs = load(cfg.train), load(cfg.dev) if cfg.dev else []
-    if not any(d.relations for d in train_docs):
-        raise TrainingError("the training sources hold no relations")
-    started = time.perf_counter()
-    train_enc = encode_documents(ner, train_docs)
-    dev_enc = encode_documents(ner, dev_docs) if dev_docs else []
-    log.info("encoded %d train / %d dev documents in %.0f s", len(train_enc), len(dev_enc), time.perf_counter() - started)
-
-    head = RelationHead(int(ner.encoder.model.config.hidden_size), ner.spec.labels, labels,
-                        proj=cfg.proj, mlp=cfg.mlp, dropout=cfg.dropout)
-    examples = []
-    n_pos = n_missed = 0
-    for enc in train_enc:
-        ranges = entity_token_ranges(enc.doc, enc.token_spans)
-        pairs = candidate_pairs(enc.doc, ranges, scheme, labels, cfg.max_sentence_distance)
-        if not pairs:
-            continue
-        targets, missed = _targets(enc.doc, pairs, labels, symmetric)
-        mask = label_mask(scheme, labels, enc.doc, pairs)
-        t = torch.tensor(targets)
-        keep = mask[torch.arange(len(pairs)), t]  # gold labels the scheme forbids for these types: skip
-        t[~keep] = -100
-        n_pos += int((t > 0).sum())
-        n_missed += missed
-        examples.append((enc, ranges, pairs, t, mask, head.label_ids([e.label for e in enc.doc.entities])))
-    log.info("relation training: %d documents, %d positive pairs, %d gold relations outside the candidates",
-             len(examples), n_pos, n_missed)
-    weights = torch.ones(len(labels) + 1)
-    weights[0] = cfg.none_weight
-    optimizer = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rng = random.Random(cfg.seed)
-    best, best_epoch, bad = -math.inf, 0, 0
-    history: list[dict[str, Any]] = []
-    output = cfg.resolve(cfg.output)
-    for epoch in range(cfg.epochs):
-        head.train()
-        order = list(range(len(examples)))
-        rng.shuffle(order)
-        losses = []
-        for start in tqdm(range(0, len(order), cfg.docs_per_batch), desc=f"epoch {epoch + 1}", leave=False, disable=None):
-            logits_all, targets_all = [], []
-            for k in order[start : start + cfg.docs_per_batch]:
-                enc, ranges, pairs, t, mask, lab = examples[k]
-                logits = head(enc.hidden.float(), ranges, lab, pairs).masked_fill(~mask, -1e4)
-                logits_all.append(logits)
-                targets_all.append(t)
-            loss = torch.nn.functional.cross_entropy(torch.cat(logits_all), torch.cat(targets_all), weight=weights, ignore_index=-100)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
-            optimizer.step()
-            losses.append(loss.item())
-        record: dict[str, Any] = {"epoch": epoch + 1, "loss": float(np.mean(losses))}
-        if dev_enc:
-            head.eval()
-            report = evaluate_relations([e.doc for e in dev_enc], _predict(head, dev_enc, scheme, cfg), labels, symmetric)
-            record["dev_f1"] = report.micro["f1"]
-            record["dev_per_label"] = {k: round(v["f1"], 4) for k, v in report.per_label.items() if v["gold"]}
-        history.append(record)
-        log.info("epoch %d: loss %.4f dev F1 %s", epoch + 1, record["loss"], record.get("dev_f1"))
-        score = record.get("dev_f1", -record["loss"])
-        if score > best:
-            best, best_epoch, bad = score, epoch + 1, 0
-            _save(head, cfg, ner, labels, output, history)
-        else:
-            bad += 1
-            if dev_enc and bad >= cfg.patience:
-                log.info("early stopping at epoch %d (best %d)", epoch + 1, best_epoch)
-                break
-    spec_path = output / "defnlp.json"
-    if not spec_path.is_file():
-        raise TrainingError("relation training saved no model")
-    _save(head_from(output, ner, labels, cfg), cfg, ner, labels, output, history, best_epoch)
-    return output
+    return run_training(lambda: RelationTask(cfg), cfg.loop_settings())
 
 
 def _predict(head: RelationHead, encoded: list[EncodedDoc], scheme, cfg: RelationTrainingConfig) -> list[Doc]:
@@ -235,8 +249,7 @@ def _save(head: RelationHead, cfg: RelationTrainingConfig, ner, labels: list[str
         max_tokens=ner.spec.max_tokens,
         overlap=ner.spec.overlap,
         depends_on={"name": ner.spec.name, "sha256": ner.weights_sha256},
-        training={"config": {k: v for k, v in config_to_dict(cfg).items() if k != "base_dir"}, "history": history,
-                  "best_epoch": best_epoch, "seed": cfg.seed, "torch": torch.__version__},
+        training=cfg.training_record(history, best_epoch=best_epoch),
         description=cfg.description,
     )
     write_model_dir(output, spec, head_tensors(head))

@@ -1,55 +1,28 @@
-"""Loaders of the public corpora in the data directory (see docs/corpora.md).
+"""The NER (and relation) corpora: re3d, WiNER-fr, CoNLL-2003 and WikiGold, read into Docs.
 
-Every loader takes ``data_dir`` (default: :func:`defnlp.config.data_dir`, i.e. ``--data-dir``
-> ``DEFNLP_DATA_DIR`` > ``../shared/data``), raises :class:`~defnlp.errors.DataNotFoundError`
-naming the missing path, and returns project types: :class:`~defnlp.doc.Doc` for NER/RE
-corpora (labels mapped to the ``defence-v1`` scheme unless ``map_labels=False``),
-:class:`WordAlignmentExample`, :class:`SentenceAlignmentBook`, :class:`ParallelSegment` and
-plain tuples/dicts for the alignment and terminology resources.
+Labels are mapped to the ``defence-v1`` scheme unless ``map_labels=False``; see
+docs/corpora.md for the decisions each loader makes and the figures it gives.
 
-=================== ======================================= ==========================
-corpus              loader                                  returns
-=================== ======================================= ==========================
-re3d                :func:`load_re3d`                       Docs (entities, relations)
-WiNER-fr            :func:`load_winer_fr`                   Docs (entities)
-CoNLL-2003 (EN)     :func:`load_conll2003`                  Docs (one per sentence)
-WikiGold (EN)       :func:`load_wikigold`                   Docs (one per sentence)
-Hansards EN-FR WA   :func:`load_hansards`                   WordAlignmentExample
-TransRead           :func:`load_transread`                  SentenceAlignmentBook
-Tatoeba fra-eng     :func:`load_tatoeba`                    (fr, en) pairs
-WMT14 newstest      :func:`load_wmt14`, ``_segments``       (fr, en) / ParallelSegment
-FR defence terms    :func:`load_defence_terms`, ``_acronyms`` dicts
-=================== ======================================= ==========================
-
-Training code keeps BBC Online (CC BY-NC 3.0) out with ``exclude_bbc=True`` or ``meta["bbc"]``:
-
->>> train = load_re3d("train", exclude_bbc=True)  # doctest: +SKIP
->>> commercial_ok = [d for d in load_re3d() if not d.meta["bbc"]]  # doctest: +SKIP
+>>> docs = load_re3d("train", exclude_bbc=True)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
-import re
-import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
-
-from .. import config
-from ..doc import Doc
-from ..errors import ConfigError, DataNotFoundError, RecordFormatError
-from ..scheme import load_scheme
-from ..text import decode_bytes, trim_span
-from .brat import read_brat
-from .conll import flatten_entities, read_conll
+from ...doc import Doc
+from ...errors import ConfigError, DataNotFoundError, RecordFormatError
+from ...scheme import load_scheme
+from ...text import trim_span
+from ..brat import read_brat
+from ..conll import flatten_entities, read_conll
+from ._common import _check_split, _corpus, _file, _progress, _read
 
 __all__ = [
     "load_re3d",
@@ -62,50 +35,9 @@ __all__ = [
     "WINER_EXTRA_LABELS",
     "load_conll2003",
     "load_wikigold",
-    "WordAlignmentExample",
-    "load_hansards",
-    "SentenceAlignmentBook",
-    "load_transread",
-    "detokenize",
-    "load_tatoeba",
-    "ParallelSegment",
-    "load_wmt14",
-    "load_wmt14_segments",
-    "load_defence_terms",
-    "load_defence_acronyms",
 ]
 
 log = logging.getLogger(__name__)
-
-SPLITS = ("train", "dev", "test")
-
-
-# ------------------------------------------------------------------------------------------------
-# shared helpers
-# ------------------------------------------------------------------------------------------------
-def _corpus(name: str, data_dir: str | os.PathLike | None) -> Path:
-    return config.corpus_dir(name, data_dir)
-
-
-def _file(folder: Path, name: str) -> Path:
-    path = folder / name
-    if not path.is_file():
-        raise DataNotFoundError(f"missing corpus file: {path}")
-    return path
-
-
-def _read(path: Path, bom: bool = False) -> str:
-    text = decode_bytes(path.read_bytes(), source=str(path))
-    return text.lstrip("\ufeff") if bom else text
-
-
-def _check_split(split: str | None) -> None:
-    if split is not None and split not in SPLITS:
-        raise ConfigError(f"unknown split {split!r}", "use 'train', 'dev', 'test' or None (all documents)")
-
-
-def _progress(items: list, desc: str) -> Iterable:
-    return tqdm(items, desc=desc, unit="doc", leave=False, disable=not config.is_interactive() or len(items) < 200)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -352,6 +284,10 @@ def load_re3d(
       that :meth:`~defnlp.scheme.LabelScheme.allows` rejects for its entity labels.
     * ``map_labels=False`` keeps re3d's own entity and relation types.
     * ``meta``: corpus, source (sub-corpus), document_id, title, url, split, bbc, licence.
+
+    >>> docs = load_re3d("test")  # doctest: +SKIP
+    >>> len(docs), sum(d.meta["bbc"] for d in docs)  # doctest: +SKIP
+    (18, 8)
     """
     counts: Counter = Counter()
     docs = _iter_re3d(split, min_confidence, map_labels, restore_relation_entities, strict_relations, data_dir, counts)
@@ -377,6 +313,9 @@ def re3d_link_report(
     restored), ``relation_dropped_type``, ``relation_dropped_unlinked``,
     ``relation_duplicates_removed``, ``entities_restored``, ``entity_value_mismatch``,
     ``entity_duplicates_removed``, ``entities``, ``relations``.
+
+    >>> re3d_link_report()["relation_rows"]  # doctest: +SKIP
+    1327
     """
     counts: Counter = Counter({key: 0 for key in _RE3D_COUNT_KEYS})
     _iter_re3d(None, min_confidence, map_labels, True, False, data_dir, counts)
@@ -417,6 +356,10 @@ def load_winer_fr(
     * The one span that includes a trailing U+200F is shrunk to its surface text.
     * ``meta``: corpus, path, split, url, defence (bool), licence, ignore_spans (the spans of
       the dropped types, which training leaves unsupervised).
+
+    >>> docs = load_winer_fr("test", defence_only=True)  # doctest: +SKIP
+    >>> len(docs), docs[0].id  # doctest: +SKIP
+    (37, '2016/01/2016_01_10-001')
     """
     _check_split(split)
     root = _corpus("winer_fr", data_dir)
@@ -490,6 +433,10 @@ def load_conll2003(
     are kept and MISC dropped (``keep_misc=True`` keeps it). Each Doc has ``meta["tokens"]``.
     ``group_documents=True`` (testb only) gives one Doc per news article instead, from the
     copy of testb that kept its 231 ``-DOCSTART-`` lines (same tokens and tags).
+
+    >>> docs = load_conll2003()  # doctest: +SKIP
+    >>> len(docs), docs[0].id  # doctest: +SKIP
+    (3453, 'conll2003-testb:0')
     """
     if part not in ("testa", "testb"):
         raise ConfigError(f"unknown CoNLL-2003 part {part!r}", "use 'testb' (test) or 'testa' (dev)")
@@ -515,6 +462,9 @@ def load_wikigold(
 ) -> list[Doc]:
     """WikiGold (manually annotated English Wikipedia, CC BY 3.0), one Doc per sentence
     (or per article with ``group_documents=True``); MISC dropped unless ``keep_misc``.
+
+    >>> len(load_wikigold()), len(load_wikigold(group_documents=True))  # doctest: +SKIP
+    (1696, 145)
     """
     path = _file(_corpus("wikigold_en", data_dir), "wikigold.test.conllu")
     docs = read_conll(path, token_col=1, tag_col=2, group_sentences=group_documents,
@@ -522,269 +472,3 @@ def load_wikigold(
     for d in docs:
         d.meta["corpus"] = "wikigold"
     return docs
-
-
-# ------------------------------------------------------------------------------------------------
-# Hansards word alignment
-# ------------------------------------------------------------------------------------------------
-@dataclass
-class WordAlignmentExample:
-    """A sentence pair with gold word links ``(en_index, fr_index)``, 0-based.
-
-    ``sure`` ⊆ ``possible`` (AER convention: every sure link is also possible).
-
-    >>> ex = WordAlignmentExample("1", ["the", "house"], ["la", "chambre"], {(0, 0), (1, 1)}, {(0, 0), (1, 1)})
-    >>> ex.en_tokens[1], ex.fr_tokens[1]
-    ('house', 'chambre')
-    """
-
-    id: str
-    en_tokens: list[str]
-    fr_tokens: list[str]
-    sure: set[tuple[int, int]] = field(default_factory=set)
-    possible: set[tuple[int, int]] = field(default_factory=set)
-
-
-_SNUM_RE = re.compile(r"^<s snum=(?P<id>\d+)>(?P<body>.*?)</s>\s*$")
-
-
-def _hansards_sentences(path: Path) -> list[tuple[str, list[str]]]:
-    out = []
-    for lineno, line in enumerate(_read(path).splitlines(), start=1):
-        m = _SNUM_RE.match(line.strip())
-        if m is None:
-            raise RecordFormatError(f"{path}:{lineno}: expected '<s snum=N> tokens </s>'")
-        out.append((m.group("id"), m.group("body").split()))
-    return out
-
-
-def load_hansards(part: str = "test", data_dir: str | os.PathLike | None = None) -> list[WordAlignmentExample]:
-    """The NAACL-2003 English-French Hansards word-alignment gold (``test``: 447 pairs,
-    ``trial``: 37). Tokens are lowercased and tokenised as distributed; links come from
-    ``<part>.align`` (``f-e`` pairs, ``-P`` = possible; no NULL links).
-    """
-    if part not in ("test", "trial"):
-        raise ConfigError(f"unknown Hansards part {part!r}", "use 'test' (447 pairs) or 'trial' (37 pairs)")
-    root = _corpus("hansards_enfr_wa", data_dir)
-    en = _hansards_sentences(_file(root, f"{part}.e"))
-    fr = _hansards_sentences(_file(root, f"{part}.f"))
-    links = _read(_file(root, f"{part}.align")).splitlines()
-    if not len(en) == len(fr) == len(links):
-        raise RecordFormatError(f"Hansards {part}: {len(en)} English, {len(fr)} French and {len(links)} alignment lines")
-    examples = []
-    for lineno, ((en_id, en_toks), (fr_id, fr_toks), line) in enumerate(zip(en, fr, links), start=1):
-        if en_id != fr_id:
-            raise RecordFormatError(f"Hansards {part} line {lineno}: sentence ids differ ({en_id} / {fr_id})")
-        ex = WordAlignmentExample(en_id, en_toks, fr_toks)
-        for item in line.split():
-            m = re.fullmatch(r"(\d+)-(\d+)(-P)?", item)
-            if m is None:
-                raise RecordFormatError(f"{part}.align:{lineno}: malformed link {item!r}", "links look like 'f-e' or 'f-e-P'")
-            f_i, e_i = int(m.group(1)), int(m.group(2))
-            if not (e_i < len(en_toks) and f_i < len(fr_toks)):
-                raise RecordFormatError(f"{part}.align:{lineno}: link {item!r} is outside the sentences")
-            ex.possible.add((e_i, f_i))
-            if m.group(3) is None:
-                ex.sure.add((e_i, f_i))
-        examples.append(ex)
-    return examples
-
-
-# ------------------------------------------------------------------------------------------------
-# TransRead sentence alignment
-# ------------------------------------------------------------------------------------------------
-@dataclass
-class SentenceAlignmentBook:
-    """One EN/FR novel with its gold n-m sentence links.
-
-    ``links[k] = (en_indices, fr_indices)`` into ``en_sentences`` / ``fr_sentences``; either
-    list may be empty (1-0 and 0-1 links). ``en_ids``/``fr_ids`` are the XML sentence ids.
-    """
-
-    name: str
-    en_sentences: list[str]
-    fr_sentences: list[str]
-    links: list[tuple[list[int], list[int]]]
-    en_ids: list[str] = field(default_factory=list)
-    fr_ids: list[str] = field(default_factory=list)
-
-
-_NO_SPACE_BEFORE = {",", ".", ";", ":", "!", "?", ")", "]", "}", "%", "…", "...", "n't"}
-_NO_SPACE_AFTER = {"(", "[", "{", "¿", "¡"}
-_FRENCH_SPACED = {";", ":", "!", "?"}  # French typography keeps a space before these
-_QUOTES = {'"', "'"}
-
-
-def _attaches_to_previous(tok: str, lang: str) -> bool:
-    """Closing punctuation (French keeps a space before ``; : ! ?``) and English clitics."""
-    if tok in _NO_SPACE_BEFORE:
-        return not (lang == "fr" and tok in _FRENCH_SPACED)
-    return lang == "en" and re.fullmatch(r"['’][a-zA-Z]{1,2}|n['’]t", tok) is not None
-
-
-def detokenize(tokens: list[str], lang: str = "en") -> str:
-    """Join tokens into readable text (the rule used for TransRead sentences).
-
-    No space before closing punctuation (``, . ; : ! ? ) ] %``; in French ``; : ! ?`` keep
-    their space) nor before English clitics (``'s``, ``n't``, ``'ll``...); no space after
-    opening brackets nor after French elisions (``l'``, ``qu'``); straight quotes alternate
-    between opening (no space after) and closing (no space before).
-
-    >>> detokenize(["He", "said", ",", '"', "I", "'m", "here", '"', "."])
-    'He said, "I\\'m here".'
-    >>> detokenize(["Il", "dit", ":", "c'", "est", "l'", "heure", "!"], lang="fr")
-    "Il dit : c'est l'heure !"
-    """
-    out: list[str] = []
-    glue_next = False
-    open_quote = {q: False for q in _QUOTES}
-    for tok in tokens:
-        space = bool(out) and not glue_next
-        glue_next = False
-        if tok in _QUOTES:
-            if open_quote[tok]:
-                space = False  # closing quote
-            else:
-                glue_next = True  # opening quote
-            open_quote[tok] = not open_quote[tok]
-        elif _attaches_to_previous(tok, lang):
-            space = False
-        if tok in _NO_SPACE_AFTER or (lang == "fr" and re.fullmatch(r"[^\W\d_]{1,7}['’]", tok)):
-            glue_next = True
-        if space:
-            out.append(" ")
-        out.append(tok)
-    return "".join(out)
-
-
-def _cut_sentences(path: Path, lang: str) -> tuple[list[str], list[str]]:
-    try:
-        root = ET.fromstring(path.read_bytes())
-    except ET.ParseError as err:
-        raise RecordFormatError(f"{path}: not valid XML ({err})") from err
-    ids, sentences = [], []
-    for s in root.iter("s"):
-        ids.append(s.get("id"))
-        sentences.append(detokenize([(w.text or "").strip() for w in s.iter("w") if (w.text or "").strip()], lang))
-    return ids, sentences
-
-
-def load_transread(novel: str | None = None, data_dir: str | os.PathLike | None = None) -> list[SentenceAlignmentBook]:
-    """TransRead gold sentence alignments of 11 EN/FR novels (5,260 links, CC BY-SA 4.0).
-
-    ``novel``: a book name such as ``"Candide"`` (``None`` = all, in name order). Sentences
-    are the ``<s>`` of ``cut_<book>_{en,fr}.xml`` in document order, their ``<w>`` tokens
-    joined with :func:`detokenize`.
-    """
-    root = _corpus("transread_enfr_sentalign", data_dir)
-    books = sorted(p.name[: -len("_EN-FR")] for p in root.glob("*_EN-FR") if p.is_dir())
-    if novel is not None:
-        if novel not in books:
-            raise DataNotFoundError(f"no TransRead novel {novel!r} under {root}", f"available: {', '.join(books)}")
-        books = [novel]
-    out = []
-    for name in books:
-        folder = root / f"{name}_EN-FR"
-        en_ids, en = _cut_sentences(_file(folder, f"cut_{name}_en.xml"), "en")
-        fr_ids, fr = _cut_sentences(_file(folder, f"cut_{name}_fr.xml"), "fr")
-        en_pos = {sid: i for i, sid in enumerate(en_ids)}
-        fr_pos = {sid: i for i, sid in enumerate(fr_ids)}
-        align_path = _file(folder, f"{name}_sent_align_en-fr.xml")
-        try:
-            align = ET.fromstring(align_path.read_bytes())
-        except ET.ParseError as err:
-            raise RecordFormatError(f"{align_path}: not valid XML ({err})") from err
-        links = []
-        for link in align.iter("link"):
-            targets = link.get("xtargets", "")
-            if ";" not in targets:
-                raise RecordFormatError(f"{align_path}: link {link.get('id')} has no 'en_ids;fr_ids' xtargets")
-            en_part, fr_part = targets.split(";", 1)
-            try:
-                links.append(([en_pos[x] for x in en_part.split()], [fr_pos[x] for x in fr_part.split()]))
-            except KeyError as err:
-                raise RecordFormatError(f"{align_path}: link {link.get('id')} names unknown sentence {err.args[0]!r}") from None
-        out.append(SentenceAlignmentBook(name, en, fr, links, en_ids, fr_ids))
-    return out
-
-
-# ------------------------------------------------------------------------------------------------
-# parallel sentences: Tatoeba, WMT14
-# ------------------------------------------------------------------------------------------------
-def _parallel_lines(fr_path: Path, en_path: Path) -> list[tuple[str, str]]:
-    fr = _read(fr_path).splitlines()
-    en = _read(en_path).splitlines()
-    if len(fr) != len(en):
-        raise RecordFormatError(f"{fr_path.name} has {len(fr)} lines but {en_path.name} has {len(en)}")
-    return list(zip(fr, en))
-
-
-def load_tatoeba(data_dir: str | os.PathLike | None = None) -> list[tuple[str, str]]:
-    """The 1,000 Tatoeba French-English sentence pairs (LASER test set) as ``(fr, en)``."""
-    root = _corpus("tatoeba_fra_eng", data_dir)
-    return _parallel_lines(_file(root, "tatoeba.fra-eng.fra"), _file(root, "tatoeba.fra-eng.eng"))
-
-
-@dataclass(frozen=True)
-class ParallelSegment:
-    """A WMT14 newstest segment pair: ``index`` is its 0-based line in the test set."""
-
-    index: int
-    fr: str
-    en: str
-    doc_id: str
-    seg_id: int
-    origlang: str
-    defence: bool
-
-
-def load_wmt14_segments(defence_only: bool = False, data_dir: str | os.PathLike | None = None) -> list[ParallelSegment]:
-    """WMT14 newstest2014 fr-en (3,003 segments) with their article ids and original language;
-    ``defence=True`` on the 123 segments listed in ``defence_keyword_segment_ids.txt``."""
-    root = _corpus("wmt14_newstest2014_fren", data_dir)
-    pairs = _parallel_lines(_file(root, "newstest2014.fr-en.fr"), _file(root, "newstest2014.fr-en.en"))
-    sgm = _read(_file(root, "newstest2014-fren-src.fr.sgm"))
-    seg_docs: list[tuple[str, str, int]] = []
-    for doc in re.finditer(r'<doc docid="(?P<id>[^"]+)"[^>]*?origlang="(?P<lang>\w+)"[^>]*>(?P<body>.*?)</doc>', sgm, re.DOTALL):
-        for seg in re.finditer(r'<seg id="(\d+)">', doc.group("body")):
-            seg_docs.append((doc.group("id"), doc.group("lang"), int(seg.group(1))))
-    if len(seg_docs) != len(pairs):
-        raise RecordFormatError(f"WMT14: the .sgm has {len(seg_docs)} segments but the plain text has {len(pairs)} lines")
-    defence = {int(x) for x in _read(_file(root, "defence_keyword_segment_ids.txt")).split()}
-    segments = [
-        ParallelSegment(i, fr, en, doc_id, seg_id, lang, i in defence)
-        for i, ((fr, en), (doc_id, lang, seg_id)) in enumerate(zip(pairs, seg_docs))
-    ]
-    return [s for s in segments if s.defence] if defence_only else segments
-
-
-def load_wmt14(defence_only: bool = False, data_dir: str | os.PathLike | None = None) -> list[tuple[str, str]]:
-    """WMT14 newstest2014 as ``(fr, en)`` pairs (3,003, or the 123 defence segments);
-    :func:`load_wmt14_segments` gives the same pairs with their ids."""
-    return [(s.fr, s.en) for s in load_wmt14_segments(defence_only, data_dir)]
-
-
-# ------------------------------------------------------------------------------------------------
-# French defence terminology
-# ------------------------------------------------------------------------------------------------
-def _tsv(path: Path) -> list[dict[str, str | None]]:
-    rows = list(csv.DictReader(_read(path).splitlines(), delimiter="\t"))
-    return [{k: (v.strip() or None) if isinstance(v, str) else None for k, v in row.items()} for row in rows]
-
-
-def load_defence_terms(data_dir: str | os.PathLike | None = None) -> list[dict[str, str | None]]:
-    """The 41 official FR→EN defence terms (Commission de terminologie de la défense).
-
-    Keys: ``fr_term``, ``pos`` (e.g. ``n.f.``), ``domain`` (e.g. ``Défense / Armement``),
-    ``en_term``, ``source`` (the official act).
-    """
-    return _tsv(_file(_corpus("fr_defence_terminology", data_dir), "fr_en_defence_terms.tsv"))
-
-
-def load_defence_acronyms(data_dir: str | os.PathLike | None = None) -> list[dict[str, str | None]]:
-    """The 150 French defence acronyms and programme names of the 2003-2008 LPM glossary.
-
-    Keys: ``acronym_or_name`` (e.g. ``AASM``), ``fr_expansion``, ``en_expansion_if_given``
-    (``None`` for all but 16).
-    """
-    return _tsv(_file(_corpus("fr_defence_terminology", data_dir), "fr_defence_acronyms_lpm2003.tsv"))

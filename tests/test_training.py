@@ -1,0 +1,227 @@
+"""The shared training loop (defnlp.training.loop): determinism, early stopping, checkpoints, resume.
+
+Most tests drive the loop with a toy task (a small MLP with dropout on random data, a
+scripted dev score), so they run in a fraction of a second; the last one interrupts and
+resumes a real NER training run on the tiny random encoder.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from defnlp.errors import TrainingError
+from defnlp.training.loop import LoopSettings, TrainingTask, run_training
+
+
+class Interrupted(Exception):
+    """Stands for a killed run."""
+
+
+class ToyTask(TrainingTask[list[int]]):
+    """Regression with an MLP with dropout (so the RNG matters); the dev score is scripted."""
+
+    def __init__(self, output: Path, dev_scores: list[float] | None = None, stop_at_step: int = 0,
+                 checkpoints: bool = True) -> None:
+        self.output = output
+        self.model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.3), torch.nn.Linear(8, 1))
+        gen = torch.Generator().manual_seed(0)
+        self.x, self.y = torch.randn(20, 4, generator=gen), torch.randn(20, 1, generator=gen)
+        self.dev_scores, self.stop_at_step, self.steps, self.checkpoints = dev_scores, stop_at_step, 0, checkpoints
+        self.epochs_evaluated = 0
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [{"params": list(self.model.parameters()), "lr": 0.05, "weight_decay": 0.01}]
+
+    def steps_per_epoch(self) -> int:
+        return 5
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        order = list(range(20))
+        random.Random(epoch).shuffle(order)
+        return [order[i : i + 4] for i in range(0, 20, 4)]
+
+    def loss(self, batch: list[int]) -> torch.Tensor:
+        self.steps += 1
+        if self.stop_at_step and self.steps == self.stop_at_step:
+            raise Interrupted
+        return torch.nn.functional.mse_loss(self.model(self.x[batch]), self.y[batch])
+
+    def evaluate(self) -> dict[str, Any]:
+        self.epochs_evaluated += 1
+        if self.dev_scores is None:
+            return {}
+        return {"dev_f1": self.dev_scores[self.epochs_evaluated - 1]}
+
+    def save(self, history: list[dict[str, Any]]) -> None:
+        from safetensors.torch import save_file
+
+        self.output.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(self.output / "weights.safetensors"))
+        (self.output / "defnlp.json").write_text(json.dumps({"history": history}))
+
+    def finish(self, history: list[dict[str, Any]], best_epoch: int) -> None:
+        (self.output / "defnlp.json").write_text(json.dumps({"history": history, "best_epoch": best_epoch}))
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        if not self.checkpoints:
+            return super().state_tensors()
+        return {f"toy.{k}": v for k, v in self.model.state_dict().items()}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.model.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("toy.")})
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "weights.safetensors"))
+
+
+def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
+
+
+def card(path: Path) -> dict[str, Any]:
+    return json.loads((path / "defnlp.json").read_text())
+
+
+def losses(history: list[dict[str, Any]]) -> list[float]:
+    return [h["loss"] for h in history]
+
+
+def settings(tmp_path: Path, name: str, **kw: Any) -> LoopSettings:
+    base: dict[str, Any] = dict(epochs=4, seed=7, patience=2, warmup=0.1, log_every=3, checkpoint=tmp_path / f"{name}.ckpt")
+    base.update(kw)
+    return LoopSettings(**base)
+
+
+def test_same_seed_same_weights_and_another_seed_other_weights(tmp_path):
+    runs = {}
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        out = run_training(lambda: ToyTask(tmp_path / name), settings(tmp_path, name, seed=seed))
+        runs[name] = (weights(out), losses(card(out)["history"]))
+    assert_same_weights(runs["a"][0], runs["b"][0])
+    assert runs["a"][1] == runs["b"][1]
+    assert runs["a"][1] != runs["c"][1]
+
+
+def test_early_stopping_keeps_the_best_epoch(tmp_path):
+    tasks: list[ToyTask] = []
+
+    def make(scores: list[float], name: str) -> ToyTask:
+        tasks.append(ToyTask(tmp_path / name, dev_scores=scores))
+        return tasks[-1]
+
+    out = run_training(lambda: make([0.5, 0.6, 0.6, 0.55, 0.9, 0.9], "es"), settings(tmp_path, "es", epochs=6, patience=2))
+    spec = card(out)
+    assert [h["epoch"] for h in spec["history"]] == [1, 2, 3, 4]  # two epochs without improvement after epoch 2
+    assert spec["best_epoch"] == 2
+    assert all("seconds" in h for h in spec["history"])
+    # the saved model is the best epoch's: the checkpoint (last epoch) holds other weights
+    ckpt = weights(tmp_path / "es.ckpt")
+    assert not torch.equal(weights(out)["0.weight"], ckpt["toy.0.weight"])
+
+    # without dev data the loss picks the best epoch and the run never stops early
+    out = run_training(lambda: ToyTask(tmp_path / "nodev"), settings(tmp_path, "nodev", epochs=5, patience=1,
+                                                                        record_seconds=False))
+    spec = card(out)
+    assert len(spec["history"]) == 5 and "seconds" not in spec["history"][0]
+    assert spec["best_epoch"] == min(spec["history"], key=lambda h: h["loss"])["epoch"]
+
+
+def test_max_steps_stops_mid_epoch(tmp_path):
+    out = run_training(lambda: ToyTask(tmp_path / "ms"), settings(tmp_path, "ms", max_steps=7))
+    assert [h["epoch"] for h in card(out)["history"]] == [1, 2]
+    assert json.loads((tmp_path / "ms.ckpt" / "state.json").read_text())["epoch"] == 2
+
+
+def test_checkpoints_are_safetensors_and_json(tmp_path):
+    run_training(lambda: ToyTask(tmp_path / "ck"), settings(tmp_path, "ck", epochs=2))
+    folder = tmp_path / "ck.ckpt"
+    assert sorted(p.name for p in folder.iterdir()) == ["state.json", "weights.safetensors"]
+    state = json.loads((folder / "state.json").read_text())
+    assert state["epoch"] == 2 and len(state["history"]) == 2 and set(state["rng"]) == {"python", "numpy"}
+    assert {"toy.0.weight", "opt.0.0.exp_avg", "opt.0.0.exp_avg_sq", "rng.torch"} <= set(weights(folder))
+
+
+@pytest.mark.parametrize("stop_at_step", [8, 16])  # in epoch 2; at the start of epoch 4
+def test_resume_after_an_interruption_gives_the_uninterrupted_run(tmp_path, stop_at_step):
+    # best epoch 2, then two epochs without improvement: the run stops after epoch 4, so the
+    # resumed run must also remember that epoch 3 did not improve
+    dev = [0.5, 0.6, 0.55, 0.5, 0.9]
+    full = run_training(lambda: ToyTask(tmp_path / "full", dev), settings(tmp_path, "full", epochs=5, patience=2))
+
+    with pytest.raises(Interrupted):
+        run_training(lambda: ToyTask(tmp_path / "cut", dev, stop_at_step=stop_at_step), settings(tmp_path, "cut", epochs=5, patience=2))
+    done = json.loads((tmp_path / "cut.ckpt" / "state.json").read_text())["epoch"]
+
+    def resumed_task() -> ToyTask:
+        task = ToyTask(tmp_path / "cut", dev)
+        task.epochs_evaluated = done  # the scripted dev scores go on where they stopped
+        return task
+
+    resumed = run_training(resumed_task, settings(tmp_path, "cut", epochs=5, patience=2, resume=True))
+    assert_same_weights(weights(full), weights(resumed))
+    assert_same_weights(weights(tmp_path / "full.ckpt"), weights(tmp_path / "cut.ckpt"))
+    a, b = card(full), card(resumed)
+    assert len(a["history"]) == 4 and a["best_epoch"] == b["best_epoch"] == 2
+    assert losses(a["history"]) == losses(b["history"])
+
+
+def test_resume_without_a_checkpoint_starts_from_scratch(tmp_path):
+    a = run_training(lambda: ToyTask(tmp_path / "a"), settings(tmp_path, "a", epochs=2, resume=True))
+    b = run_training(lambda: ToyTask(tmp_path / "b"), settings(tmp_path, "b", epochs=2))
+    assert_same_weights(weights(a), weights(b))
+
+
+def test_errors(tmp_path):
+    with pytest.raises(TrainingError, match="does not support checkpoints"):
+        run_training(lambda: ToyTask(tmp_path / "x", checkpoints=False), settings(tmp_path, "x", epochs=1))
+    with pytest.raises(TrainingError, match="without saving a model"):  # the dev score never beats -inf
+        run_training(lambda: ToyTask(tmp_path / "y", dev_scores=[float("nan")]), settings(tmp_path, "y", epochs=1, checkpoint=None))
+    folder = tmp_path / "z.ckpt"
+    folder.mkdir()
+    (folder / "state.json").write_text("{}")
+    with pytest.raises(TrainingError, match="cannot read the checkpoint"):
+        run_training(lambda: ToyTask(tmp_path / "z"), settings(tmp_path, "z", epochs=1, resume=True))
+
+
+def test_ner_training_resumes_bit_identically(tmp_path, tiny_markup_file, monkeypatch):
+    """A real NER run (tiny encoder, LoRA dropout) killed in epoch 2 and resumed ends like an uninterrupted one."""
+    from defnlp.encoders.adapters import LoraSettings
+    from defnlp.io.corpora import DataSource
+    from defnlp.training import NerTrainingConfig, train_ner
+    from defnlp.training.ner import NerTask
+
+    def cfg(name: str, **kw: Any) -> NerTrainingConfig:
+        return NerTrainingConfig(name=name, output=str(tmp_path / name), encoder="tiny-random-e5", epochs=3, lr=1e-2,
+                                 head_lr=1e-2, batch_tokens=128, max_batch=2, patience=5, lora=LoraSettings(r=4, alpha=8),
+                                 train=[DataSource(format="markup", path=str(tiny_markup_file))],
+                                 dev=[DataSource(format="markup", path=str(tiny_markup_file))], **kw)
+
+    full = train_ner(cfg("full"))
+    loss, calls = NerTask.loss, []
+
+    def dying_loss(self, batch):
+        calls.append(1)
+        if len(calls) == self.steps_per_epoch() + 1:  # first step of epoch 2
+            raise Interrupted
+        return loss(self, batch)
+
+    monkeypatch.setattr(NerTask, "loss", dying_loss)
+    with pytest.raises(Interrupted):
+        train_ner(cfg("cut"))
+    monkeypatch.setattr(NerTask, "loss", loss)
+    assert json.loads((tmp_path / "cut.checkpoint" / "state.json").read_text())["epoch"] == 1
+    resumed = train_ner(cfg("cut", resume=True))
+    assert_same_weights(weights(tmp_path / "full.checkpoint"), weights(tmp_path / "cut.checkpoint"))
+    a, b = card(full)["training"], card(resumed)["training"]
+    assert losses(a["history"]) == losses(b["history"]) and a["best_epoch"] == b["best_epoch"]
+    assert_same_weights(weights(full), weights(resumed))
