@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, default_model_available
+from tests.conftest import ROOT, default_model_available
 
 pytestmark = pytest.mark.skipif(not default_model_available(), reason="models/defence-v1-ner is not in this checkout")
 

@@ -48,7 +48,7 @@ hook on the encoder's forward (a context variable now, cleared after every forwa
 included): transformers' layers call the feed-forward output projection with its input alone,
 so passing them explicitly would mean re-implementing the encoder's and each layer's forward, a
 larger dependence on transformers than reading ``input_ids``/``attention_mask`` in a pre-hook.
-``tests/test_int8.py`` pins all of it (same fp32 function as transformers' attention, one row
+``tests/inference/test_int8.py`` pins all of it (same fp32 function as transformers' attention, one row
 per token at the feed-forward output, several threads at once) with the transformers version in
 its failure messages. It passes on transformers 5.25.0; the same checks on a random BERT pass on
 4.46.3 (where the suite itself does not install: datasets>=5 wants huggingface_hub>=1.31, 4.46 <1.0).
@@ -147,7 +147,7 @@ def _refuse_unsupported(args: tuple, kwargs: dict) -> None:
 
         raise ModelError(f"the int8 fused self-attention was called with {', '.join(used)} "
                          f"(transformers {transformers.__version__}): it computes encoder self-attention only",
-                         "use precision fp32 for this model, or a transformers version that tests/test_int8.py passes on")
+                         "use precision fp32 for this model, or a transformers version that tests/inference/test_int8.py passes on")
 
 
 #: the special-token rows of the batch being encoded: ``(owner, n_rows, special, excluded)``. A context

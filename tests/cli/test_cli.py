@@ -119,7 +119,7 @@ def test_fine_tune_a_fresh_model_on_a_small_corpus_from_the_cli(tmp_path):
     """The fine-tuning guide's example, on the tiny encoder: train, then annotate with the result."""
     from defnlp.models import read_model_dir
 
-    config = Path(__file__).resolve().parents[1] / "examples" / "fine-tuning" / "units-ner.toml"
+    config = Path(__file__).resolve().parents[2] / "examples" / "fine-tuning" / "units-ner.toml"
     out = tmp_path / "units-ner"
     code = main(["-q", "train", "ner", str(config), "--set", "encoder=tiny-random-e5", "--set", 'init_from=""',
                  "--set", "epochs=2", "--set", "frozen_layers=1", "--set", f"output={json.dumps(str(out))}"])

@@ -1,6 +1,6 @@
 """Annotation projection through word alignment, with span repair, in both directions."""
 
-from test_align_entities import DictWordAligner, annotate
+from .test_entities import DictWordAligner, annotate
 
 from defnlp import Doc
 from defnlp.align.projection import Projector, project_entities

@@ -30,7 +30,7 @@ from defnlp.viz.colors import DEFENCE_V1_COLORS, label_class
 from defnlp.viz.records import AlignedRecord, ErrorRecord
 from defnlp.viz.spans import Mark, nest_marks
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "aligned" / "lecornu-belgium.jsonl"
 
 
