@@ -18,24 +18,21 @@ Nothing here changes the text: every function returns offsets into the original 
     * English clitics are separate words: ``NATO's`` -> ``NATO`` + ``'s``, ``don't`` -> ``do`` +
       ``n't`` (also ``'re 've 'll 'd 'm``).
     * Hyphenated compounds stay whole (``porte-avions``, ``F-35``, also with U+2010/U+2011
-      hyphens), as do numbers (``3.5``, ``1,000``), dotted acronyms (``U.S.``, ``e.g.``), e-mail
-      and web addresses (``https://…``, ``www.…``, ``a.b@c.fr``; a final ``.``/``,``/``)``… is
-      left out).
-    * Every other non-space character is a word of its own (punctuation, ``_``, any other
-      apostrophe: ``O'Neill`` -> ``O`` ``'`` ``Neill``).
+      hyphens), as do words with an inner apostrophe that is neither an elision nor a clitic
+      (``Guivarc'h``, ``O'Neill``, ``Da’esh``), numbers, dates and times (``3.5``, ``1,000``,
+      ``14/01/2025``, ``14:30``), dotted acronyms (``U.S.``, ``e.g.``), e-mail and web addresses
+      (``https://…``, ``www.…``, ``a.b@c.fr``; a final ``.``/``,``/``)``… is left out).
+    * Every other non-space character is a word of its own (punctuation, ``_``).
 
 In both modes every non-whitespace character of the text belongs to exactly one word, and no
 word contains whitespace.
 
 The CoNLL and spaCy writers' fallback tokenizer (formerly ``defnlp.io.conll.tokenize_words``)
-is ``mode="word"``; the old one differed on: numbers with ``:`` or ``/`` (``14:30``,
-``14/01/2025``, ``24/7``: one token before, now ``14`` ``:`` ``30``), English negations
-(``don't``: one token before, now ``do`` ``n't``), URLs and e-mail addresses (split at every
-``.``, ``/``, ``@`` before, one word now), ``snake_case`` (one token before, split at ``_``
-now), ``a‐b`` with U+2010/U+2011 hyphens (split before, one word now), words with a
-non-lexical inner apostrophe (``Da’esh``, ``Guivarc'h``, ``O'Neill``, ``rock'n'roll``: one
-token before, split at the apostrophe now), and ``presqu'il``, ``quelqu'autre`` (one token
-before, elision split now).
+is ``mode="word"``; the old one differed on English negations (``don't``: one token before, now
+``do`` ``n't``), URLs and e-mail addresses (split at every ``.``, ``/``, ``@`` before, one word
+now), ``snake_case`` (one token before, split at ``_`` now), ``a‐b`` with U+2010/U+2011 hyphens
+(split before, one word now), and ``presqu'il``, ``quelqu'autre`` (one token before, elision
+split now).
 
 :func:`split_tokens_at` cuts words further at given offsets (entity boundaries), and
 :func:`words_from_tokens` gives offsets to pre-tokenised input.
@@ -73,9 +70,10 @@ _ELISION = r"(?<![\w'’])(?:jusqu|lorsqu|puisqu|quoiqu|presqu|quelqu|qu|[ldjmnt
 _EN_NEGATION_STEM = r"[^\W\d_]+(?=n['’]t\b)"
 _EN_CLITIC = r"(?:n['’]t|['’](?:s|re|ve|ll|d|m))\b"
 _URL = r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]»]|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-_NUMBER = r"\d+(?:[.,]\d+)*"
+_NUMBER = r"\d+(?:[.,:/]\d+)*"
 _DOTTED_ACRONYM = r"(?:[^\W\d_]\.){2,}"
-_WORD = r"[^\W_](?:[^\W_]|[-‐‑](?=[^\W_]))*"
+# an inner apostrophe joins (``Guivarc'h``, ``O'Neill``, ``Da’esh``) unless an English clitic follows
+_WORD = r"[^\W_](?:[^\W_]|[-‐‑](?=[^\W_])|['’](?!(?:s|re|ve|ll|d|m|t)\b)(?=[^\W_]))*"
 _WORD_RE = re.compile(
     "|".join(
         f"(?:{p})"
