@@ -406,7 +406,7 @@ class TagSet:
         return mask
 
     # ---- decoding -----------------------------------------------------------------------------
-    def viterbi(self, log_probs: np.ndarray) -> list[int]:
+    def viterbi(self, log_probs: np.ndarray, starts: Sequence[int] | None = None) -> list[int]:
         """Best tag sequence under the IOB2 constraints for ``(n_units, n_tags)`` log-probs.
 
         Exact, and mostly without dynamic programming: the best tag of each unit taken alone is
@@ -416,12 +416,25 @@ class TagSet:
         enter those with an inside tag (``B-X`` is as good and allows the same next tags), so the
         sequence splits there into independent parts.
 
+        ``starts`` are units that may not continue an entity (no ``I-X`` there, as at the first
+        unit): the first unit of each layout block (:func:`defnlp.layout.blocks`). The best
+        sequence then is the best sequence of each part decoded on its own.
+
         >>> TagSet(["PER"]).viterbi(np.log(np.array([[0.2, 0.1, 0.7], [0.1, 0.1, 0.8]])))
         [1, 2]
+        >>> lp = np.log(np.array([[0.2, 0.7, 0.1], [0.1, 0.3, 0.6]]))
+        >>> TagSet(["PER"]).viterbi(lp), TagSet(["PER"]).viterbi(lp, starts=[1])   # a block starts at unit 1
+        ([1, 2], [1, 1])
         """
         n = log_probs.shape[0]
         if n == 0:
             return []
+        if starts is not None and len(starts):
+            rows = np.asarray(starts, dtype=np.int64)
+            rows = rows[(rows > 0) & (rows < n)]
+            if rows.size:
+                log_probs = np.array(log_probs, dtype=np.float64)
+                log_probs[np.ix_(rows, self._inside)] = -1e9  # as unlikely as a forbidden step
         tags = log_probs.argmax(axis=1)
         invalid = np.flatnonzero(~self.allowed[tags[:-1], tags[1:]]) + 1
         if not self.start_allowed[tags[0]]:

@@ -4,7 +4,10 @@ The engine knows tokens, windows and batches; what its outputs mean (entities, r
 the business of its callers (:mod:`defnlp.pipeline` composes :mod:`defnlp.ner.decoding` and
 :mod:`defnlp.relations.model`).
 
-1. each document is tokenized once, with the exact character span of every token;
+1. each document is tokenized once, with the exact character span of every token. The
+   tokenizer reads the document's model view (:func:`defnlp.layout.model_view`: words
+   hyphenated across a line break joined, ``opéra-⏎tionnel`` → ``opérationnel``), and every
+   token span is mapped back to the original text; with no such hyphen the view is the text;
 2. its tokens are covered by overlapping windows (:func:`defnlp.text.plan_windows`) that end
    at the document's sentence boundaries (``doc.sentences``) where possible — no text is ever
    truncated. The caller prepares documents (sentences and language,
@@ -34,8 +37,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..doc import Doc, Sentence, prepare_doc
+from ..doc import Doc, prepare_doc
 from ..errors import DefnlpError, InputError
+from ..layout import ViewMap, model_view
 from ..text import Window, plan_windows, token_sentence_starts, trim_span
 from .batching import pack_batches
 from .runtime import Runtime, release_free_memory
@@ -69,7 +73,9 @@ class DocEncoding:
     """What the engine computed for one document (tokens exclude the special tokens).
 
     ``token_spans[i]`` is the character span of token ``i`` in ``doc.text``, without the
-    surrounding whitespace (empty spans ``(a, a)`` for tokens that cover no character);
+    surrounding whitespace (empty spans ``(a, a)`` for tokens that cover no character); a
+    token of a word joined across a line break (:func:`defnlp.layout.model_view`) covers the
+    removed hyphen and line break when it straddles them;
     ``outputs[name]`` is the ``(n_tokens, K)`` float32 output of the head ``name`` (log-probs
     for a ``log_softmax`` head); ``hidden`` the ``(n_tokens, H)`` float32 final hidden states
     when :meth:`Engine.run` was asked for them (``hidden=True``), else ``None``; ``windows``
@@ -177,15 +183,22 @@ class Engine:
         True
         """
         chunks: list[str] = []
-        owners: list[tuple[int, int]] = []  # (document position, char offset of the chunk)
+        owners: list[tuple[int, int]] = []  # (document position, char offset of the chunk in the view)
         errors: dict[int, DefnlpError] = {}
+        maps: dict[int, ViewMap] = {}
         for pos, doc in enumerate(docs):
             if not isinstance(doc.text, str):
                 errors[pos] = InputError(f"document {doc.id!r} has no text string")
                 continue
-            for start, end in _chunk_bounds(doc.text, doc.sentences):
-                chunks.append(doc.text[start:end])
+            view, maps[pos] = model_view(doc.text)
+            starts = [s.start for s in doc.sentences]
+            if not maps[pos].identity:  # never cut a chunk inside a joined word
+                glued = {end for _, end in maps[pos].joins}
+                starts = [maps[pos].to_view(a) for a in starts if a not in glued]
+            for start, end in _chunk_bounds(view, starts):
+                chunks.append(view[start:end])
                 owners.append((pos, start))
+            del view
         ids: list[list[np.ndarray]] = [[] for _ in docs]
         spans: list[list[tuple[int, int]]] = [[] for _ in docs]
         if chunks:
@@ -194,6 +207,8 @@ class Engine:
             for (pos, offset), chunk_ids, offsets in zip(owners, encoded["input_ids"], encoded["offset_mapping"]):
                 text = docs[pos].text
                 ids[pos].append(np.asarray(chunk_ids, dtype=np.int64))
+                if not maps[pos].identity:  # view offsets -> offsets in the original text
+                    offsets, offset = maps[pos].spans(offsets, offset), 0
                 # document offsets without the whitespace that "▁" tokens include, in one pass
                 spans[pos].extend(trim_span(text, a + offset, b + offset) if b > a else (a + offset, a + offset)
                                   for a, b in offsets)
@@ -270,16 +285,16 @@ def _estimate_tokens(doc: Doc) -> int:
     return max(1, len(doc.text) // 4) if isinstance(doc.text, str) else 1
 
 
-def _chunk_bounds(text: str, sentences: Sequence[Sentence]) -> list[tuple[int, int]]:
+def _chunk_bounds(text: str, sentence_starts: Sequence[int]) -> list[tuple[int, int]]:
     """Character ranges to tokenize separately: whole text, or ~100k-char runs of sentences."""
-    if len(text) <= TOKENIZE_CHUNK_CHARS or not sentences:
+    if len(text) <= TOKENIZE_CHUNK_CHARS or not sentence_starts:
         return [(0, len(text))] if text else []
     bounds = []
     start = 0
-    for s in sentences:
-        if s.start - start >= TOKENIZE_CHUNK_CHARS:
-            bounds.append((start, s.start))
-            start = s.start
+    for s in sentence_starts:
+        if s - start >= TOKENIZE_CHUNK_CHARS:
+            bounds.append((start, s))
+            start = s
     bounds.append((start, len(text)))
     # a single sentence longer than the chunk size is cut at whitespace
     out = []

@@ -6,6 +6,13 @@ takes the log-probs of its head token, the constrained Viterbi (:meth:`TagSet.vi
 one IOB2 tag per unit, and each entity spans from the start of its first word to the end of
 its last word (:meth:`TagSet.spans`), scored by the mean probability of its tags.
 
+Layout (:mod:`defnlp.layout`): a word hyphenated across a line break, which the engine gave
+the encoder joined (the model view), is one unit; and the first unit of each layout block
+may not continue an entity (no ``I-`` tag there), so no entity crosses a blank line or runs
+from one block (a heading, a contact line, an address line) into the next. The constraint
+is part of the Viterbi, not a cut afterwards: the decoded sequence is the best one among
+those that respect it.
+
 >>> import numpy as np
 >>> tags = TagSet(["LOC"])                                    # O, B-LOC, I-LOC
 >>> text = "Visite à Brest."
@@ -17,15 +24,17 @@ its last word (:meth:`TagSet.spans`), scored by the mean probability of its tags
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Sequence
 
 import numpy as np
 
 from ..doc import Entity
+from ..layout import blocks, hyphen_joins
 from ..tags import TagSet
-from .tagging import make_units
+from .tagging import Unit, make_units
 
-__all__ = ["decode_entities"]
+__all__ = ["decode_entities", "block_starts"]
 
 
 def decode_entities(tagset: TagSet, text: str, token_spans: Sequence[tuple[int, int]],
@@ -36,10 +45,25 @@ def decode_entities(tagset: TagSet, text: str, token_spans: Sequence[tuple[int, 
     engine returns them (:attr:`defnlp.inference.DocEncoding.token_spans`); row ``i`` of
     ``token_log_probs`` belongs to token ``i``. See the module docstring for an example.
     """
-    units = make_units(text, token_spans)
+    units = make_units(text, token_spans, joins=hyphen_joins(text))
     if not units:
         return []
     log_probs = token_log_probs[np.asarray([u.token for u in units])]
-    tag_ids = tagset.viterbi(log_probs)
+    tag_ids = tagset.viterbi(log_probs, starts=block_starts(units, blocks(text)))
     return [Entity(start, end, label, text[start:end], score)
             for start, end, label, score in tagset.spans(units, tag_ids, np.exp(log_probs))]
+
+
+def block_starts(units: Sequence[Unit], block_spans: Sequence[tuple[int, int]]) -> list[int]:
+    """Indices of the first unit of each block after the first (units and blocks sorted).
+
+    >>> block_starts([Unit(0, 4, 0), Unit(5, 9, 1), Unit(11, 15, 2)], [(0, 9), (11, 15)])
+    [2]
+    """
+    unit_starts = [u.start for u in units]
+    out = []
+    for start, _ in block_spans[1:]:
+        i = bisect_left(unit_starts, start)
+        if i < len(units) and (not out or out[-1] != i):
+            out.append(i)
+    return out

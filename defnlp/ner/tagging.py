@@ -22,7 +22,7 @@ from typing import Sequence
 from ..text import trim_span
 from ..words import word_spans
 
-__all__ = ["Unit", "make_units", "trimmed_token_spans"]
+__all__ = ["Unit", "make_units", "join_words", "trimmed_token_spans"]
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,27 @@ def trimmed_token_spans(text: str, offsets: Sequence[tuple[int, int]]) -> list[t
     return [trim_span(text, a, b) if b > a else (a, a) for a, b in offsets]
 
 
-def make_units(text: str, token_spans: Sequence[tuple[int, int]], start: int = 0, end: int | None = None) -> list[Unit]:
+def make_units(text: str, token_spans: Sequence[tuple[int, int]], start: int = 0, end: int | None = None,
+               joins: Sequence[tuple[int, int]] = ()) -> list[Unit]:
     """Units of ``text[start:end]`` given the (trimmed) character spans of its tokens.
 
     Words covered by no token (characters the tokenizer's normaliser deleted, e.g. control
-    characters) are skipped: they can never be part of an entity.
+    characters) are skipped: they can never be part of an entity. ``joins`` are the ranges the
+    model view removed (:func:`defnlp.layout.hyphen_joins`): the words on either side of one,
+    and its hyphen, are one word (``opéra-⏎tionnel``), as the tokenizer saw them.
+
+    >>> t = "contrat opéra-\\ntionnel"
+    >>> [t[u.start:u.end] for u in make_units(t, [(0, 7), (8, 11), (11, 17), (17, 22)], joins=[(13, 15)])]
+    ['contrat', 'opéra-\\ntionnel']
     """
     starts = [a for a, _ in token_spans]
     ends = [b for _, b in token_spans]
     units: list[Unit] = []
     n_tok = len(token_spans)
-    for ws, we in word_spans(text, start, end, mode="atom"):
+    words = word_spans(text, start, end, mode="atom")
+    if joins:
+        words = join_words(words, joins)
+    for ws, we in words:
         # first token whose span overlaps [ws, we): tokens are sorted by start
         i = bisect_right(starts, ws) - 1
         if i < 0 or ends[i] <= ws:
@@ -63,3 +73,25 @@ def make_units(text: str, token_spans: Sequence[tuple[int, int]], start: int = 0
         else:
             units.append(Unit(ws, we, i))
     return units
+
+
+def join_words(words: Sequence[tuple[int, int]], joins: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge the words that a removed range ``(start, end)`` of ``joins`` glues together.
+
+    A word that starts inside a join or right at its end continues the word before it: the
+    hyphen and the second part of a word hyphenated across a line break join the first part.
+    Both lists are sorted; linear time.
+
+    >>> join_words([(0, 5), (5, 6), (7, 14), (15, 18)], [(5, 7)])   # "opéra-⏎tionnel est"
+    [(0, 14), (15, 18)]
+    """
+    out: list[tuple[int, int]] = []
+    j, n_j = 0, len(joins)
+    for ws, we in words:
+        while j < n_j and joins[j][1] < ws:
+            j += 1
+        if out and j < n_j and joins[j][0] <= ws <= joins[j][1] and out[-1][1] >= joins[j][0]:
+            out[-1] = (out[-1][0], we)
+        else:
+            out.append((ws, we))
+    return out

@@ -7,6 +7,13 @@ that does not annotate ROLE says ``O``, the loss accepts ROLE too (partial-label
 Each document is tokenized once (fast tokenizer, offsets), cut into windows like at
 inference time, and every window becomes one example with its unit-level tags on the head
 tokens (sub-word continuations are ignored, ``-100``).
+
+Training sees the text inference sees: the tokenizer reads the document's model view
+(:func:`defnlp.layout.model_view`, words hyphenated across a line break joined), token spans
+are mapped back to the original text, and a joined word is one unit (``joins`` of
+:func:`~defnlp.ner.tagging.make_units`). Gold entities keep their original offsets: an entity
+that covers any part of ``opéra-⏎tionnel`` covers the unit of the joined word, exactly as
+if its offsets were moved into the view.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import numpy as np
 
 from ..doc import Doc
 from ..errors import TrainingError
+from ..layout import model_view
 from ..ner.tagging import make_units, trimmed_token_spans
 from ..tags import TagSet, flatten_spans
 from ..text import plan_windows, split_sentences, token_sentence_starts
@@ -33,10 +41,12 @@ def encode_doc(doc: Doc, tokenizer, tagset: TagSet, max_tokens: int, overlap: in
     text = doc.text
     if not text.strip():
         return []
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    view, to_original = model_view(text)
+    enc = tokenizer(view, add_special_tokens=False, return_offsets_mapping=True)
     ids = enc["input_ids"]
-    spans = trimmed_token_spans(text, enc["offset_mapping"])
-    units = make_units(text, spans)
+    offsets = enc["offset_mapping"] if to_original.identity else to_original.spans(enc["offset_mapping"])
+    spans = trimmed_token_spans(text, offsets)
+    units = make_units(text, spans, joins=to_original.joins)
     gold = flatten_spans([(e.start, e.end, e.label) for e in doc.entities if e.label in tagset.labels])
     tags = tagset.encode(units, gold)
     token_tags = np.full(len(ids), -100, dtype=np.int64)

@@ -1,6 +1,7 @@
 """The inference engine: same results as a plain per-document forward pass, any batching."""
 
 import random
+import re
 
 import numpy as np
 import pytest
@@ -144,3 +145,66 @@ def test_release_free_memory_reports_whether_it_could():
     from defnlp.inference.runtime import release_free_memory
 
     assert release_free_memory() is (platform.libc_ver()[0] == "glibc")
+
+
+# ------------------------------------------------------------------------------------------------
+# layout: the engine tokenizes the model view, token spans point into the original text
+# ------------------------------------------------------------------------------------------------
+LAYOUT_TEXTS = [
+    "COMMUNIQUÉ DE PRESSE\nLa DGA a notifié à KNDS France un contrat opéra-\ntionnel portant sur 42 Griffon.\n\n"
+    "Contact presse\nClaire Dumont\nChargée de communication\nclaire.dumont@intradef.gouv.fr\n+33 1 23 45 67 89",
+    "The Ministry of Defence awarded Thales a contract to sup-\r\n   port the Royal Navy's frigates at Devon-\r\nport.",
+    "Le véhicule blin\u00ad\nDé Griffon, le sous-\nmarin Suffren et Jean-\nPierre Dupont.",
+]
+
+
+def test_engine_tokenizes_the_model_view_and_maps_spans_back_exactly(tiny_ner_dir):
+    from defnlp.doc import Doc, prepare_doc
+    from defnlp.layout import model_view
+    from defnlp.text import trim_span
+
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", relations=False)
+    for text in LAYOUT_TEXTS:
+        (enc,) = nlp.engine.prepare([prepare_doc(Doc(text))])
+        view, to_original = model_view(text)
+        assert not to_original.identity
+        plain = nlp.engine.tokenizer(view, add_special_tokens=False, return_offsets_mapping=True)
+        assert enc.token_ids.tolist() == plain["input_ids"]
+        for (a, b), (va, vb) in zip(enc.token_spans, plain["offset_mapping"]):
+            assert 0 <= a <= b <= len(text) and text[a:b] == text[a:b].strip()
+            # the token's characters are the view's: the original minus the joined hyphens and breaks
+            assert "".join(text[to_original(i)] for i in range(va, vb)) == view[va:vb]
+            assert (a, b) == (trim_span(text, *to_original.span(va, vb)) if vb > va else (a, a))
+            assert view[va:vb].strip() == re.sub(r"[-\u00ad]\s+", "", text[a:b]) or "-" in view[va:vb]
+    # the joined word is one token sequence: "opérationnel" is tokenized as in running text
+    (enc,) = nlp.engine.prepare([prepare_doc(Doc("un contrat opéra-\ntionnel"))])
+    assert enc.token_ids.tolist() == nlp.engine.tokenizer("un contrat opérationnel", add_special_tokens=False)["input_ids"]
+
+
+def test_engine_matches_a_plain_forward_over_the_model_view(tiny_ner_dir):
+    """A plain HF forward over the view, spans mapped back, decodes to the engine's entities."""
+    import tempfile
+
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from defnlp.layout import model_view
+    from defnlp.ner.export import export_hf
+    from defnlp.tags import TagSet
+
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", relations=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        export_hf(tiny_ner_dir, tmp)
+        model = AutoModelForTokenClassification.from_pretrained(tmp).eval()
+        tok = AutoTokenizer.from_pretrained(tmp)
+        tagset = TagSet([t[2:] for t in model.config.id2label.values() if t.startswith("B-")])
+    for text in LAYOUT_TEXTS:
+        view, to_original = model_view(text)
+        enc = tok(view, return_offsets_mapping=True, add_special_tokens=False)
+        ids = torch.tensor([[tok.cls_token_id] + enc["input_ids"] + [tok.sep_token_id]])
+        with torch.inference_mode():
+            logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, 1:-1]
+        spans = trimmed_token_spans(text, to_original.spans(enc["offset_mapping"]))
+        expected = decode_entities(tagset, text, spans, torch.log_softmax(logits, -1).numpy())
+        got = nlp(text).entities
+        assert [(e.start, e.end, e.label) for e in got] == [(e.start, e.end, e.label) for e in expected]
+        assert all(text[e.start : e.end] == e.text for e in got)

@@ -1,0 +1,131 @@
+"""NER decoding and layout: no entity crosses a block; joined words are one unit; exact offsets."""
+
+import re
+
+import numpy as np
+import pytest
+
+from defnlp.doc import Doc, prepare_doc
+from defnlp.layout import blocks, hyphen_joins
+from defnlp.ner.decoding import decode_entities
+from defnlp.ner.tagging import make_units
+from defnlp.tags import TagSet
+
+TAGS = TagSet(["PER", "ORG", "ROLE", "LOC"])
+
+PRESS_RELEASE = (
+    "COMMUNIQUÉ DE PRESSE\n"
+    "Paris, le 3 mars 2025\n"
+    "\n"
+    "La Direction générale de l'armement a notifié à KNDS France un contrat opéra-\n"
+    "tionnel portant sur 42 véhicules Griffon destinés à l'armée de Terre, signé par le\n"
+    "général Pierre Schill à Satory.\n"
+    "\n"
+    "Contact presse\n"
+    "Claire Dumont\n"
+    "Chargée de communication\n"
+    "Direction générale de l'armement\n"
+    "60 boulevard du Général Martial Valin\n"
+    "75015 Paris\n"
+    "claire.dumont@intradef.gouv.fr\n"
+    "+33 1 23 45 67 89\n"
+)
+
+
+def word_log_probs(spans, wants):
+    """Per-token log-probs where each token prefers the tag ``wants(i)`` (0.7), the rest shared."""
+    k = len(TAGS)
+    out = np.full((len(spans), k), np.log(0.3 / (k - 1)))
+    for i in range(len(spans)):
+        out[i, wants(i)] = np.log(0.7)
+    return out
+
+
+def test_an_entity_never_runs_into_the_next_block():
+    text = "Claire Dumont\nChargée de communication\n\nLa DGA."
+    spans = [(0, 6), (7, 13), (14, 21), (22, 24), (25, 38), (40, 42), (43, 46), (46, 47)]
+    # the model wants one PER from "Claire" to "communication" (I-PER on the title line)
+    wants = [TAGS.begin_id("PER")] + [TAGS.inside_id("PER")] * 4 + [0, TAGS.begin_id("ORG"), 0]
+    ents = decode_entities(TAGS, text, spans, word_log_probs(spans, wants.__getitem__))
+    assert [(e.text, e.label) for e in ents] == [("Claire Dumont", "PER"), ("Chargée de communication", "PER"), ("DGA", "ORG")]
+    # without the line break it would be one entity
+    flat = text.replace("\n", " ", 1)
+    ents = decode_entities(TAGS, flat, spans, word_log_probs(spans, wants.__getitem__))
+    assert [(e.text, e.label) for e in ents][0] == ("Claire Dumont Chargée de communication", "PER")
+
+
+def test_the_block_constraint_is_part_of_the_viterbi():
+    """Not a cut after decoding: the best sequence among those with no I- at a block start."""
+    ts = TagSet(["ORG"])  # O, B-ORG, I-ORG
+    text = "Thales\nCommunications"
+    spans = [(0, 6), (7, 21)]
+    lp = np.log(np.array([[0.1, 0.8, 0.1], [0.3, 0.05, 0.65]]))
+    # on one line: one ORG over both words
+    assert [e.text for e in decode_entities(ts, text.replace("\n", " "), spans, lp)] == ["Thales Communications"]
+    # on two lines: I-ORG is not allowed on "Communications", and O beats B-ORG there
+    assert [e.text for e in decode_entities(ts, text, spans, lp)] == ["Thales"]
+
+
+def test_a_word_hyphenated_across_a_line_break_is_one_unit():
+    text = "un contrat opéra-\n  tionnel signé"
+    joins = hyphen_joins(text)
+    spans = [(0, 2), (3, 10), (11, 15), (15, 22), (22, 27), (28, 33)]  # "opér" | "a-\n  ti" | "onnel"
+    units = make_units(text, spans, joins=joins)
+    assert [text[u.start : u.end] for u in units] == ["un", "contrat", "opéra-\n  tionnel", "signé"]
+    assert [u.token for u in units] == [0, 1, 2, 5]
+    wants = [0, TAGS.begin_id("ORG"), TAGS.inside_id("ORG"), TAGS.inside_id("ORG"), TAGS.inside_id("ORG"), 0]
+    (ent,) = decode_entities(TAGS, text, spans, word_log_probs(spans, wants.__getitem__))
+    assert (ent.start, ent.end, ent.text) == (3, 27, "contrat opéra-\n  tionnel")
+
+
+def test_every_token_wanting_to_continue_an_entity_gives_one_entity_per_block(tiny_nlp):
+    """Real token spans from the engine; synthetic outputs that never want to stop an ORG."""
+    (enc,) = tiny_nlp.engine.prepare([prepare_doc(Doc(PRESS_RELEASE))])
+    tagset = tiny_nlp.ner.tagset
+    k = len(tagset)
+    lp = np.full((enc.n_tokens, k), np.log(0.01 / (k - 2)))
+    lp[:, tagset.begin_id("ORG")] = np.log(0.3)
+    lp[:, tagset.inside_id("ORG")] = np.log(0.69)
+    ents = decode_entities(tagset, PRESS_RELEASE, enc.token_spans, lp)
+    assert [(e.start, e.end) for e in ents] == blocks(PRESS_RELEASE)
+    assert [e.text for e in ents][:3] == [
+        "COMMUNIQUÉ DE PRESSE",
+        "Paris, le 3 mars 2025",
+        "La Direction générale de l'armement a notifié à KNDS France un contrat opéra-\n"
+        "tionnel portant sur 42 véhicules Griffon destinés à l'armée de Terre, signé par le\n"
+        "général Pierre Schill à Satory.",
+    ]
+    assert "60 boulevard du Général Martial Valin" in [e.text for e in ents]
+
+
+LAYOUT_DOCS = [
+    PRESS_RELEASE,
+    PRESS_RELEASE.replace("\n", "\r\n"),
+    "Le ministre des Armées, Claire Dumont, a visité Brest avec la DGA et Thales Communi-\ncations le 3 mars 2024.\n\n"
+    "- La DGA a commandé 42 Griffon à KNDS.\n- Nexter delivered 12 Caesar guns to Ukraine in 2023.\n"
+    "John Carter\nMinister of Defence\nToulon\n\n\nThales\nKNDS",
+    "Jean Dupont\nDGA\n" * 40,
+]
+
+
+@pytest.mark.parametrize("text", LAYOUT_DOCS)
+def test_tiny_model_entities_stay_inside_blocks_with_exact_offsets(tiny_nlp, text):
+    doc = tiny_nlp(text)
+    spans = blocks(text)
+    for e in doc.entities:
+        assert text[e.start : e.end] == e.text
+        assert any(a <= e.start and e.end <= b for a, b in spans), (e, spans)
+        assert "\n\n" not in e.text.replace("\r", "")
+    # a joined word is never cut: an entity covers all of it or none of it
+    for s, t in hyphen_joins(text):
+        ws = re.search(r"[^\W\d_]+$", text[:s]).start()
+        we = re.match(r"[^\W\d_]+", text[t:]).end() + t
+        for e in doc.entities:
+            assert e.end <= ws or e.start >= we or (e.start <= ws and e.end >= we), (e, text[ws:we])
+
+
+def test_pipeline_results_with_and_without_line_breaks_inside_one_block_agree_on_offsets(tiny_nlp):
+    text = "La DGA a notifié à KNDS France un contrat portant sur 42 véhicules Griffon destinés à\nl'armée de Terre."
+    doc = tiny_nlp(text)
+    assert all(text[e.start : e.end] == e.text for e in doc.entities)
+    assert blocks(text) == [(0, len(text))]
