@@ -4,7 +4,8 @@ A model directory holds
 
 * ``defnlp.json`` — the machine-readable card (:class:`ModelSpec`): task, labels, base encoder
   and the sha256 of its weights, adapter settings, head settings, training provenance, metrics;
-* ``weights.safetensors`` — only what training changed (LoRA adapters, heads): a few MB;
+* ``weights.safetensors`` — only what training changed (LoRA adapters or fine-tuned layers' deltas, heads):
+  a few MB (LoRA) to a few tens of MB (full fine-tuning);
 * ``manifest.json`` — the sha256 of both files, checked on every load;
 * ``README.md`` — the human model card with the measured figures.
 

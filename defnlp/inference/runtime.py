@@ -1,4 +1,8 @@
-"""Where and how the encoder runs: device, precision, threads, batch sizes.
+"""Where and how the encoder runs: device, precision, threads, batch sizes; and the CPU's bf16 units.
+
+The hardware decisions about precision live here: :class:`Runtime` for inference,
+:func:`resolve_training_precision` / :func:`training_autocast` for training steps (bf16 autocast
+where the CPU multiplies bf16 natively, :func:`cpu_bf16_units`).
 
 >>> rt = Runtime.create(device="cpu")
 >>> rt.device.type, rt.precision
@@ -21,9 +25,93 @@ from ..errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Runtime", "PRECISIONS", "release_free_memory"]
+__all__ = ["Runtime", "PRECISIONS", "TRAINING_PRECISIONS", "release_free_memory", "cpu_has_amx", "cpu_bf16_units",
+           "resolve_training_precision", "training_autocast"]
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+#: precisions of a training run (``precision`` of the training configs)
+TRAINING_PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _cpu_flag(name: str) -> bool:
+    """``torch.cpu._is_<name>_supported()`` where this torch has it (private API: guarded), else False."""
+    probe = getattr(torch.cpu, f"_is_{name}_supported", None)
+    if probe is None:
+        return False
+    try:
+        return bool(probe())
+    except Exception:  # noqa: BLE001 - a probe that fails means "not available"
+        return False
+
+
+def cpu_has_amx() -> bool:
+    """Whether this CPU has AMX tile units (Intel Sapphire Rapids and later), usable by torch's oneDNN.
+
+    >>> isinstance(cpu_has_amx(), bool)
+    True
+    """
+    return torch.backends.mkldnn.is_available() and _cpu_flag("amx_tile")
+
+
+def cpu_bf16_units() -> str | None:
+    """The CPU's native bf16 matrix units: ``"amx"``, ``"avx512_bf16"`` (AMD Zen 4+, Intel Cooper
+    Lake+), or None (bf16 then runs emulated, far slower than fp32).
+
+    Either unit makes bf16 matmuls faster than fp32 ones: 2.6× on a 2-core AMD EPYC with
+    AVX512-BF16 and no AMX (``benchmarks/training_speed.py``); AMX units are faster still.
+
+    >>> cpu_bf16_units() in ("amx", "avx512_bf16", None)
+    True
+    """
+    if not torch.backends.mkldnn.is_available():
+        return None
+    if _cpu_flag("amx_tile"):
+        return "amx"
+    if _cpu_flag("avx512_bf16"):
+        return "avx512_bf16"
+    return None
+
+
+def resolve_training_precision(precision: str = "auto", device: str = "cpu") -> str:
+    """The precision a training run uses: ``"fp32"`` or ``"bf16"`` (autocast; weights and optimizer stay fp32).
+
+    ``auto``: bf16 on a CPU with native bf16 units (:func:`cpu_bf16_units`) or a GPU that
+    supports it, else fp32. ``bf16`` where no such units exist raises :class:`ConfigError`.
+
+    >>> resolve_training_precision("fp32")
+    'fp32'
+    """
+    if precision not in TRAINING_PRECISIONS:
+        raise ConfigError(f"unknown training precision {precision!r}", f"use one of {', '.join(TRAINING_PRECISIONS)}")
+    if precision == "fp32":
+        return "fp32"
+    if torch.device(device).type == "cuda":
+        fast = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    else:
+        fast = cpu_bf16_units() is not None
+    if precision == "auto":
+        return "bf16" if fast else "fp32"
+    if not fast:
+        raise ConfigError(
+            "precision 'bf16' was asked for, but this CPU has no bf16 units (neither AMX nor AVX512-BF16): "
+            "bf16 would be emulated and run several times slower than fp32",
+            "use precision = \"auto\" or \"fp32\"; check the CPU with "
+            "`python -c 'import defnlp.inference.runtime as r; print(r.cpu_bf16_units())'` or `grep -o 'amx_tile\\|avx512_bf16' /proc/cpuinfo`",
+        )
+    return "bf16"
+
+
+def training_autocast(precision: str, device: str = "cpu"):
+    """The autocast context of a training step at a resolved ``precision`` (a no-op for fp32).
+
+    >>> with training_autocast("fp32"):
+    ...     pass
+    """
+    if precision == "bf16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    if precision != "fp32":
+        raise ConfigError(f"training precision {precision!r} is not resolved", "pass it through resolve_training_precision first")
+    return contextlib.nullcontext()
 
 
 @dataclass

@@ -1,9 +1,11 @@
-"""The NER model: the shared encoder (with LoRA adapters) and a token-classification head.
+"""The NER model: the shared encoder (with LoRA adapters or fine-tuned layers) and a token-classification head.
 
-At training time :class:`NerModel` wraps the peft-adapted encoder and the head; on disk a
-trained model is only the adapters and the head (``weights.safetensors`` in a model
-directory, see :mod:`defnlp.models`); at inference :func:`load_ner` merges the adapters into
-the encoder and returns the head, so that the encoder pass is shared with the other heads.
+At training time :class:`NerModel` wraps the peft-adapted (or partly unfrozen) encoder and the
+head; on disk a trained model is only what training changed and the head
+(``weights.safetensors`` in a model directory, see :mod:`defnlp.models`): LoRA adapters, or
+the deltas of fully fine-tuned layers (:mod:`defnlp.encoders.adapters`). At inference
+:func:`load_ner` merges them into the encoder and returns the head, so that the encoder pass
+is shared with the other heads (and int8 quantises the merged encoder like any other).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ..encoders import Encoder, load_encoder
-from ..encoders.adapters import LoraSettings, merge_lora
+from ..encoders.adapters import DELTA_PREFIX, merge_adapter
 from ..errors import ModelError
 from ..models import ModelSpec, read_model_dir
 from ..tags import TagSet
@@ -93,10 +95,14 @@ def load_ner(path: str, encoder: str | None = None, device: str | torch.device =
     enc = load_encoder(encoder or spec.encoder["name"], expected_sha256=spec.encoder["sha256"])
     tensors = load_file(str(weights_path))
     adapter = spec.adapter or {"type": "none"}
-    if adapter.get("type") == "lora":
-        merge_lora(enc.model, tensors, LoraSettings.from_dict(adapter))
-    elif adapter.get("type") != "none":
-        raise ModelError(f"{path}: unknown adapter type {adapter.get('type')!r}")
+    if adapter.get("type") == "full":  # fail closed: deltas and the head, nothing else
+        stray = sorted(k for k in tensors if not k.startswith((DELTA_PREFIX, "ner.")))
+        if stray:
+            raise ModelError(f"{path}: unexpected tensors in a fully fine-tuned model: {stray[:3]}")
+    try:
+        merge_adapter(enc.model, tensors, adapter)
+    except ModelError as err:
+        raise type(err)(f"{path}: {err.message}", err.hint) from err
     tagset = TagSet(spec.labels)
     head = NerHead(int(enc.model.config.hidden_size), len(tagset), dropout=0.0)
     try:

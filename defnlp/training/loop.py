@@ -18,7 +18,12 @@ every task:
   states) in ``state.json``; never pickle. A run with ``resume=True`` continues from it and
   ends with the same weights as an uninterrupted run;
 * **logged**: a tqdm bar per epoch (with its total), a log line every ``log_every`` steps and
-  one per epoch.
+  one per epoch;
+* **mixed precision**: with ``LoopSettings.precision = "bf16"`` each step's forward pass and
+  loss run under bf16 autocast (:func:`defnlp.inference.runtime.training_autocast`); the
+  backward pass, the master weights and the AdamW state stay fp32. Configs say
+  ``precision = "auto" | "fp32" | "bf16"`` and :meth:`TrainingConfigMixin.training_precision`
+  resolves it (bf16 where the CPU has bf16 units: AMX or AVX512-BF16).
 
 >>> settings = LoopSettings(epochs=3, seed=13, patience=2)
 >>> settings.total_steps(steps_per_epoch=10)
@@ -52,6 +57,7 @@ import torch
 
 from ..config import config_to_dict
 from ..errors import ConfigError, TrainingError
+from ..inference.runtime import cpu_bf16_units, resolve_training_precision, training_autocast
 
 if TYPE_CHECKING:
     from ..doc import Doc
@@ -149,6 +155,7 @@ class LoopSettings:
     checkpoint: Path | None = None  # checkpoint folder (None: no checkpoints)
     resume: bool = False
     record_seconds: bool = True  # add the elapsed seconds to each history record
+    precision: str = "fp32"  # "fp32" or "bf16" (autocast of the forward pass and loss); resolved, not "auto"
 
     def total_steps(self, steps_per_epoch: int) -> int:
         return self.max_steps or steps_per_epoch * self.epochs
@@ -289,7 +296,8 @@ def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) 
         losses: list[float] = []
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch", leave=False, disable=None)
         for batch in bar:
-            loss = task.loss(batch)
+            with training_autocast(settings.precision):
+                loss = task.loss(batch)
             opt.step(loss)
             losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
@@ -336,6 +344,7 @@ class TrainingConfigMixin:
         dev: list[DataSource]
         seed: int
         base_dir: str
+        precision: str
 
     def validate_sources(self) -> None:
         if not self.train:
@@ -358,7 +367,17 @@ class TrainingConfigMixin:
             docs += [d for d in load_source(source, base_dir=self.base_dir or ".", seed=self.seed) if keep is None or keep(d)]
         return docs
 
+    def training_precision(self) -> str:
+        """The config's ``precision`` (``auto``/``fp32``/``bf16``) resolved on this machine: ``fp32`` or ``bf16``.
+
+        Raises :class:`ConfigError` for ``bf16`` on a CPU without bf16 units (see
+        :func:`defnlp.inference.runtime.resolve_training_precision`, the one place that decides).
+        """
+        return resolve_training_precision(getattr(self, "precision", "fp32"))
+
     def training_record(self, history: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-        """The ``training`` entry of a model card: the portable config, the history, ``extra``, seed and torch."""
+        """The ``training`` entry of a model card: the portable config, the history, ``extra``, seed,
+        torch, and the precision the run used (resolved) with the CPU's bf16 units."""
         config = {k: v for k, v in config_to_dict(self).items() if k != "base_dir"}
-        return {"config": config, "history": history, **extra, "seed": self.seed, "torch": torch.__version__}
+        return {"config": config, "history": history, **extra, "seed": self.seed, "torch": torch.__version__,
+                "precision": self.training_precision(), "cpu_bf16_units": cpu_bf16_units()}

@@ -26,6 +26,7 @@ import torch
 from ..doc import Doc
 from ..errors import ConfigError, TrainingError
 from ..evaluation.relations import evaluate_relations
+from ..inference.runtime import TRAINING_PRECISIONS
 from ..io.corpora import DataSource
 from ..models import ModelSpec, find_model, write_model_dir
 from ..ner.model import load_ner
@@ -62,6 +63,10 @@ class RelationTrainingConfig(TrainingConfigMixin):
     proj: int = 256  # width of the token projection
     mlp: int = 256  # width of the pair classifier's hidden layer
     dropout: float = 0.2  # in the head, while training
+    # "fp32" (default), "bf16" or "auto" (bf16 where the CPU has bf16 units): autocast of the head's
+    # steps. fp32 by default: the head is small (bf16 saves little) and its span means are taken from
+    # cumulative sums over a document's tokens, which lose precision in bf16's 8-bit mantissa
+    precision: str = "fp32"
     description: str = ""  # free text for the model card
     base_dir: str = ""  # set by load_config: relative paths start from the config file's folder
 
@@ -69,10 +74,13 @@ class RelationTrainingConfig(TrainingConfigMixin):
         self.validate_sources()
         if self.epochs < 1 or self.lr <= 0 or not (0 < self.threshold < 1):
             raise ConfigError("epochs >= 1, lr > 0 and 0 < threshold < 1 are required")
+        if self.precision not in TRAINING_PRECISIONS:
+            raise ConfigError(f"unknown precision {self.precision!r}", f"use one of {', '.join(TRAINING_PRECISIONS)}")
 
     def loop_settings(self) -> LoopSettings:
         """No LR schedule, clipping at 1.0, no checkpoints (the head trains in seconds)."""
-        return LoopSettings(epochs=self.epochs, seed=self.seed, patience=self.patience, grad_clip=1.0, record_seconds=False)
+        return LoopSettings(epochs=self.epochs, seed=self.seed, patience=self.patience, grad_clip=1.0, record_seconds=False,
+                            precision=self.training_precision())
 
 
 @dataclass
@@ -217,7 +225,7 @@ def train_relations(cfg: RelationTrainingConfig) -> Path:
     PosixPath('models/defence-v1-re')
     """
     cfg.validate()
-    return run_training(lambda: RelationTask(cfg), cfg.loop_settings())
+    return run_training(lambda: RelationTask(cfg), cfg.loop_settings())  # loop_settings resolves the precision first
 
 
 def _predict(head: RelationHead, encoded: list[EncodedDoc], scheme, cfg: RelationTrainingConfig) -> list[Doc]:

@@ -423,3 +423,25 @@ def test_render_layout_alone_is_a_new_doc(examples):
     out = render_layout(doc, random.Random(1), AugmentSettings.only("heading", "contact", "wrap"))
     assert doc.to_dict() == before and out is not doc
     assert out.id == doc.id and {"heading", "contact", "wrap"} <= set(out.meta["augmented"])
+
+
+def test_a_training_config_adds_copies_for_augmented_sources_only(tmp_path):
+    from defnlp.io.corpora import DataSource
+    from defnlp.training import NerTrainingConfig
+
+    markup = tmp_path / "docs.md"
+    markup.write_text(
+        "=== doc: a | lang: fr\nLa [DGA]{ORG} a commandé [42]{QUANTITY} [Griffon]{PLATFORM} à [Paris]{LOC}.\n"
+        "=== doc: b | lang: en\nThe [UK]{LOC} ordered [12]{QUANTITY} [Typhoon]{PLATFORM} jets in [2025]{DATE}.\n",
+        encoding="utf-8",
+    )
+    plain = DataSource(format="markup", path=str(markup), sample=2.0)
+    cfg = NerTrainingConfig(name="t", output=str(tmp_path / "out"), train=[plain],
+                            augment=AugmentSettings(copies=3, gazetteers=False, terminology=False))
+    assert len(cfg.load_train_docs()) == 4
+    cfg.train = [DataSource(format="markup", path=str(markup), sample=2.0, augment=True)]
+    docs = cfg.load_train_docs()
+    copies = [d for d in docs if "#aug" in d.id]
+    assert len(docs) - len(copies) == 4  # the originals, repeated by sample
+    assert 1 <= len(copies) <= 6 and len({d.id for d in copies}) == len(copies)  # copies of distinct documents
+    assert [d.text for d in cfg.load_train_docs()] == [d.text for d in docs]  # deterministic

@@ -225,3 +225,24 @@ def test_ner_training_resumes_bit_identically(tmp_path, tiny_markup_file, monkey
     a, b = card(full)["training"], card(resumed)["training"]
     assert losses(a["history"]) == losses(b["history"]) and a["best_epoch"] == b["best_epoch"]
     assert_same_weights(weights(full), weights(resumed))
+
+
+def test_bf16_precision_autocasts_the_forward_pass_only(tmp_path, monkeypatch):
+    """With precision "bf16" the task's loss runs under CPU bf16 autocast; the weights stay fp32."""
+    seen: list[tuple[bool, torch.dtype]] = []
+    loss = ToyTask.loss
+
+    def spying_loss(self, batch):
+        seen.append((torch.is_autocast_enabled("cpu"), self.model[0](self.x[batch]).dtype))
+        return loss(self, batch)
+
+    monkeypatch.setattr(ToyTask, "loss", spying_loss)
+    tasks: list[ToyTask] = []
+    run_training(lambda: tasks.append(ToyTask(tmp_path / "bf")) or tasks[-1],
+                 settings(tmp_path, "bf", epochs=1, precision="bf16", checkpoint=None))
+    assert seen and all(on and dtype == torch.bfloat16 for on, dtype in seen)
+    assert not torch.is_autocast_enabled("cpu")
+    assert all(p.dtype == torch.float32 for p in tasks[0].model.parameters())
+    seen.clear()
+    run_training(lambda: ToyTask(tmp_path / "fp"), settings(tmp_path, "fp", epochs=1, checkpoint=None))
+    assert seen and not any(on for on, _ in seen)

@@ -293,6 +293,8 @@ class DataSource:
     sample: float = 1.0
     defence_only: bool = False
     label_map: dict[str, str] = field(default_factory=dict)
+    #: training only: also train on augmented copies (the configuration's ``[augment]`` table)
+    augment: bool = False
 
     def validate(self) -> None:
         """Raise ConfigError if the source names no reader of documents, lacks a path, or samples nothing.
@@ -387,7 +389,7 @@ def parse_corpus_spec(spec: str) -> DataSource:
     you registered).
 
     >>> parse_corpus_spec("winer_fr:test:defence")
-    DataSource(format='winer_fr', path='', split='test', annotated=None, sample=1.0, defence_only=True, label_map={})
+    DataSource(format='winer_fr', path='', split='test', annotated=None, sample=1.0, defence_only=True, label_map={}, augment=False)
     """
     parts = spec.split(":")
     fmt = parts[0]
