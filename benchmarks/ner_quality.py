@@ -114,18 +114,19 @@ def load_sets(names: list[str], limit: int | None) -> dict[str, tuple[list[Doc],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="defnlp pipeline or NER model directory (default: defence-v1)")
+    parser.add_argument("--model", default=None, help="defnlp pipeline or NER model directory (default: defence-v2)")
     parser.add_argument("--sets", default="re3d,winer,conll,wikigold,examples,layout")
     parser.add_argument("--compare", default=None, help="a second defnlp model scored in the same run (e.g. defence-v1)")
     parser.add_argument("--limit", type=int, default=None, help="documents per set (for a quick run)")
+    parser.add_argument("--precision", default="auto", help="precision of the defnlp models (auto = fp32 on CPU; int8)")
     parser.add_argument("--output", default="ner_quality")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     import defnlp
 
-    nlp = defnlp.load(args.model, relations=False)
-    other = defnlp.load(args.compare, relations=False) if args.compare else None
+    nlp = defnlp.load(args.model, relations=False, precision=args.precision)
+    other = defnlp.load(args.compare, relations=False, precision=args.precision) if args.compare else None
     spacy_models = {"en": load_spacy("en"), "fr": load_spacy("fr")}
     rows, details = [], {}
     for name, (gold, lang) in load_sets(args.sets.split(","), args.limit).items():
@@ -175,7 +176,7 @@ def main() -> None:
         columns.insert(4, "compare_f1")
     print(table(rows, columns,
                 title="NER micro-F1 (seqeval strict IOB2), defnlp default model vs spaCy md"))
-    path = save(args.output, {"model": nlp.info()["ner"], "compare": other.info()["ner"] if other is not None else None, "rows": rows, "details": details,
+    path = save(args.output, {"model": nlp.info()["ner"], "precision": args.precision, "compare": other.info()["ner"] if other is not None else None, "rows": rows, "details": details,
                               "spacy_mapping_en": SPACY_EN_MAP, "spacy_mapping_fr": SPACY_FR_MAP})
     print(f"\nwrote {path}")
 

@@ -33,7 +33,7 @@ log = logging.getLogger("relations")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="pipeline with a relation model (default: defence-v1)")
+    parser.add_argument("--model", default=None, help="pipeline with a relation model (default: defence-v2)")
     parser.add_argument("--timing-docs", type=int, default=200)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

@@ -262,7 +262,7 @@ def main() -> None:
     from encoder import flops_per_token
 
     docs = mixed_documents(args.docs)
-    ner_dir = Path(args.model) if args.model and Path(args.model).is_dir() else resolve_pipeline(args.model or "defence-v1")[0]
+    ner_dir = Path(args.model) if args.model and Path(args.model).is_dir() else resolve_pipeline(args.model or "defence-v2")[0]
     probe = defnlp.load(args.model, relations=False, device=args.device)
     n_tokens = count_tokens(probe.ner.encoder.tokenizer, docs)
     fpt = flops_per_token(probe.ner.encoder.model, 128)

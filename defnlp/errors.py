@@ -6,8 +6,8 @@ All of them derive from :class:`DefnlpError`, so a caller can catch one type::
     >>> try:
     ...     defnlp.load("no-such-model")
     ... except defnlp.DefnlpError as err:
-    ...     print(err.hint)   # what to do about it
-    shipped models: defence-v1-ner, defence-v1-re; or give the path of a trained model directory
+    ...     print(err.hint)   # what to do about it  # doctest: +ELLIPSIS
+    shipped models: defence-v1-ner, ...; or give the path of a trained model directory
 
 Each error carries a ``hint``: the action that fixes it. ``str(err)`` includes the hint.
 """

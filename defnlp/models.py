@@ -40,7 +40,7 @@ FORMAT = "defnlp-model/1"
 SPEC_FILE = "defnlp.json"
 TASKS = ("ner", "relations")
 #: ``defnlp.load()`` with no name loads this pipeline (NER + relations when present)
-DEFAULT_PIPELINE = "defence-v1"
+DEFAULT_PIPELINE = "defence-v2"
 
 
 @dataclass

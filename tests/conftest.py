@@ -73,4 +73,4 @@ def tiny_nlp(tiny_ner_dir):
 
 
 def default_model_available() -> bool:
-    return (ROOT / "models" / "defence-v1-ner" / "defnlp.json").is_file()
+    return (ROOT / "models" / "defence-v2-ner" / "defnlp.json").is_file()

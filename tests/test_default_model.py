@@ -1,4 +1,4 @@
-"""The shipped default pipeline on real text (needs models/defence-v1-ner)."""
+"""The shipped default pipeline on real text (needs models/defence-v2-ner)."""
 
 import os
 import subprocess
@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ROOT, default_model_available
 
-pytestmark = pytest.mark.skipif(not default_model_available(), reason="models/defence-v1-ner is not in this checkout")
+pytestmark = pytest.mark.skipif(not default_model_available(), reason="models/defence-v2-ner is not in this checkout")
 
 FR = (ROOT / "examples" / "texts" / "communique-camo-fr.txt").read_text(encoding="utf-8")
 EN = (ROOT / "examples" / "texts" / "press-release-camo-en.txt").read_text(encoding="utf-8")
@@ -42,6 +42,25 @@ def test_bundled_english_press_release(nlp):
     assert found(doc, "Sébastien Lecornu", "PER")
     assert any(e.label == "DOCUMENT" and "Letter of Intent" in e.text for e in doc.entities)
     assert any(e.label == "MONEY" and "1.5 billion" in e.text for e in doc.entities)
+
+
+def test_no_entity_crosses_a_blank_line_on_the_layout_dev_set(nlp):
+    """Real layouts (data/layout-dev): blank lines and layout blocks always end an entity; offsets stay exact."""
+    from defnlp.doc import Doc
+    from defnlp.io.markup import read_markup_files
+    from defnlp.layout import blocks
+
+    gold = read_markup_files([ROOT / "data" / "layout-dev"])
+    crossing, entities = [], 0
+    for doc in nlp.pipe(Doc(d.text, id=d.id, lang=d.lang) for d in gold):
+        bounds = blocks(doc.text)
+        for e in doc.entities:
+            entities += 1
+            assert doc.text[e.start : e.end] == e.text
+            inside = any(a <= e.start and e.end <= b for a, b in bounds)
+            if "\n\n" in e.text.replace("\r", "") or not inside:
+                crossing.append((doc.id, e.text))
+    assert entities > 2000 and crossing == []
 
 
 def test_default_pipeline_loads_offline(tmp_path):

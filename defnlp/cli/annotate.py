@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="files or folders (read recursively)")
     p.add_argument("-o", "--output", required=True, help="output file (.jsonl/.conll/.parquet) or folder (brat)")
-    p.add_argument("-m", "--model", default=None, help="pipeline name or model directory (default: defence-v1)")
+    p.add_argument("-m", "--model", default=None, help="pipeline name or model directory (default: defence-v2)")
     p.add_argument("-f", "--format", default=None, choices=OUTPUT_FORMATS,
                    help="output format (default: from the output's suffix, .parquet/.conll, else jsonl)")
     p.add_argument("--encoding", default=None, help="input encoding when not UTF-8 (e.g. cp1252)")

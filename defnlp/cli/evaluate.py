@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
     for task in ("ner", "relations"):
         t = tasks.add_parser(task, help=f"evaluate {task}")
-        t.add_argument("-m", "--model", default=None, help="pipeline name or model directory (default: defence-v1)")
+        t.add_argument("-m", "--model", default=None, help="pipeline name or model directory (default: defence-v2)")
         src = t.add_mutually_exclusive_group(required=True)
         src.add_argument("--corpus", help="re3d:test, winer_fr:test[:defence], conll2003:testb, wikigold")
         src.add_argument("--data", help="gold file or folder")

@@ -44,6 +44,24 @@ def _cpu_flag(name: str) -> bool:
         return False
 
 
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` knows; for model cards and benchmarks.
+
+    >>> isinstance(cpu_name(), str)
+    True
+    """
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def cpu_has_amx() -> bool:
     """Whether this CPU has AMX tile units (Intel Sapphire Rapids and later), usable by torch's oneDNN.
 

@@ -57,7 +57,7 @@ import torch
 
 from ..config import config_to_dict
 from ..errors import ConfigError, TrainingError
-from ..inference.runtime import cpu_bf16_units, resolve_training_precision, training_autocast
+from ..inference.runtime import cpu_bf16_units, cpu_name, resolve_training_precision, training_autocast
 
 if TYPE_CHECKING:
     from ..doc import Doc
@@ -377,7 +377,8 @@ class TrainingConfigMixin:
 
     def training_record(self, history: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
         """The ``training`` entry of a model card: the portable config, the history, ``extra``, seed,
-        torch, and the precision the run used (resolved) with the CPU's bf16 units."""
+        torch, the precision the run used (resolved), the CPU, its bf16 units and the thread count."""
         config = {k: v for k, v in config_to_dict(self).items() if k != "base_dir"}
         return {"config": config, "history": history, **extra, "seed": self.seed, "torch": torch.__version__,
-                "precision": self.training_precision(), "cpu_bf16_units": cpu_bf16_units()}
+                "precision": self.training_precision(), "cpu_bf16_units": cpu_bf16_units(), "cpu": cpu_name(),
+                "threads": torch.get_num_threads()}

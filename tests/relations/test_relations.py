@@ -123,7 +123,7 @@ def test_relation_training_is_deterministic_and_records_the_run(tmp_path, tiny_n
     assert [h["loss"] for h in card_a["history"]] == [h["loss"] for h in card_b["history"]]
     assert [list(h) for h in card_a["history"]] == [["epoch", "loss"]] * 4  # no dev: all epochs, no timings
     assert card_a["best_epoch"] == min(card_a["history"], key=lambda h: h["loss"])["epoch"]
-    assert list(card_a) == ["config", "history", "best_epoch", "seed", "torch", "precision", "cpu_bf16_units"]
+    assert list(card_a) == ["config", "history", "best_epoch", "seed", "torch", "precision", "cpu_bf16_units", "cpu", "threads"]
     assert "base_dir" not in card_a["config"] and card_a["precision"] == "fp32"  # relations default to fp32
 
 
