@@ -133,6 +133,20 @@ def ner_card(path: Path) -> str:
                                     for k, v in sorted(per.items())], ["label", "P", "R", "F1", "gold"]), ""]
                 if "entities_crossing_blank_line" in ex:
                     lines += [f"Predicted entities crossing a blank line there: {ex['entities_crossing_blank_line']}.", ""]
+    int8 = [r for p in sorted((ROOT / "benchmarks" / "results").glob("ner_quality*.json"))
+            if (r := load_result(p.stem)) and r.get("model", {}).get("name") == spec.name and r.get("precision") == "int8"]
+    if quality and int8:
+        fp32 = {(r["set"], r["labels"]): r["defnlp_f1"] for r in quality["rows"]}
+        rows = [{"set": r["set"], "labels": r["labels"], "fp32_f1": fp32[(r["set"], r["labels"])], "int8_f1": r["defnlp_f1"],
+                 "change": r["defnlp_f1"] - fp32[(r["set"], r["labels"])]}
+                for r in int8[-1]["rows"] if (r["set"], r["labels"]) in fp32 and r["spacy_md_f1"] != ""]
+        lines += ["## int8", "", f"`python benchmarks/ner_quality.py --precision int8` ({int8[-1]['date']}), against the fp32 run above:", "",
+                  md_table(rows, ["set", "labels", "fp32_f1", "int8_f1", "change"]), ""]
+    if speed and speed.get("model", {}).get("name", "defence-v1-ner") != spec.name:
+        lines += ["## Measured speed", "", f"Not re-measured for this model yet: `benchmarks/throughput.py` last ran on "
+                  f"{speed.get('model', {}).get('name', 'defence-v1-ner')} ({speed['date']}); see its card. The encoder "
+                  "architecture and the engine are the same.", ""]
+        speed = None
     if speed:
         lines += ["## Measured speed", "", f"`python benchmarks/throughput.py` ({speed['date']}, {speed['machine']['cpu']}, "
                   f"{speed['machine']['torch_threads']} threads): {speed['documents']} mixed FR/EN documents, {speed['tokens']:,} tokens.", "",

@@ -344,7 +344,8 @@ def main() -> None:
         print()
         print(table(quality, ["set", "f1_fp32", "f1_int8", "delta"], title="int8 vs fp32 NER micro-F1"))
     name = "throughput" if args.device == "cpu" else f"throughput_{args.device.split(':')[0]}"
-    path = save(name, {"documents": len(docs), "tokens": n_tokens, "device": args.device, "matmul_gflops": gflops,
+    path = save(name, {"model": {"name": ner_dir.name, "path": str(ner_dir)},
+                       "documents": len(docs), "tokens": n_tokens, "device": args.device, "matmul_gflops": gflops,
                        "flops_per_token": fpt, "rows": rows, "sweep": sweep, "int8_quality": quality,
                        "agreement_with_defnlp_fp32": agree})
     print(f"\nwrote {path}")
