@@ -478,3 +478,27 @@ def test_defence_terminology() -> None:
     assert len(acronyms) == 150
     assert sum(a["en_expansion_if_given"] is not None for a in acronyms) == 16
     assert {"acronym_or_name": "AASM", "fr_expansion": "Armement air-sol modulaire", "en_expansion_if_given": None} in acronyms
+
+
+def test_names_only_drops_pronouns_and_common_nouns_and_remaps_relations(tmp_path):
+    path = tmp_path / "docs.md"
+    path.write_text(
+        "=== doc: a | lang: en\n[We]{ORG:w} met [Ben Wallace]{PER:p}, the [Defence Secretary]{ROLE:r}, in [the city]{LOC:c}"
+        " of [Kyiv]{LOC:k} with [two]{QUANTITY:q} [drones]{PLATFORM:d}.\n> p HAS_ROLE r\n> p LOCATED_IN k\n> w LOCATED_IN c\n"
+        "> d HAS_QUANTITY q\n",
+        encoding="utf-8",
+    )
+    (doc,) = load_source(DataSource(format="markup", path=str(path), names_only=True))
+    assert [e.text for e in doc.entities] == ["Ben Wallace", "Defence Secretary", "Kyiv", "two", "drones"]
+    assert sorted((doc.entities[r.head].text, r.label, doc.entities[r.tail].text) for r in doc.relations) == [
+        ("Ben Wallace", "HAS_ROLE", "Defence Secretary"), ("Ben Wallace", "LOCATED_IN", "Kyiv"), ("drones", "HAS_QUANTITY", "two")]
+
+
+@needs_data
+def test_names_only_on_re3d_train_drops_its_pronoun_mentions():
+    plain = load_source(DataSource(format="re3d", split="train"))
+    names = load_source(DataSource(format="re3d", split="train", names_only=True))
+    texts = {d.text[e.start : e.end].lower() for d in names for e in d.entities if e.label in ("PER", "ORG", "LOC")}
+    assert not texts & {"we", "he", "they", "i", "it", "the city"}
+    dropped = sum(len(d.entities) for d in plain) - sum(len(d.entities) for d in names)
+    assert 100 < dropped < 0.25 * sum(len(d.entities) for d in plain)

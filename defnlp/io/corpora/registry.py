@@ -295,6 +295,9 @@ class DataSource:
     label_map: dict[str, str] = field(default_factory=dict)
     #: training only: also train on augmented copies (the configuration's ``[augment]`` table)
     augment: bool = False
+    #: keep PER/ORG/LOC entities only when they are names: drop pronouns and mentions without a
+    #: capital letter (re3d annotates ``we``, ``he``, ``they``, ``the city``; defence-v1 does not)
+    names_only: bool = False
 
     def validate(self) -> None:
         """Raise ConfigError if the source names no reader of documents, lacks a path, or samples nothing.
@@ -371,6 +374,9 @@ def load_source(source: DataSource, base_dir: str | Path = ".", seed: int = 0) -
                 e.label = source.label_map.get(e.label, e.label)
             d.entities = keep
             d.relations = []
+    if source.names_only:
+        dropped = sum(_keep_names_only(d) for d in docs)
+        log.info("source %s: %d pronoun or common-noun PER/ORG/LOC mentions dropped (names_only)", source.describe(), dropped)
     if source.sample != 1.0:
         rng = random.Random(seed)
         whole, frac = int(source.sample), source.sample - int(source.sample)
@@ -382,6 +388,41 @@ def load_source(source: DataSource, base_dir: str | Path = ".", seed: int = 0) -
     return docs
 
 
+_PRONOUNS = frozenset(
+    "i me my we us our ours you your he him his she her hers it its they them their theirs "
+    "je moi nous vous il lui elle ils elles eux leur leurs".split()
+)
+
+
+def _keep_names_only(doc: Doc) -> int:
+    """Drop the PER/ORG/LOC entities of ``doc`` that are pronouns or have no capital letter; relations
+    follow their entities. Returns how many entities were dropped.
+
+    >>> d = Doc("We met he and the city of Kyiv.")
+    >>> for a, b, label in [(0, 2, "ORG"), (7, 9, "PER"), (14, 22, "LOC"), (26, 30, "LOC")]:
+    ...     _ = d.add_entity(a, b, label)
+    >>> _ = d.add_relation(1, 3, "LOCATED_IN"); _keep_names_only(d), [e.text for e in d.entities], len(d.relations)
+    (3, ['Kyiv'], 0)
+    """
+    def is_name(e) -> bool:
+        text = doc.text[e.start : e.end]
+        return e.label not in ("PER", "ORG", "LOC") or (any(c.isupper() for c in text) and text.lower() not in _PRONOUNS)
+
+    keep = [i for i, e in enumerate(doc.entities) if is_name(e)]
+    if len(keep) == len(doc.entities):
+        return 0
+    new_index = {old: new for new, old in enumerate(keep)}
+    dropped = len(doc.entities) - len(keep)
+    doc.entities = [doc.entities[i] for i in keep]
+    relations = []
+    for r in doc.relations:
+        if r.head in new_index and r.tail in new_index:
+            r.head, r.tail = new_index[r.head], new_index[r.tail]
+            relations.append(r)
+    doc.relations = relations
+    return dropped
+
+
 def parse_corpus_spec(spec: str) -> DataSource:
     """``"re3d:test"``, ``"winer_fr:test:defence"``, ``"conll2003:testb"``, ``"wikigold"`` → a source.
 
@@ -389,7 +430,7 @@ def parse_corpus_spec(spec: str) -> DataSource:
     you registered).
 
     >>> parse_corpus_spec("winer_fr:test:defence")
-    DataSource(format='winer_fr', path='', split='test', annotated=None, sample=1.0, defence_only=True, label_map={}, augment=False)
+    DataSource(format='winer_fr', path='', split='test', annotated=None, sample=1.0, defence_only=True, label_map={}, augment=False, names_only=False)
     """
     parts = spec.split(":")
     fmt = parts[0]
