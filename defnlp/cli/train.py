@@ -10,7 +10,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="fine-tune a NER or relation model from a config file",
                        description="Fine-tune a model. See docs/fine-tuning.md for the configuration keys.")
     tasks = p.add_subparsers(dest="task", metavar="TASK", required=True)
-    for task, helptext in (("ner", "train a NER model (LoRA adapters + tag head)"),
+    for task, helptext in (("ner", "train a NER model (LoRA adapters or fine-tuned upper layers, + tag head)"),
                            ("relations", "train a relation head on top of a NER model")):
         t = tasks.add_parser(task, help=helptext)
         t.add_argument("config", help="TOML or JSON training configuration")
