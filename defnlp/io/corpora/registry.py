@@ -296,7 +296,9 @@ class DataSource:
     #: training only: also train on augmented copies (the configuration's ``[augment]`` table)
     augment: bool = False
     #: keep PER/ORG/LOC entities only when they are names: drop pronouns and mentions without a
-    #: capital letter (re3d annotates ``we``, ``he``, ``they``, ``the city``; defence-v1 does not)
+    #: capital letter (re3d annotates ``we``, ``he``, ``they``, ``the city``; defence-v1 does not),
+    #: and start every span after a leading article or possessive (re3d: ``the UK``, ``our
+    #: forces``; the project's conventions, CoNLL and WikiGold leave it out)
     names_only: bool = False
 
     def validate(self) -> None:
@@ -376,7 +378,9 @@ def load_source(source: DataSource, base_dir: str | Path = ".", seed: int = 0) -
             d.relations = []
     if source.names_only:
         dropped = sum(_keep_names_only(d) for d in docs)
-        log.info("source %s: %d pronoun or common-noun PER/ORG/LOC mentions dropped (names_only)", source.describe(), dropped)
+        trimmed = sum(_trim_leading_articles(d) for d in docs)
+        log.info("source %s: %d pronoun or common-noun PER/ORG/LOC mentions dropped, %d spans started after "
+                 "a leading article (names_only)", source.describe(), dropped, trimmed)
     if source.sample != 1.0:
         rng = random.Random(seed)
         whole, frac = int(source.sample), source.sample - int(source.sample)
@@ -394,6 +398,47 @@ _PRONOUNS = frozenset(
 )
 
 
+_ARTICLES = frozenset(
+    "the a an this that these those its their his her our my your "
+    "le la les un une des du son sa ses leur leurs notre nos votre vos".split()
+)
+#: names that begin with an article, kept whole
+_ARTICLE_NAMES = frozenset(
+    "the hague|the times|the economist|the guardian|the telegraph|the independent|the new york times|"
+    "the washington post|the wall street journal|the pentagon papers|le monde|le figaro|le parisien|"
+    "la tribune|les echos|le point|la haye|le havre|le mans|le bourget|la rochelle|la réunion|le caire".split("|")
+)
+#: labels whose spans may legitimately start with an article (``the 1990s``, ``a third``)
+_KEEP_ARTICLE_LABELS = frozenset({"DATE", "QUANTITY", "MONEY"})
+
+
+def _trim_leading_articles(doc: Doc) -> int:
+    """Start each entity after a leading article or possessive (``the UK`` → ``UK``, ``l'armée`` stays
+    whole); names that begin with one (``The Hague``, ``Le Monde``) and DATE/QUANTITY/MONEY spans
+    are kept. Returns how many spans changed.
+
+    >>> d = Doc("the UK and The Hague met our Royal Navy.")
+    >>> for a, b, label in [(0, 6, "LOC"), (11, 20, "LOC"), (25, 39, "ORG")]:
+    ...     _ = d.add_entity(a, b, label)
+    >>> _trim_leading_articles(d), [e.text for e in d.entities]
+    (2, ['UK', 'The Hague', 'Royal Navy'])
+    """
+    changed = 0
+    for e in doc.entities:
+        text = doc.text[e.start : e.end]
+        first, _, rest = text.partition(" ")
+        if (e.label in _KEEP_ARTICLE_LABELS or not rest.strip() or first.lower() not in _ARTICLES
+                or text.lower() in _ARTICLE_NAMES):
+            continue
+        offset = len(first) + 1
+        while offset < len(text) and text[offset].isspace():
+            offset += 1
+        e.start += offset
+        e.text = doc.text[e.start : e.end]
+        changed += 1
+    return changed
+
+
 def _keep_names_only(doc: Doc) -> int:
     """Drop the PER/ORG/LOC entities of ``doc`` that are pronouns or have no capital letter; relations
     follow their entities. Returns how many entities were dropped.
@@ -406,6 +451,9 @@ def _keep_names_only(doc: Doc) -> int:
     """
     def is_name(e) -> bool:
         text = doc.text[e.start : e.end]
+        first, _, rest = text.partition(" ")
+        if rest.strip() and first.lower() in _ARTICLES:  # `The city`: is the rest a name?
+            text = rest
         return e.label not in ("PER", "ORG", "LOC") or (any(c.isupper() for c in text) and text.lower() not in _PRONOUNS)
 
     keep = [i for i, e in enumerate(doc.entities) if is_name(e)]
