@@ -31,6 +31,8 @@ def training_section(spec) -> str:
             desc += f", sampled ×{s['sample']}"
         if s.get("annotated"):
             desc += f"; annotates {', '.join(s['annotated'])}"
+        if s.get("names_only"):
+            desc += "; names only (pronoun and common-noun PER/ORG/LOC mentions dropped, leading articles left out of spans)"
         if s.get("augment"):
             aug = cfg.get("augment", {})
             desc += (f", plus {aug.get('copies', 1)} augmented copies of each document (real-world layouts, mentions "
