@@ -6,30 +6,40 @@
 (4, 0)
 
 Every input record yields exactly one output record — the annotated document or an error
-record — in input order; an interrupted run resumes where it stopped (see
-:mod:`defnlp.io.outputs`).
+record — in input order, as valid JSON (see :func:`output_safe`). One job at a time writes an
+output (a lock), and an interrupted run resumes where it stopped, by identity: the inputs must
+have the same fingerprints (:func:`fingerprint_inputs`) and start with the records already
+written, id for id (see :mod:`defnlp.io.outputs`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 import os
+import re
+import stat
 import time
 from collections import deque
-from itertools import islice
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from .doc import Doc, DocResult
-from .errors import DefnlpError
+from .errors import DefnlpError, InputChangedError, InputError, UnpairedSurrogateError
 from .io.inputs import InputRecord, iter_inputs
-from .io.outputs import error_record, open_writer
+from .io.outputs import error_record, job_paths, open_writer, safe_text
 
 if TYPE_CHECKING:
     from .pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
-__all__ = ["annotate_files", "annotate_records"]
+__all__ = ["annotate_files", "annotate_records", "fingerprint_inputs", "output_safe"]
+
+#: bytes hashed at the start and at the end of each input file for its fingerprint
+FINGERPRINT_BYTES = 64 * 1024
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
 def annotate_records(nlp: Pipeline, records: Iterable[InputRecord]) -> Iterator[tuple[InputRecord, DocResult]]:
@@ -51,6 +61,153 @@ def annotate_records(nlp: Pipeline, records: Iterable[InputRecord]) -> Iterator[
 
     for result in nlp.pipe(items(), errors="return"):
         yield waiting.popleft(), result
+
+
+def output_safe(records: Iterable[InputRecord]) -> Iterator[InputRecord]:
+    """The records, each made writable as RFC 8259 JSON, or turned into an error record.
+
+    * an id that is not a string: a number becomes its JSON text, anything else an error
+      record (:class:`~defnlp.errors.RecordFormatError`);
+    * lone surrogates in the id or in an extra field (``meta``): an error record
+      (:class:`~defnlp.errors.UnpairedSurrogateError`; the id is written with ``\\udXXX``
+      escapes). Lone surrogates in the text are refused by the pipeline the same way;
+    * NaN and ±Infinity in extra fields become ``null`` (JSON has no such numbers);
+    * the ``source`` is written with its lone surrogates escaped (file names that are not UTF-8).
+
+    >>> rec = InputRecord("a", "Brest", meta={"score": float("nan"), "tags": ["x"]})
+    >>> [r.meta for r in output_safe([rec])]
+    [{'score': None, 'tags': ['x']}]
+    """
+    for rec in records:
+        yield _output_safe(rec)
+
+
+def _output_safe(rec: InputRecord) -> InputRecord:
+    source = safe_text(rec.source) if isinstance(rec.source, str) else str(rec.source)
+    rid: Any = rec.id
+    if isinstance(rid, int) and not isinstance(rid, bool):
+        rid = str(rid)
+    if not isinstance(rid, str):
+        from .errors import RecordFormatError
+
+        return InputRecord(id=None, source=source, error=RecordFormatError(  # type: ignore[arg-type]
+            f"{source}: the record's id is a {type(rid).__name__}, not a string",
+            'give each record a string id, e.g. {"id": "doc-1", "text": "..."}'))
+    if _SURROGATE.search(rid):
+        rid = safe_text(rid)
+        return InputRecord(id=rid, source=source, error=UnpairedSurrogateError(f"{rid}: the id holds lone surrogates"))
+    if rec.error is not None:
+        return InputRecord(id=rid, source=source, error=rec.error) if (rid, source) != (rec.id, rec.source) else rec
+    try:
+        meta, problem = _json_safe(rec.meta)
+    except RecursionError:
+        meta, problem = None, "is nested too deeply"
+    if problem is not None:
+        return InputRecord(id=rid, source=source, error=UnpairedSurrogateError(f"{rid}: a field of the record {problem}")
+                           if "surrogate" in problem else InputError(f"{rid}: a field of the record {problem}"))
+    if rid is rec.id and source is rec.source and meta is rec.meta:
+        return rec
+    return InputRecord(id=rid, text=rec.text, lang=rec.lang, source=source, meta=meta, error=None)
+
+
+def _json_safe(value: Any) -> tuple[Any, str | None]:
+    """``value`` with NaN/Infinity as None, and the reason it cannot be written (lone surrogates)."""
+    if isinstance(value, float):
+        return (value, None) if math.isfinite(value) else (None, None)
+    if isinstance(value, str):
+        return value, ("holds lone surrogates" if _SURROGATE.search(value) else None)
+    if isinstance(value, dict):
+        out, changed = {}, False
+        for k, v in value.items():
+            if not isinstance(k, str):
+                k, changed = str(k), True
+            if _SURROGATE.search(k):
+                return value, "holds lone surrogates"
+            new, problem = _json_safe(v)
+            if problem is not None:
+                return value, problem
+            changed = changed or new is not v
+            out[k] = new
+        return (out if changed else value), None
+    if isinstance(value, (list, tuple)):
+        items, changed = [], isinstance(value, tuple)
+        for v in value:
+            new, problem = _json_safe(v)
+            if problem is not None:
+                return value, problem
+            changed = changed or new is not v
+            items.append(new)
+        return (items if changed else value), None
+    return value, None
+
+
+def fingerprint_inputs(inputs: Sequence[str | os.PathLike], exclude: Iterable[str | os.PathLike] = ()) -> dict[str, Any]:
+    """The fingerprint of every file of ``inputs``: ``{path: [size, mtime_ns, sha256 of the first
+    and last 64 KiB]}`` (folders walked; hidden files and the paths of ``exclude`` — the job's own
+    files and everything under them — left out). A file that cannot be read gets its error
+    (``{"error": ...}``), so that its recovery counts as a change too.
+
+    Raises :class:`~defnlp.errors.InputError` for an input that does not exist.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.txt").write_text("Brest", encoding="utf-8")
+    >>> [(pathlib.Path(p).name, fp[0]) for p, fp in fingerprint_inputs([d]).items()]
+    [('a.txt', 5)]
+    """
+    skip = [os.path.abspath(p) for p in exclude]
+    out: dict[str, Any] = {}
+
+    def excluded(path: str) -> bool:
+        return any(path == s or path.startswith(s + os.sep) for s in skip)
+
+    for given in inputs:
+        path = os.path.abspath(given)
+        if os.path.isdir(path):
+            for root, dirs, files in os.walk(path):
+                dirs.sort()
+                for name in sorted(files):
+                    full = os.path.join(root, name)
+                    if not name.startswith(".") and not excluded(full):
+                        out[full] = _fingerprint(full)
+        elif os.path.lexists(path):
+            out[path] = _fingerprint(path)
+        else:
+            raise InputError(
+                f"input not found: {given}",
+                "check the path; folders are read recursively for .txt, .jsonl, .parquet and .csv files",
+            )
+    return out
+
+
+def _fingerprint(path: str) -> Any:
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return {"special": stat.S_IFMT(st.st_mode)}
+        with open(path, "rb") as fh:
+            head = fh.read(FINGERPRINT_BYTES)
+            tail = b""
+            if st.st_size > FINGERPRINT_BYTES:
+                fh.seek(max(FINGERPRINT_BYTES, st.st_size - FINGERPRINT_BYTES))
+                tail = fh.read(FINGERPRINT_BYTES)
+    except OSError as err:
+        return {"error": err.strerror or type(err).__name__}
+    return [st.st_size, st.st_mtime_ns, hashlib.sha256(head).hexdigest(), hashlib.sha256(tail).hexdigest()]
+
+
+def _skip_written(records: Iterator[InputRecord], done: int, written: Sequence[str | None]) -> int:
+    """Skip the ``done`` records already written, checking that they are the same records."""
+    for k in range(done):
+        rec = next(records, None)
+        if rec is None:
+            raise InputChangedError(f"the inputs now hold {k} records, but the interrupted run already wrote {done}")
+        if k < len(written) and rec.id != written[k]:
+            raise InputChangedError(
+                f"record {k + 1} of the inputs is {rec.id!r} ({rec.source}), but the interrupted run wrote "
+                f"{written[k]!r} there: the inputs changed"
+            )
+    return done
 
 
 def annotate_files(
@@ -77,17 +234,21 @@ def annotate_files(
     job = {"inputs": [os.path.abspath(p) for p in inputs], "model": model or "default", "format": fmt,
            "columns": {"text": text_column, "id": id_column}}
     started = time.perf_counter()
-    with open_writer(output, fmt, job=job, overwrite=overwrite) as writer:
-        skip = writer.done
+    output = Path(output)
+    fingerprints = fingerprint_inputs(inputs, exclude=[output, *job_paths(output)])
+    # checks the output (folder, permissions, lock, a partial of another job, changed inputs) before
+    # the model loads; the partial file itself appears with the first record
+    with open_writer(output, fmt, job=job, overwrite=overwrite, inputs=fingerprints) as writer:
         nlp = nlp or load(model, **load_options)
-        records = islice(iter_inputs(inputs, encoding=encoding, text_column=text_column, id_column=id_column), skip, None)
+        records = output_safe(iter_inputs(inputs, encoding=encoding, text_column=text_column, id_column=id_column))
+        skip = _skip_written(records, writer.done, writer.written_ids)
         n_records = n_errors = n_entities = n_relations = 0
         bar = tqdm(desc="annotating", unit="doc", initial=skip, disable=not progress or None)
         for rec, result in annotate_records(nlp, records):
             if isinstance(result, DefnlpError):
                 writer.write(error_record(rec.id, result, rec.source))
                 n_errors += 1
-                log.warning("record %s: %s", rec.id, result.message)
+                log.warning("record %s: %s", safe_text(str(rec.id)), safe_text(result.message))
             else:
                 writer.write(result)
                 n_entities += len(result.entities)

@@ -77,6 +77,28 @@ class LanguageError(InputError):
     default_hint = "defnlp supports French (fr) and English (en); pass lang explicitly to override detection"
 
 
+class UnpairedSurrogateError(InputEncodingError):
+    """A text, id or field holds lone UTF-16 surrogates (e.g. a JSON ``"\\ud800"`` escape without
+    its pair): no UTF-8 file and no tokenizer can hold them."""
+
+    default_hint = (
+        "the producer of the data wrote half of a UTF-16 surrogate pair; repair the record, or replace "
+        "them before annotating (text.encode('utf-8', 'replace').decode('utf-8'))"
+    )
+
+
+class InputChangedError(InputError):
+    """The inputs of an interrupted batch job changed before it was resumed."""
+
+    default_hint = "restore the inputs as they were, or pass --overwrite to annotate them again from the start"
+
+
+class AnnotationError(DefnlpError):
+    """The model failed on one document (the other documents of the batch were annotated)."""
+
+    default_hint = "report the document with this error; the rest of the batch was annotated"
+
+
 class RecordedError(InputError):
     """An error recorded with the data before annotation (e.g. a file that could not be decoded,
     kept in a dataset's ``error`` column), carried through as it was recorded.
@@ -92,6 +114,19 @@ class RecordedError(InputError):
 
     def to_dict(self) -> dict:
         return dict(self.record)
+
+
+# --- output --------------------------------------------------------------------------------
+class OutputError(DefnlpError):
+    """The output of a batch job cannot be written (folder, permissions, disk space...)."""
+
+    default_hint = "check --output: its folder must be creatable and writable, with free space"
+
+
+class OutputLockedError(OutputError):
+    """Another job is writing the same output."""
+
+    default_hint = "another defnlp job is writing this output: wait for it to finish, or choose another --output"
 
 
 # --- labels --------------------------------------------------------------------------------

@@ -15,13 +15,23 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, overload
 
 from .doc import Doc, DocResult, prepare_doc
-from .errors import DefnlpError, InputError, ModelError, ModelNotFoundError
+from .errors import (
+    AnnotationError,
+    DefnlpError,
+    InputError,
+    ModelError,
+    ModelNotFoundError,
+    RecordFormatError,
+    UnpairedSurrogateError,
+)
 from .inference import DocEncoding, Engine, Runtime, TokenHead
+from .io.outputs import safe_text
 from .models import DEFAULT_PIPELINE, find_model, read_model_dir
 from .ner.decoding import decode_entities
 from .ner.model import LoadedNer, load_ner
@@ -31,6 +41,8 @@ if TYPE_CHECKING:
     from .relations.model import LoadedRelations
 
 log = logging.getLogger(__name__)
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 __all__ = ["Pipeline", "load", "resolve_pipeline"]
 
@@ -109,28 +121,75 @@ class Pipeline:
     def _results(self, items: Iterable[InputItem]) -> Iterator[DocResult]:
         # per input, in order: None while its document is in the engine, or the error that kept it out
         waiting: deque[DefnlpError | None] = deque()
+        pulled: deque[Doc] = deque()  # documents handed to the engine whose result has not come back
+        source = iter(items)
+        source_failed = False  # an exception from the caller's iterable is the caller's: re-raised
 
         def docs() -> Iterator[Doc]:
-            for item in items:
+            nonlocal source_failed
+            while True:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    return
+                except BaseException:
+                    source_failed = True
+                    raise
                 if isinstance(item, DefnlpError):  # an input that could not be read: given back in its place
                     waiting.append(item)
                     continue
                 try:
-                    doc = _to_doc(item)
+                    doc = prepare_doc(_to_doc(item))
                 except DefnlpError as err:
                     waiting.append(err)
                     continue
+                except Exception as exc:  # noqa: BLE001 - one document must not stop the stream
+                    waiting.append(_failed(getattr(item, "id", None), exc))
+                    continue
                 waiting.append(None)
-                yield prepare_doc(doc)
+                pulled.append(doc)
+                yield doc
 
-        for encoded in self.engine.run(docs(), hidden=self.relations is not None):
+        hidden = self.relations is not None
+        stream = self.engine.run(docs(), hidden=hidden)
+        while True:
+            try:
+                encoded = next(stream)
+            except StopIteration:
+                break
+            except Exception as exc:  # noqa: BLE001
+                if source_failed:
+                    raise
+                # the engine failed on a pool of documents: annotate them one at a time, so that
+                # only the document that breaks it gets an error, then go on with a new stream
+                failed = list(pulled)
+                pulled.clear()
+                if not failed:  # not a document's fault: nothing to isolate
+                    raise
+                log.warning("annotation failed on a batch of %d documents (%s: %s); retrying them one by one",
+                            len(failed), type(exc).__name__, exc)
+                for doc in failed:
+                    while waiting[0] is not None:
+                        yield waiting.popleft()
+                    waiting.popleft()
+                    yield self._annotate_alone(doc, hidden)
+                stream = self.engine.run(docs(), hidden=hidden)
+                continue
             while waiting[0] is not None:
                 yield waiting.popleft()
             waiting.popleft()
+            pulled.popleft()
             result = encoded if isinstance(encoded, DefnlpError) else self._annotate(encoded)
             del encoded  # no reference to the token outputs and hidden states while the caller works
             yield result
         yield from waiting  # errors after the last document
+
+    def _annotate_alone(self, doc: Doc, hidden: bool) -> DocResult:
+        try:
+            (encoded,) = list(self.engine.run([doc], hidden=hidden))
+        except Exception as exc:  # noqa: BLE001
+            return _failed(doc.id, exc)
+        return encoded if isinstance(encoded, DefnlpError) else self._annotate(encoded)
 
     def _annotate(self, encoded: DocEncoding) -> DocResult:
         doc = encoded.doc
@@ -141,7 +200,26 @@ class Pipeline:
                 doc.relations = self.relations.predict(doc, encoded.hidden, encoded.token_spans)
         except DefnlpError as err:
             return err
+        except Exception as exc:  # noqa: BLE001 - one document must not stop the stream
+            return _failed(doc.id, exc)
         return doc
+
+
+def _failed(doc_id: Any, exc: BaseException) -> AnnotationError:
+    """The error of a document on which the model (or a step of the pipeline) raised ``exc``."""
+    log.warning("document %r: annotation failed", doc_id, exc_info=exc)
+    reason = f"{type(exc).__name__}: {exc}"[:300]
+    return AnnotationError(f"document {safe_text(str(doc_id))!r}: annotation failed ({safe_text(reason)})")
+
+
+def _check_text(text: str, doc_id: Any) -> None:
+    """Refuse a text that no tokenizer or UTF-8 output can hold (lone surrogates)."""
+    found = _SURROGATE.search(text)
+    if found is not None:
+        raise UnpairedSurrogateError(
+            f"document {safe_text(str(doc_id))!r}: the text holds a lone surrogate "
+            f"(U+{ord(found.group()):04X} at offset {found.start()})"
+        )
 
 
 def _to_doc(item: str | Doc | dict, lang: str | None = None, id: str | None = None) -> Doc:
@@ -153,9 +231,18 @@ def _to_doc(item: str | Doc | dict, lang: str | None = None, id: str | None = No
         text = item.get("text")
         if not isinstance(text, str):
             raise InputError('a record must have a "text" string')
-        doc = Doc(text=text, id=None if item.get("id") is None else str(item["id"]), lang=item.get("lang") or lang)
+        doc_id = item.get("id")
+        if isinstance(doc_id, int) and not isinstance(doc_id, bool):
+            doc_id = str(doc_id)  # a number's JSON text
+        elif doc_id is not None and not isinstance(doc_id, str):
+            raise RecordFormatError(f"the record's id is a {type(doc_id).__name__}, not a string",
+                                    'give each record a string id (or a number), e.g. {"id": "doc-1", "text": "..."}')
+        item_lang = item.get("lang")
+        doc = Doc(text=text, id=doc_id, lang=item_lang if isinstance(item_lang, str) and item_lang else lang)
     else:
         raise InputError(f"cannot annotate a {type(item).__name__}; give a str, a Doc or a dict with 'text'")
+    if isinstance(doc.text, str):
+        _check_text(doc.text, doc.id)
     if doc.lang is not None and doc.lang not in SUPPORTED_LANGUAGES + ("und",):
         log.debug("document %s has language %r: annotating with the multilingual model anyway", doc.id, doc.lang)
     return doc

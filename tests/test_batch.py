@@ -154,17 +154,24 @@ def test_parquet_writer_drops_a_torn_line_and_resumes(tmp_path) -> None:
     assert rows[5]["error"]["type"] == "EmptyInputError" and rows[5]["text"] is None and rows[5]["source"] == "x:6"
 
 
-def test_parquet_publish_interrupted_after_the_rename_is_finished_by_the_next_run(tmp_path) -> None:
+def test_parquet_publish_interrupted_after_the_rename_is_finished_by_the_next_run(tmp_path, monkeypatch) -> None:
     out = tmp_path / "out.parquet"
     job = {"inputs": ["x"]}
-    with ParquetWriter(out, job) as writer:
+    real_unlink = Path.unlink
+
+    def killed_before_removing_the_partial(self, missing_ok=False):
+        if self.name == "out.parquet.partial":
+            raise Interrupted
+        return real_unlink(self, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", killed_before_removing_the_partial)
+    with pytest.raises(Interrupted), ParquetWriter(out, job) as writer:
         writer.write(record(0))
-    # simulate a kill between the rename of the Parquet file and the removal of the partial file
-    (tmp_path / "out.parquet.partial").write_text(json.dumps(record(0)) + "\n", encoding="utf-8")
-    (tmp_path / "out.parquet.partial.json").write_text(json.dumps(job), encoding="utf-8")
+    monkeypatch.undo()
+    assert out.exists() and (tmp_path / "out.parquet.partial").exists()
     with ParquetWriter(out, job) as writer:
-        assert writer.done == 1
+        assert writer.done == 1 and writer.written_ids == ["d0"]
     assert [r["id"] for r in pq.read_table(out).to_pylist()] == ["d0"]
-    assert not (tmp_path / "out.parquet.partial").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]
     with pytest.raises(InputError, match="already exists"):
         ParquetWriter(out, job)

@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 from ..doc import Doc
 from ..errors import DefnlpError, EmptyInputError, InputError
 from ..io.inputs import JSONL_SUFFIXES, iter_jsonl_docs
+from ..io.outputs import check_output_path, dumps_record, output_error
 from ..text import decode_bytes
 
 log = logging.getLogger(__name__)
@@ -133,8 +135,7 @@ def run(args: argparse.Namespace) -> int:
         ) if args.level == "entity" else None,
     )
     n_links = 0
-    sink = contextlib.nullcontext(sys.stdout) if args.output == "-" else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
-    with sink as out:
+    with _output(args.output) as out:
         for record_id, fr, fr_annotated, en, en_annotated in pairs:
             if args.level == "entity":
                 for doc, annotated in ((fr, fr_annotated), (en, en_annotated)):
@@ -143,10 +144,39 @@ def run(args: argparse.Namespace) -> int:
                         doc.entities, doc.relations = found.entities, found.relations
             record = _align_pair(args.level, record_id, fr, en, aligners, args.min_score)
             n_links += len(record["links"])
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(dumps_record(record) + "\n")
     if args.output != "-":
         print(f"defnlp align: {len(pairs)} document pair(s), {n_links} {args.level} links -> {args.output}", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _output(output: str) -> Iterator[Any]:
+    """Standard output for ``-``; else a temporary file beside ``output``, renamed onto it when
+    every pair is written (a failed or killed run leaves the previous output as it was)."""
+    if output == "-":
+        yield sys.stdout
+        return
+    path = check_output_path(output)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fh = open(tmp, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as err:
+        raise output_error(path, err) from err
+    try:
+        with fh:
+            yield fh
+            try:
+                fh.flush()
+                os.fsync(fh.fileno())
+            except OSError as err:
+                raise output_error(path, err) from err
+        try:
+            os.replace(tmp, path)
+        except OSError as err:
+            raise output_error(path, err) from err
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @dataclass

@@ -1,13 +1,29 @@
-"""Writing annotated records: one output record per input record, atomically, resumably.
+"""Writing annotated records: one output record per input record, atomically, resumably, exclusively.
 
-While a job runs, records go to ``OUT.partial`` (one line per input record, flushed as it is
-written) and the job's identity (inputs, model, format) to ``OUT.partial.json``. When the job
-ends the partial file is renamed to ``OUT`` in one atomic step. If the job is killed, the next
-run with the same inputs finds the partial file, drops a torn last line, skips the records
-already written and appends the rest: the final output holds each input exactly once, in
-input order.
+While a job runs, these files sit beside ``OUT``:
 
-Error records keep the contract ``{"id", "error": {"type", "message", "hint"}}``.
+* ``OUT.lock``: held (``flock``) by the running job. A second job on the same output fails at
+  once with :class:`~defnlp.errors.OutputLockedError`; the lock dies with its process, so a
+  ``kill -9`` leaves no stale lock.
+* ``OUT.partial``: the records, written and flushed one by one;
+* ``OUT.partial.json``: the job manifest: its identity (inputs, model, format, columns) and a
+  fingerprint of every input file (size, mtime, sha256 of the first and last 64 KiB);
+* ``OUT.partial.ledger``: one line per record written: ``[end offset in OUT.partial, id]``.
+
+The partial files are created with the first record (or at the end of a job without records),
+so a run that fails before (the model or an input cannot be opened) leaves nothing behind. When
+the job ends, the partial file is renamed to ``OUT`` in one atomic step. If the job is killed,
+the next run of the same job counts the records of the ledger (never the lines of the output:
+a CoNLL block may hold blank lines), cuts the partial file after the last of them, checks the
+fingerprints (an input that changed is refused with :class:`~defnlp.errors.InputChangedError`
+naming it), and gives the ids written (:attr:`_ResumableFile.written_ids`) so that the caller
+checks that the inputs still start with the same records.
+
+Every line written is RFC 8259 JSON (no NaN or Infinity, no lone surrogates): a record that
+cannot be written so becomes an error record (:func:`dumps_record`). Error records keep the
+contract ``{"id", "error": {"type", "message", "hint"}}``. Output-side failures (the output is
+a folder, its folder cannot be created or written, the disk is full) are
+:class:`~defnlp.errors.OutputError`, raised before the run where they can be seen then.
 
 Parquet output (:class:`ParquetWriter`) is resumable the same way: records go to
 ``OUT.parquet.partial`` as JSON lines, and when the job ends they are converted, in bounded
@@ -18,20 +34,29 @@ sees a half-written Parquet file (see :data:`PARQUET_SCHEMA` for the columns).
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "out.jsonl"
 >>> with JsonlWriter(out, job={"inputs": ["a"]}) as w:
 ...     w.write({"id": "a", "text": "x", "entities": [], "relations": []})
->>> [json.loads(l)["id"] for l in out.read_text().splitlines()]
-['a']
+...     w.write({"id": "b", "text": "x", "meta": {"score": float("nan")}})
+>>> [json.loads(l).get("error", {}).get("type") for l in out.read_text().splitlines()]
+[None, 'UnwritableRecordError']
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
+import re
+import socket
 from pathlib import Path
 from typing import Any
 
 from ..doc import Doc
-from ..errors import DefnlpError, InputError
+from ..errors import DefnlpError, InputChangedError, InputError, OutputError, OutputLockedError
+
+try:  # pragma: no cover - always there on POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +65,16 @@ __all__ = [
     "ConllWriter",
     "BratWriter",
     "ParquetWriter",
+    "OutputLock",
     "open_writer",
     "error_record",
+    "dumps_record",
+    "safe_text",
+    "check_output_path",
+    "job_paths",
     "jsonl_to_parquet",
     "parquet_schema",
+    "UnwritableRecordError",
     "OUTPUT_FORMATS",
 ]
 
@@ -53,70 +84,366 @@ OUTPUT_FORMATS = ("jsonl", "conll", "brat", "parquet")
 PARQUET_GROUP_ROWS = 2048
 PARQUET_GROUP_BYTES = 32 * 1024 * 1024
 
+#: the version of the job manifest (``OUT.partial.json``); a partial of another version is not resumed
+JOB_VERSION = 2
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class UnwritableRecordError(InputError):
+    """A record holds values that RFC 8259 JSON cannot carry (NaN, Infinity, lone surrogates)."""
+
+    default_hint = "clean the input record: JSON has no NaN or Infinity, and UTF-8 no lone surrogates"
+
+
+def safe_text(value: str) -> str:
+    """``value`` with each lone surrogate written as its escape ``\\udXXX``: safe in UTF-8 and JSON.
+
+    >>> safe_text("Brest \\ud800")
+    'Brest \\\\ud800'
+    """
+    if not _SURROGATE.search(value):
+        return value
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+
+
+def _safe_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
 
 def error_record(record_id: str | None, error: DefnlpError, source: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {"id": record_id, "error": error.to_dict()}
+    """The output record of an input that could not be annotated (id and source made writable).
+
+    >>> from defnlp.errors import EmptyInputError
+    >>> error_record("a\\ud800", EmptyInputError("a is empty"), "in/a.txt")["id"]
+    'a\\\\ud800'
+    """
+    out: dict[str, Any] = {"id": _safe_id(record_id), "error": error.to_dict()}
     if source:
-        out["source"] = source
+        out["source"] = safe_text(str(source))
     return out
 
 
-class _ResumableFile:
-    """A line-oriented output written through ``<path>.partial`` and renamed when complete."""
+def dumps_record(record: dict[str, Any]) -> str:
+    """One record as one line of RFC 8259 JSON (UTF-8, no NaN/Infinity, no lone surrogates).
 
-    record_separator = "\n"
+    A record that cannot be written so gives, in its place, an error record
+    (:class:`UnwritableRecordError`) with its id made safe: a line is never invalid, and never
+    missing.
 
-    def __init__(self, path: str | os.PathLike, job: dict[str, Any] | None = None, overwrite: bool = False) -> None:
-        self.path = Path(path)
-        self.partial = self.path.with_name(self.path.name + ".partial")
-        self.job_file = self.path.with_name(self.path.name + ".partial.json")
-        self.job = job or {}
-        self.done = 0
-        if overwrite:
-            for p in (self.partial, self.job_file):
-                p.unlink(missing_ok=True)
-        elif self.path.exists() and not self.partial.exists():
-            raise InputError(f"{self.path} already exists", "pass --overwrite to replace it, or choose another --output")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if self.partial.exists():
-            self._resume()
+    >>> dumps_record({"id": "a", "meta": {"x": float("inf")}})[:60]
+    '{"id": "a", "error": {"type": "UnwritableRecordError", "mess'
+    """
+    try:
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
+        if _SURROGATE.search(line):
+            raise ValueError("lone surrogates")
+        return line
+    except (ValueError, TypeError, RecursionError) as err:
+        return json.dumps(_unwritable(record, err), ensure_ascii=False, allow_nan=False)
+
+
+def _unwritable(record: Any, err: BaseException) -> dict[str, Any]:
+    rid = _safe_id(record.get("id")) if isinstance(record, dict) else None
+    reason = "it holds lone surrogates" if "surrogate" in str(err) else f"{type(err).__name__}: {str(err)[:200]}"
+    out = error_record(rid, UnwritableRecordError(f"record {rid!r} cannot be written as JSON ({safe_text(reason)})"))
+    source = record.get("source") if isinstance(record, dict) else None
+    if isinstance(source, str) and source:
+        out["source"] = safe_text(source)
+    return out
+
+
+def job_paths(path: str | os.PathLike) -> list[Path]:
+    """The files a job on ``path`` writes beside it (lock, partial, manifest, ledger, temporary)."""
+    path = Path(path)
+    return [path.with_name(path.name + suffix) for suffix in (".lock", ".partial", ".partial.json", ".partial.ledger", ".tmp")]
+
+
+def check_output_path(path: str | os.PathLike, folder: bool = False) -> Path:
+    """Check, before a run, that ``path`` can be written; create its folder. Return the path.
+
+    Raises :class:`~defnlp.errors.OutputError` when the output is a folder (a file for
+    ``folder=True``), when a parent is a file, or when its folder cannot be created or written.
+    """
+    path = Path(path)
+    if not folder and path.is_dir():
+        raise OutputError(f"the output {path} is a folder",
+                          "give a file name for --output (out.jsonl, out.parquet, out.conll), or --format brat to write a folder")
+    if folder and path.exists() and not path.is_dir():
+        raise OutputError(f"{path} exists and is not a folder", "brat output needs a folder for --output")
+    parent = path if folder else path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        blocker = next((p for p in [parent, *parent.parents] if p.exists() and not p.is_dir()), parent)
+        raise OutputError(f"cannot create the folder {parent} of the output: {blocker} is a file",
+                          "choose an --output whose folders are folders") from err
+    except OSError as err:
+        raise output_error(parent, err, "cannot create the output folder") from err
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write in the output folder {parent} (permission denied)", "choose a writable --output folder")
+    return path
+
+
+def output_error(path: Path, err: OSError, doing: str = "cannot write") -> OutputError:
+    """The :class:`OutputError` for an ``OSError`` met while writing ``path``."""
+    reason = err.strerror or type(err).__name__
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        hint = "free space on the output's disk (or choose another --output), then re-run the same command: it resumes"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "choose a writable --output folder"
+    else:
+        hint = None
+    return OutputError(f"{doing} {path}: {reason}", hint)
+
+
+class OutputLock:
+    """An exclusive lock on a job's output: ``flock`` on ``OUT.lock``, released when the process ends.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "out.jsonl"
+    >>> with OutputLock(out):
+    ...     OutputLock(out).acquire()
+    Traceback (most recent call last):
+    ...
+    defnlp.errors.OutputLockedError: another defnlp job is writing ... (hint: ...)
+    """
+
+    def __init__(self, output: str | os.PathLike) -> None:
+        self.output = Path(output)
+        self.path = self.output.with_name(self.output.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> OutputLock:
+        if fcntl is None:  # pragma: no cover
+            return self
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as err:
+                raise output_error(self.path.parent, err, "cannot write in the output folder") from err
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+                os.close(fd)
+                if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise output_error(self.path, err, "cannot lock") from err
+                raise OutputLockedError(f"another defnlp job is writing {self.output} ({holder or 'lock held'})") from None
+            try:  # the job that held it may have removed the file just before: lock the file in place
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        info = json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode()
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, info)
+        except OSError as err:
+            os.close(fd)
+            raise output_error(self.path, err) from err
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # while still held: a waiter then sees another inode
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+
+    def __enter__(self) -> OutputLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def compare_inputs(previous: dict[str, Any] | None, current: dict[str, Any] | None) -> None:
+    """Raise :class:`~defnlp.errors.InputChangedError` naming the first input that differs."""
+    if previous is None or current is None or previous == current:
+        return
+    for path in sorted(set(previous) | set(current)):
+        if path not in current:
+            what = "was removed"
+        elif path not in previous:
+            what = "was added"
+        elif previous[path] != current[path]:
+            what = "changed (size, time or content)"
         else:
-            self.job_file.write_text(json.dumps(self.job, sort_keys=True), encoding="utf-8")
-        self._fh = open(self.partial, "a", encoding="utf-8", newline="\n")
+            continue
+        raise InputChangedError(f"the input {safe_text(path)} {what} since the interrupted run; resuming would mix two versions of the inputs")
 
+
+class _ResumableFile:
+    """A record-oriented output written through ``<path>.partial`` and renamed when complete."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        job: dict[str, Any] | None = None,
+        overwrite: bool = False,
+        inputs: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = check_output_path(path)
+        self.partial, self.job_file, self.ledger = job_paths(self.path)[1:4]
+        self.job = json.loads(json.dumps(job or {}, sort_keys=True))
+        self.inputs = inputs
+        self.done = 0
+        #: the ids of the records already written (a resumed job), in order
+        self.written_ids: list[str | None] = []
+        self._size = 0
+        self._fh: Any = None
+        self._ledger_fh: Any = None
+        self.lock = OutputLock(self.path).acquire()
+        try:
+            if overwrite:
+                for p in (self.partial, self.job_file, self.ledger):
+                    p.unlink(missing_ok=True)
+            elif self.path.exists() and not self.partial.exists():
+                raise InputError(f"{self.path} already exists", "pass --overwrite to replace it, or choose another --output")
+            if self.partial.exists():
+                self._resume()
+        except BaseException:
+            self.lock.release()
+            raise
+
+    # ---- resuming -----------------------------------------------------------------------------------
     def _resume(self) -> None:
         try:
-            previous = json.loads(self.job_file.read_text(encoding="utf-8"))
+            state = json.loads(self.job_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            previous = None
-        if previous != json.loads(json.dumps(self.job, sort_keys=True)):
+            state = None
+        entries = self._read_ledger()
+        previous = state.get("job") if isinstance(state, dict) and state.get("version") == JOB_VERSION else None
+        if previous != self.job:
+            if not entries and self._ledger_consistent():
+                log.info("%s holds no record: starting the job afresh", self.partial)
+                for p in (self.partial, self.job_file, self.ledger):
+                    p.unlink(missing_ok=True)
+                return
             raise InputError(
-                f"{self.partial} belongs to a different job (other inputs, model or format)",
+                f"{self.partial} belongs to a different job (other inputs, model, format or columns, or an older defnlp)",
                 "pass --overwrite to start again, or re-run with the same inputs and options",
             )
-        data = self.partial.read_bytes()
-        sep = self.record_separator.encode()
-        cut = data.rfind(sep) + len(sep) if data.rfind(sep) >= 0 else 0
-        if cut != len(data):
-            log.warning("dropping a torn last record from %s (%d bytes)", self.partial, len(data) - cut)
-            with open(self.partial, "r+b") as fh:
-                fh.truncate(cut)
-        self.done = data[:cut].count(sep)
+        compare_inputs(state.get("inputs"), self.inputs)
+        size = self.partial.stat().st_size
+        while entries and entries[-1][0] > size:  # recorded, but the record itself is not on disk
+            entries.pop()
+        cut = entries[-1][0] if entries else 0
+        if cut != size:
+            log.warning("dropping a torn last record from %s (%d bytes)", self.partial, size - cut)
+        with open(self.partial, "r+b") as fh:
+            fh.truncate(cut)
+        with open(self.ledger, "wb") as fh:  # the ledger without a torn last line
+            fh.write(b"".join(self._ledger_line(end, rid) for end, rid in entries))
+        self._size = cut
+        self.done = len(entries)
+        self.written_ids = [rid for _, rid in entries]
+        self._open("ab")
         log.info("resuming %s: %d records already written", self.path, self.done)
 
-    def _write_raw(self, text: str) -> None:
-        self._fh.write(text)
-        self._fh.flush()
+    def _ledger_consistent(self) -> bool:
+        """A partial with no ledger entry may be dropped only if it is empty or has a ledger."""
+        return self.ledger.exists() or self.partial.stat().st_size == 0
+
+    def _read_ledger(self) -> list[tuple[int, str | None]]:
+        entries: list[tuple[int, str | None]] = []
+        try:
+            data = self.ledger.read_bytes()
+        except FileNotFoundError:
+            return entries
+        end_prev = 0
+        for line in data.split(b"\n")[:-1]:  # the part after the last newline is torn
+            try:
+                end, rid = json.loads(line)
+            except (ValueError, TypeError):
+                break
+            if not isinstance(end, int) or end < end_prev or not (rid is None or isinstance(rid, str)):
+                break
+            entries.append((end, rid))
+            end_prev = end
+        return entries
+
+    @staticmethod
+    def _ledger_line(end: int, rid: str | None) -> bytes:
+        return (json.dumps([end, rid]) + "\n").encode("ascii")
+
+    # ---- writing ------------------------------------------------------------------------------------
+    def _open(self, mode: str) -> None:
+        try:
+            if mode == "wb":  # a new job: its manifest first, then the (empty) partial and ledger
+                tmp = self.job_file.with_name(self.job_file.name + ".tmp")
+                state = {"version": JOB_VERSION, "job": self.job, "inputs": self.inputs}
+                tmp.write_text(json.dumps(state, sort_keys=True, ensure_ascii=True), encoding="utf-8")
+                os.replace(tmp, self.job_file)
+            self._fh = open(self.partial, mode)  # noqa: SIM115
+            self._ledger_fh = open(self.ledger, mode)  # noqa: SIM115
+        except OSError as err:
+            raise output_error(self.partial, err) from err
+
+    def format(self, record: dict[str, Any]) -> str:
+        """The text of one record in the output (one JSON line here)."""
+        return dumps_record(record) + "\n"
+
+    def write(self, record: dict[str, Any] | Doc) -> None:
+        """Append one record (a Doc, an output dict or an :func:`error_record`) and flush it."""
+        if isinstance(record, Doc):
+            record = record.to_dict()
+        try:
+            data = self.format(record).encode("utf-8")
+        except (DefnlpError, ValueError, TypeError, KeyError, RecursionError) as err:  # UnicodeEncodeError too
+            record = _unwritable(record, err)
+            data = self.format(record).encode("utf-8")
+        rid = record.get("id")
+        rid = _safe_id(rid)
+        if self._fh is None:
+            self._open("wb")
+        try:
+            self._fh.write(data)
+            self._fh.flush()
+            self._size += len(data)
+            self._ledger_fh.write(self._ledger_line(self._size, rid))
+            self._ledger_fh.flush()
+        except OSError as err:
+            raise output_error(self.partial, err) from err
+        self.done += 1
 
     def close(self, complete: bool = True) -> None:
-        if self._fh.closed:
-            return
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
-        if complete:
-            self._publish()
-            self.job_file.unlink(missing_ok=True)
+        try:
+            if complete and self._fh is None:
+                self._open("wb")  # a job without records still publishes its (empty) output
+            for fh in (self._fh, self._ledger_fh):
+                if fh is not None and not fh.closed:
+                    try:
+                        fh.flush()
+                        if complete:
+                            os.fsync(fh.fileno())
+                    except OSError as err:
+                        if complete:
+                            raise output_error(self.partial, err) from err
+                    finally:
+                        _close_quietly(fh)  # an interrupted job: what could not be flushed is redone
+            if complete:
+                try:
+                    self._publish()
+                except OSError as err:
+                    raise output_error(self.path, err, "cannot publish the output to") from err
+                self.job_file.unlink(missing_ok=True)
+                self.ledger.unlink(missing_ok=True)
+        finally:
+            self.lock.release()
 
     def _publish(self) -> None:
         """Turn the complete partial file into the final output, atomically."""
@@ -129,33 +456,46 @@ class _ResumableFile:
         self.close(complete=exc_type is None)
 
 
-class JsonlWriter(_ResumableFile):
-    """One JSON object per line."""
+def _close_quietly(fh: Any) -> None:
+    try:
+        fh.close()
+    except OSError:
+        pass
 
-    def write(self, record: dict[str, Any] | Doc) -> None:
-        if isinstance(record, Doc):
-            record = record.to_dict()
-        self._write_raw(json.dumps(record, ensure_ascii=False) + "\n")
-        self.done += 1
+
+class JsonlWriter(_ResumableFile):
+    """One JSON object per line (:func:`dumps_record`)."""
+
+
+#: characters that end a line for some reader (``str.splitlines``): escaped in CoNLL comments
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _comment(value: Any) -> str:
+    """``value`` as the text of a one-line CoNLL comment: line breaks and lone surrogates escaped."""
+    text = safe_text(str(value))
+    return _LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class ConllWriter(_ResumableFile):
-    """CoNLL: ``token<TAB>tag`` lines, a ``# id = ...`` header and a blank line per document."""
+    """CoNLL: ``token<TAB>tag`` lines, a ``# id = ...`` header and a blank line per document.
 
-    record_separator = "\n\n"
+    The id and error message are escaped onto one line, so a block never holds a blank line
+    before its end; resuming counts records in the ledger, not blocks in the output.
+    """
 
-    def write(self, record: dict[str, Any] | Doc) -> None:
+    def format(self, record: dict[str, Any]) -> str:
         from .conll import doc_to_bio
 
-        if isinstance(record, dict) and "error" in record:
-            block = f"# id = {record.get('id')}\n# error = {record['error']['type']}: {record['error']['message']}\n"
+        if "error" in record:
+            err = record["error"]
+            block = f"# id = {_comment(record.get('id'))}\n# error = {_comment(err['type'])}: {_comment(err['message'])}\n"
         else:
-            doc = record if isinstance(record, Doc) else Doc.from_dict(record)
+            doc = Doc.from_dict(record)
             tokens, tags = doc_to_bio(doc)
-            lines = [f"# id = {doc.id}"] + [f"{t}\t{tag}" for t, tag in zip(tokens, tags) if t.strip()]
+            lines = [f"# id = {_comment(doc.id)}"] + [f"{t}\t{tag}" for t, tag in zip(tokens, tags) if t.strip()]
             block = "\n".join(lines) + "\n"
-        self._write_raw(block + "\n")
-        self.done += 1
+        return block + "\n"
 
 
 class ParquetWriter(JsonlWriter):
@@ -247,51 +587,117 @@ def jsonl_to_parquet(source: str | os.PathLike, target: str | os.PathLike) -> in
 
 
 class BratWriter:
-    """brat standoff: ``<id>.txt`` + ``<id>.ann`` per document in a folder (``<id>.err`` for errors)."""
+    """brat standoff: ``<id>.txt`` + ``<id>.ann`` per document in a folder (``<id>.err`` for errors).
 
-    def __init__(self, path: str | os.PathLike, job: dict[str, Any] | None = None, overwrite: bool = False) -> None:
-        self.path = Path(path)
-        if self.path.exists() and not self.path.is_dir():
-            raise InputError(f"{self.path} exists and is not a folder", "brat output needs a folder for --output")
-        self.path.mkdir(parents=True, exist_ok=True)
+    Resumable like the file writers: ``.defnlp-progress.json`` holds the job manifest and
+    ``.defnlp-ledger`` one line ``[file name, id]`` per record written (after its files).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        job: dict[str, Any] | None = None,
+        overwrite: bool = False,
+        inputs: dict[str, Any] | None = None,
+    ) -> None:
+        self.path = check_output_path(path, folder=True)
         self.progress = self.path / ".defnlp-progress.json"
+        self.ledger = self.path / ".defnlp-ledger"
         self.job = json.loads(json.dumps(job or {}, sort_keys=True))
+        self.inputs = inputs
         self.done = 0
+        self.written_ids: list[str | None] = []
+        self._names: set[str] = set()
+        self._ledger_fh: Any = None
+        self.lock = OutputLock(self.path).acquire()
+        try:
+            self._start(overwrite)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _start(self, overwrite: bool) -> None:
         if self.progress.exists() and not overwrite:
-            state = json.loads(self.progress.read_text(encoding="utf-8"))
-            if state.get("job") != self.job:
+            try:
+                state = json.loads(self.progress.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                state = {}
+            if state.get("version") != JOB_VERSION or state.get("job") != self.job:
                 raise InputError(f"{self.path} holds the output of a different job", "pass --overwrite or choose another --output")
-            self.done = int(state.get("done", 0))
-        elif any(self.path.iterdir()) and not overwrite:
+            compare_inputs(state.get("inputs"), self.inputs)
+            try:
+                lines = self.ledger.read_bytes().split(b"\n")[:-1]
+            except FileNotFoundError:
+                lines = []
+            for line in lines:
+                try:
+                    name, rid = json.loads(line)
+                except (ValueError, TypeError):
+                    break
+                self._names.add(name)
+                self.written_ids.append(rid)
+            self.done = len(self.written_ids)
+            self.ledger.write_bytes(b"".join(line + b"\n" for line in lines[: self.done]))  # without a torn line
+            return
+        if any(p.name not in (self.progress.name, self.ledger.name) for p in self.path.iterdir()) and not overwrite:
             raise InputError(f"{self.path} is not empty", "pass --overwrite to write into it anyway")
-        self._names: set[str] = {p.stem for p in self.path.iterdir() if p.suffix in (".txt", ".err")} if self.done else set()
+        try:
+            _atomic_write(self.progress, json.dumps({"version": JOB_VERSION, "job": self.job, "inputs": self.inputs}, ensure_ascii=True))
+            self.ledger.write_bytes(b"")
+        except OSError as err:
+            raise output_error(self.path, err) from err
+
+    @staticmethod
+    def _ledger_line(name: str, rid: str | None) -> bytes:
+        return (json.dumps([name, rid]) + "\n").encode("ascii")
 
     def _name(self, record_id: str | None) -> str:
         base = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(record_id or f"doc-{self.done}"))[:120] or "doc"
+        base = base.lstrip(".") or "doc"  # never a hidden file
         name, k = base, 1
         while name in self._names:
             k += 1
             name = f"{base}-{k}"
-        self._names.add(name)
         return name
 
     def write(self, record: dict[str, Any] | Doc) -> None:
         from .brat import doc_to_brat
 
-        name = self._name(record.id if isinstance(record, Doc) else record.get("id"))
-        if isinstance(record, dict) and "error" in record:
-            _atomic_write(self.path / f"{name}.err", json.dumps(record, ensure_ascii=False) + "\n")
-        else:
-            doc = record if isinstance(record, Doc) else Doc.from_dict(record)
-            txt, ann = doc_to_brat(doc)
-            _atomic_write(self.path / f"{name}.txt", txt)
-            _atomic_write(self.path / f"{name}.ann", ann)
+        if isinstance(record, Doc):
+            record = record.to_dict()
+        rid = _safe_id(record.get("id"))
+        name = self._name(rid)
+        files: list[tuple[str, str]]
+        try:
+            if "error" in record:
+                files = [(f"{name}.err", dumps_record(record) + "\n")]
+            else:
+                txt, ann = doc_to_brat(Doc.from_dict(record))
+                txt.encode("utf-8"), ann.encode("utf-8")
+                files = [(f"{name}.txt", txt), (f"{name}.ann", ann)]
+        except (DefnlpError, ValueError, TypeError, KeyError, RecursionError) as err:
+            files = [(f"{name}.err", dumps_record(_unwritable(record, err)) + "\n")]
+        try:
+            for fname, text in files:
+                _atomic_write(self.path / fname, text)
+            if self._ledger_fh is None:
+                self._ledger_fh = open(self.ledger, "ab")  # noqa: SIM115
+            self._ledger_fh.write(self._ledger_line(name, rid))
+            self._ledger_fh.flush()
+        except OSError as err:
+            raise output_error(self.path, err) from err
+        self._names.add(name)
         self.done += 1
-        _atomic_write(self.progress, json.dumps({"job": self.job, "done": self.done}))
 
     def close(self, complete: bool = True) -> None:
-        if complete:
-            self.progress.unlink(missing_ok=True)
+        try:
+            if self._ledger_fh is not None:
+                self._ledger_fh.close()
+            if complete:
+                self.progress.unlink(missing_ok=True)
+                self.ledger.unlink(missing_ok=True)
+        finally:
+            self.lock.release()
 
     def __enter__(self):
         return self
@@ -306,14 +712,19 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def open_writer(path: str | os.PathLike, fmt: str = "jsonl", job: dict[str, Any] | None = None, overwrite: bool = False):
-    """A resumable writer for ``fmt`` (jsonl | conll | brat | parquet)."""
-    if fmt == "jsonl":
-        return JsonlWriter(path, job, overwrite)
-    if fmt == "parquet":
-        return ParquetWriter(path, job, overwrite)
-    if fmt == "conll":
-        return ConllWriter(path, job, overwrite)
-    if fmt == "brat":
-        return BratWriter(path, job, overwrite)
+def open_writer(
+    path: str | os.PathLike,
+    fmt: str = "jsonl",
+    job: dict[str, Any] | None = None,
+    overwrite: bool = False,
+    inputs: dict[str, Any] | None = None,
+):
+    """A resumable, exclusive writer for ``fmt`` (jsonl | conll | brat | parquet).
+
+    ``job`` identifies the job (a partial output of another job is refused); ``inputs`` are the
+    fingerprints of its input files (a resumed job whose inputs changed is refused).
+    """
+    writers = {"jsonl": JsonlWriter, "parquet": ParquetWriter, "conll": ConllWriter, "brat": BratWriter}
+    if fmt in writers:
+        return writers[fmt](path, job, overwrite, inputs)
     raise InputError(f"unknown output format {fmt!r}", f"use one of {', '.join(OUTPUT_FORMATS)}")

@@ -81,16 +81,27 @@ def test_existing_output_needs_overwrite(tmp_path, inputs, tiny_ner_dir, capsys)
     assert "--overwrite" in capsys.readouterr().err
 
 
-def test_resume_after_interruption_writes_each_record_once(tmp_path, inputs, tiny_ner_dir):
+def test_resume_after_interruption_writes_each_record_once(tmp_path, inputs, tiny_ner_dir, monkeypatch):
+    from defnlp.io import outputs
+
     full = run_annotate(tmp_path, tiny_ner_dir, inputs)
     out = tmp_path / "out.jsonl"
-    # simulate a run killed after 4 records, in the middle of writing the 5th
-    job = {"inputs": [str(inputs.resolve())], "model": str(tiny_ner_dir), "format": "jsonl", "columns": {"text": "text", "id": None}}
-    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
-    partial = out.with_name("out.jsonl.partial")
-    partial.write_text("".join(lines[:4]) + lines[4][:10], encoding="utf-8")
-    out.with_name("out.jsonl.partial.json").write_text(json.dumps(job, sort_keys=True))
     out.unlink()
+    # a run interrupted (Ctrl-C) after 4 records, in the middle of writing the 5th
+    real_write = outputs._ResumableFile.write
+
+    def write(self, record):
+        if self.done == 4:
+            self._fh.write(b'{"id": "to')  # a torn record
+            self._fh.flush()
+            raise KeyboardInterrupt
+        return real_write(self, record)
+
+    monkeypatch.setattr(outputs._ResumableFile, "write", write)
+    assert main(["-q", "annotate", str(inputs), "-o", str(out), "-m", str(tiny_ner_dir)]) == 130
+    monkeypatch.undo()
+    partial = out.with_name("out.jsonl.partial")
+    assert partial.exists() and not out.exists()
     resumed = run_annotate(tmp_path, tiny_ner_dir, inputs)
     assert [r["id"] for r in resumed] == [r["id"] for r in full]
     assert not partial.exists()
@@ -161,3 +172,43 @@ def test_evaluate_reads_gold_through_the_corpus_registry(tmp_path, tiny_ner_dir,
         "assert not [m for m in sys.modules if m.startswith('defnlp.training')], 'evaluate imported training code'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- issue 16: output-side failures are clear errors, outputs are exclusive and atomic ----------
+def test_annotate_into_a_folder_is_a_clear_error_before_the_model_loads(tmp_path, inputs, capsys):
+    (tmp_path / "out.jsonl").mkdir()
+    code = main(["-q", "annotate", str(inputs / "a.txt"), "-o", str(tmp_path / "out.jsonl"), "-m", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 2 and "is a folder" in err and "hint" in err and "Traceback" not in err
+
+
+def test_annotate_on_an_output_another_job_holds_fails_at_once(tmp_path, inputs, capsys):
+    from defnlp.io.outputs import OutputLock
+
+    out = tmp_path / "out.jsonl"
+    with OutputLock(out):
+        code = main(["-q", "annotate", str(inputs / "a.txt"), "-o", str(out), "-m", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 2 and "another defnlp job is writing" in err and not out.exists()
+
+
+def test_align_writes_its_output_atomically(tmp_path, monkeypatch):
+    import defnlp.cli.align as align_cli
+
+    fr, en = tmp_path / "fr.jsonl", tmp_path / "en.jsonl"
+    fr.write_text('{"id": "a", "text": "La DGA."}\n{"id": "b", "text": "Brest."}\n', encoding="utf-8")
+    en.write_text('{"id": "a", "text": "The DGA."}\n{"id": "b", "text": "Brest."}\n', encoding="utf-8")
+    out = tmp_path / "links.jsonl"
+    out.write_text("previous output\n", encoding="utf-8")
+    calls = []
+
+    def align_pair(level, record_id, *args):
+        calls.append(record_id)
+        if len(calls) == 2:
+            raise align_cli.DefnlpError("the second pair failed")
+        return {"id": record_id, "level": level, "links": []}
+
+    monkeypatch.setattr(align_cli, "_align_pair", align_pair)
+    assert main(["-q", "align", str(fr), str(en), "--level", "sentence", "-o", str(out)]) == 2
+    assert out.read_text(encoding="utf-8") == "previous output\n"  # not half-written
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["en.jsonl", "fr.jsonl", "links.jsonl"]
