@@ -502,3 +502,26 @@ def test_names_only_on_re3d_train_drops_its_pronoun_mentions():
     assert not texts & {"we", "he", "they", "i", "it", "the city"}
     dropped = sum(len(d.entities) for d in plain) - sum(len(d.entities) for d in names)
     assert 100 < dropped < 0.25 * sum(len(d.entities) for d in plain)
+
+
+def test_names_only_starts_spans_after_a_leading_article_and_keeps_names_that_begin_with_one(tmp_path):
+    path = tmp_path / "docs.md"
+    path.write_text(
+        "=== doc: a | lang: en\n[The UK]{LOC:u} and [our  Royal Navy]{ORG:n} met in [The Hague]{LOC:h} on"
+        " [the 3rd of May]{DATE:d}; [The City]{LOC:c} agreed.\n> n LOCATED_IN h\n",
+        encoding="utf-8",
+    )
+    (doc,) = load_source(DataSource(format="markup", path=str(path), names_only=True))
+    assert [(e.text, doc.text[e.start : e.end]) for e in doc.entities] == [
+        ("UK", "UK"), ("Royal Navy", "Royal Navy"), ("The Hague", "The Hague"), ("the 3rd of May", "the 3rd of May"),
+        ("City", "City")]
+    assert [(doc.entities[r.head].text, r.label, doc.entities[r.tail].text) for r in doc.relations] == [
+        ("Royal Navy", "LOCATED_IN", "The Hague")]
+
+
+@needs_data
+def test_names_only_on_re3d_train_leaves_no_leading_article():
+    names = load_source(DataSource(format="re3d", split="train", names_only=True))
+    starts = [d.text[e.start : e.end].split()[0].lower() for d in names for e in d.entities
+              if e.label not in ("DATE", "QUANTITY", "MONEY") and d.text[e.start : e.end].split()]
+    assert sum(w in ("the", "a", "an", "our", "their") for w in starts) <= 10  # names such as 'The Hague' stay whole
