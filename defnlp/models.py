@@ -9,8 +9,12 @@ A model directory holds
 * ``manifest.json`` — the sha256 of both files, checked on every load;
 * ``README.md`` — the human model card with the measured figures.
 
-Nothing else is allowed: pickle files or code in the directory are refused, and the paths the
-card names cannot leave the directory.
+Nothing else is allowed, and loading fails closed (:func:`read_model_dir`, :func:`load_weights`):
+pickle files or code in the directory, a file the manifest does not list, a manifest that omits
+the card or the weights, a weights file that is not well-formed safetensors, non-finite or
+non-float tensors, and card values of the wrong type or range are all refused with a
+:class:`~defnlp.errors.ModelError` (or its subclasses ``IntegrityError``, ``UnsafeModelError``);
+the paths the card names cannot leave the directory.
 
 >>> spec = ModelSpec(name="demo", task="ner", labels=["PER"], encoder={"name": "tiny-random-e5", "sha256": "0" * 64})
 >>> ModelSpec.from_dict(spec.to_dict()).labels
@@ -28,19 +32,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import models_dir
-from .errors import ModelError, ModelNotFoundError
-from .integrity import check_model_dir, safe_join, verify_manifest, write_manifest
+from .config import config_from_dict, models_dir
+from .errors import ConfigError, IntegrityError, ModelError, ModelNotFoundError
+from .integrity import check_model_dir, check_safetensors, read_json_file, safe_join, verify_manifest, write_manifest
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ModelSpec", "find_model", "read_model_dir", "write_model_dir", "DEFAULT_PIPELINE", "shipped_models"]
+__all__ = ["ModelSpec", "find_model", "read_model_dir", "load_weights", "write_model_dir", "DEFAULT_PIPELINE",
+           "shipped_models"]
 
 FORMAT = "defnlp-model/1"
 SPEC_FILE = "defnlp.json"
 TASKS = ("ner", "relations")
 #: ``defnlp.load()`` with no name loads this pipeline (NER + relations when present)
 DEFAULT_PIPELINE = "defence-v2"
+#: window sizes a model may declare (the range ``defnlp train`` accepts)
+MAX_TOKENS_RANGE = (8, 510)
+_CARD_HINT = "the model card (defnlp.json) is malformed: re-export the model, or fix the value (see docs/models.md)"
 
 
 @dataclass
@@ -68,25 +76,71 @@ class ModelSpec:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = SPEC_FILE) -> "ModelSpec":
+        """Build a spec from parsed JSON: known keys, the declared types (:func:`~defnlp.config.config_from_dict`),
+        then the values' ranges (:meth:`check`); any problem is a :class:`ModelError`."""
         if not isinstance(data, dict):
-            raise ModelError(f"{where}: expected a JSON object")
-        known = set(cls.__dataclass_fields__)
-        unknown = set(data) - known
-        if unknown:
-            raise ModelError(f"{where}: unknown keys {sorted(unknown)}", f"allowed keys: {sorted(known)}")
+            raise ModelError(f"{where}: expected a JSON object", _CARD_HINT)
         try:
-            spec = cls(**data)
-        except TypeError as err:
-            raise ModelError(f"{where}: {err}") from err
-        if spec.format != FORMAT:
-            raise ModelError(f"{where}: unsupported model format {spec.format!r}", f"this defnlp reads {FORMAT!r}")
-        if spec.task not in TASKS:
-            raise ModelError(f"{where}: unknown task {spec.task!r}", f"tasks: {', '.join(TASKS)}")
-        if not spec.labels or not all(isinstance(label, str) for label in spec.labels):
-            raise ModelError(f"{where}: 'labels' must be a non-empty list of strings")
-        if not isinstance(spec.encoder, dict) or not spec.encoder.get("name") or not spec.encoder.get("sha256"):
-            raise ModelError(f"{where}: 'encoder' must give the base encoder 'name' and 'sha256'")
+            spec = config_from_dict(cls, data, where=where)
+        except ConfigError as err:
+            hint = err.hint if err.hint != ConfigError.default_hint else _CARD_HINT
+            raise ModelError(err.message, hint) from err
+        spec.check(where)
         return spec
+
+    def check(self, where: str = SPEC_FILE) -> None:
+        """Refuse values a loader cannot use (:class:`ModelError` naming the key).
+
+        >>> ModelSpec(name="x", task="ner", labels=["PER"], encoder={"name": "e", "sha256": "0" * 64},
+        ...           max_tokens=0).check()  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        defnlp.errors.ModelError: defnlp.json: 'max_tokens' must be an integer from 8 to 510, not 0 ...
+        """
+
+        def bad(message: str, hint: str = _CARD_HINT) -> ModelError:
+            return ModelError(f"{where}: {message}", hint)
+
+        if self.format != FORMAT:
+            raise bad(f"unsupported model format {self.format!r}", f"this defnlp reads {FORMAT!r}")
+        if self.task not in TASKS:
+            raise bad(f"unknown task {self.task!r}", f"tasks: {', '.join(TASKS)}")
+        if not self.name.strip():
+            raise bad("'name' must not be empty")
+        labels = self.labels
+        if not labels or not all(isinstance(label, str) and label.strip() for label in labels):
+            raise bad("'labels' must be a non-empty list of label names (strings)")
+        if len(set(labels)) != len(labels):
+            raise bad(f"'labels' lists a label twice: {sorted({l for l in labels if labels.count(l) > 1})}")
+        if not isinstance(self.encoder.get("name"), str) or not self.encoder["name"].strip():
+            raise bad("'encoder' must give the base encoder 'name' and 'sha256'")
+        if not _is_sha256(self.encoder.get("sha256")):
+            raise bad("'encoder.sha256' must be the 64 hex digits of the base encoder's weights")
+        if "sha256" in self.depends_on and not _is_sha256(self.depends_on["sha256"]):
+            raise bad("'depends_on.sha256' must be 64 hex digits")
+        if not self.weights.strip() or not self.scheme.strip():
+            raise bad("'weights' and 'scheme' must not be empty")
+        low, high = MAX_TOKENS_RANGE
+        if not low <= self.max_tokens <= high:
+            raise bad(f"'max_tokens' must be an integer from {low} to {high}, not {self.max_tokens}")
+        if not 0 <= self.overlap <= self.max_tokens // 2:
+            raise bad(f"'overlap' must be an integer from 0 to max_tokens / 2 ({self.max_tokens // 2}), "
+                      f"not {self.overlap}")
+        kind = (self.adapter or {"type": "none"}).get("type")
+        if kind not in ("lora", "full", "none"):
+            raise bad(f"unknown adapter type {kind!r}", "known types: lora, full, none")
+        if self.task == "relations" and kind != "none":
+            raise bad(f"a relation model has no encoder adapter, but 'adapter.type' is {kind!r}",
+                      'relation heads read the NER model\'s hidden states; use {"type": "none"}')
+        from .encoders.adapters import parse_adapter
+
+        try:
+            parse_adapter(self.adapter)
+        except ModelError as err:
+            raise bad(err.message, err.hint) from err
+
+
+def _is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
 def shipped_models() -> list[Path]:
@@ -111,21 +165,52 @@ def find_model(name: str | os.PathLike) -> Path:
 
 
 def read_model_dir(path: str | os.PathLike) -> tuple[ModelSpec, Path]:
-    """Check a model directory (safety, hashes) and return its spec and weights path."""
+    """Check a model directory (safety, hashes, card values) and return its spec and weights path.
+
+    Fails closed: the manifest must list the card and the weights and every other file of the
+    directory (:func:`~defnlp.integrity.verify_manifest`); see :func:`load_weights` for the weights.
+    """
     path = Path(path)
     check_model_dir(path)
-    verify_manifest(path)
-    try:
-        data = json.loads((path / SPEC_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ModelError(f"{path / SPEC_FILE} cannot be read: {err}") from err
+    listed = verify_manifest(path, required=[SPEC_FILE], complete=True)
+    data = read_json_file(path / SPEC_FILE, "model card")
     spec = ModelSpec.from_dict(data, where=str(path / SPEC_FILE))
     weights = safe_join(path, spec.weights)
     if weights.suffix != ".safetensors":
         raise ModelError(f"{path}: weights must be a .safetensors file, not {weights.name}")
     if not weights.is_file():
         raise ModelError(f"{path}: weights file {spec.weights} is missing")
+    if weights not in {safe_join(path, name) for name in listed}:
+        raise IntegrityError(f"{path / 'manifest.json'} does not list the weights file {spec.weights}",
+                             "the manifest must give the sha256 of the weights; re-export the model")
     return spec, weights
+
+
+def load_weights(path: str | os.PathLike) -> dict[str, Any]:
+    """The tensors of a model's ``weights.safetensors``, checked: every problem is a :class:`ModelError`.
+
+    The file's layout is checked against its size first (:func:`~defnlp.integrity.check_safetensors`:
+    pickles, truncated files, oversized headers); then every tensor must be floating-point and
+    finite (no NaN or infinity in a head, an adapter or a delta).
+    """
+    import torch
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    check_safetensors(path)
+    try:
+        tensors = load_file(str(path))
+    except Exception as err:  # SafetensorError, OSError, MemoryError...: never a raw traceback
+        raise ModelError(f"{path} cannot be read as safetensors: {err}",
+                         "the weights file is damaged: re-export the model, or re-download it") from err
+    for name, tensor in tensors.items():
+        if not tensor.is_floating_point():
+            raise ModelError(f"{path}: tensor {name} has dtype {tensor.dtype}",
+                             "a model's weights are floating-point tensors")
+        if not bool(torch.isfinite(tensor).all()):
+            raise ModelError(f"{path}: tensor {name} holds non-finite values (NaN or infinity)",
+                             "the weights are corrupt or training diverged: retrain the model")
+    return tensors
 
 
 def write_model_dir(path: str | os.PathLike, spec: ModelSpec, tensors: dict[str, Any], card: str = "") -> Path:

@@ -10,6 +10,10 @@ An encoder is named by
 * a Hugging Face hub id such as ``"intfloat/multilingual-e5-small"`` (needs a network or a
   populated HF cache; ``HF_HUB_OFFLINE=1`` is honoured).
 
+A model card's ``encoder.name`` is resolved with ``model_dir`` (:func:`card_encoder_dir`): an
+alias, a hub id, or a folder *inside* the model directory; an absolute path or one that leaves
+the model directory is refused (:class:`~defnlp.errors.UnsafeModelError`).
+
 >>> enc = load_encoder("multilingual-e5-small")          # doctest: +SKIP
 >>> enc.info.sha256[:12], enc.info.hidden_size           # doctest: +SKIP
 ('…', 384)
@@ -31,8 +35,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..config import cache_dir
-from ..errors import EncoderBuildError, EncoderError, IntegrityError
-from ..integrity import check_model_dir, read_manifest, sha256_file, verify_manifest, write_manifest
+from ..errors import EncoderBuildError, EncoderError, IntegrityError, ModelError, UnsafeModelError
+from ..integrity import check_model_dir, read_manifest, safe_join, sha256_file, verify_manifest, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,8 @@ __all__ = [
     "resolve_encoder",
     "load_encoder",
     "encoder_cache_dir",
+    "card_encoder_dir",
+    "encoder_skeleton",
     "ALIASES",
 ]
 
@@ -181,41 +187,92 @@ def _weights_file(directory: Path) -> Path:
 def _info(name: str, directory: Path, source: str, sha256: str) -> EncoderInfo:
     try:
         cfg = json.loads((directory / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise EncoderError(f"{directory} has no readable config.json: {err}") from err
-    return EncoderInfo(
-        name=name,
-        path=str(directory),
-        sha256=sha256,
-        source=source,
-        hidden_size=int(cfg.get("hidden_size", 0)),
-        num_layers=int(cfg.get("num_hidden_layers", 0)),
-    )
+        hidden_size, num_layers = int(cfg.get("hidden_size", 0)), int(cfg.get("num_hidden_layers", 0))
+    except (OSError, ValueError, TypeError, AttributeError, RecursionError) as err:
+        raise EncoderError(f"{directory} has no readable config.json: {type(err).__name__}: {str(err)[:200]}") from err
+    return EncoderInfo(name=name, path=str(directory), sha256=sha256, source=source,
+                       hidden_size=hidden_size, num_layers=num_layers)
 
 
-def resolve_encoder(name: str | os.PathLike | None = None, verify: bool = True) -> EncoderInfo:
-    """Find (and if needed build or download) an encoder; verify its files; return its info."""
+_CARD_ENCODER_HINT = (f"a model card's encoder.name must be a built-in alias ({', '.join(sorted(ALIASES))}), a hub id "
+                      "or a folder inside the model directory; to use another encoder, pass it explicitly "
+                      "(defnlp.load(model, encoder=PATH): its sha256 must still match the card)")
+
+
+def card_encoder_dir(name: Any, model_dir: str | os.PathLike) -> Path | None:
+    """Check a model card's base-encoder reference (``encoder.name`` in ``defnlp.json``).
+
+    Returns the folder it names inside ``model_dir``, or ``None`` for a built-in alias or a hub
+    id. An absolute path, a path leaving ``model_dir`` (``..``, a symbolic link) or the model
+    directory itself is refused with :class:`~defnlp.errors.UnsafeModelError`.
+
+    >>> card_encoder_dir("multilingual-e5-small", ".") is None
+    True
+    >>> card_encoder_dir("/opt/encoders/e5", ".")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    defnlp.errors.UnsafeModelError: ...
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ModelError(f"the model card's encoder name {name!r} is not a name", _CARD_ENCODER_HINT)
+    if name in ALIASES:
+        return None
+    base = Path(model_dir).resolve()
+    try:
+        inside = safe_join(base, name)
+    except UnsafeModelError as err:
+        raise UnsafeModelError(f"the model card's encoder {name!r} is outside the model directory {base}",
+                               _CARD_ENCODER_HINT) from err
+    if inside == base:
+        raise UnsafeModelError(f"the model card's encoder {name!r} is the model directory itself", _CARD_ENCODER_HINT)
+    if inside.is_dir():
+        return inside
+    if HUB_ID_RE.match(name):
+        return None
+    raise ModelError(f"the model card's encoder {name!r} is not a built-in alias, a hub id or a folder inside {base}",
+                     _CARD_ENCODER_HINT)
+
+
+def resolve_encoder(name: str | os.PathLike | None = None, verify: bool = True,
+                    model_dir: str | os.PathLike | None = None) -> EncoderInfo:
+    """Find (and if needed build or download) an encoder; verify its files; return its info.
+
+    ``model_dir``: ``name`` comes from that model directory's card and is resolved there
+    (:func:`card_encoder_dir`), never against the working directory.
+    """
+    if model_dir is not None:
+        inside = card_encoder_dir(name, model_dir)
+        if inside is not None:
+            return _local_encoder(inside, verify)
+        if str(name) not in ALIASES:
+            return _resolve_hub(str(name))
     name = str(name or DEFAULT_ENCODER)
     if name in ALIASES:
         directory = _ensure_built(name)
         if verify:
-            files = verify_manifest(directory)
+            files = verify_manifest(directory, required=["config.json", "model.safetensors"], complete=True)
         else:
             files = read_manifest(directory)["files"]
+        if "model.safetensors" not in files:
+            raise IntegrityError(f"{directory}/manifest.json does not list model.safetensors")
         return _info(_CANONICAL.get(name, name), directory, read_manifest(directory).get("source", "built-in"), files["model.safetensors"])
     path = Path(name).expanduser()
     if path.is_dir():
-        check_model_dir(path)
-        if (path / "manifest.json").is_file() and verify:
-            verify_manifest(path)
-        weights = _weights_file(path)
-        return _info(str(path.resolve()), path.resolve(), "local", sha256_file(weights))
+        return _local_encoder(path, verify)
     if HUB_ID_RE.match(name) and not path.exists():
         return _resolve_hub(name)
     raise EncoderError(
         f"unknown encoder {name!r}: not a built-in alias, a directory, or a hub id",
         f"use one of {', '.join(sorted(ALIASES))}, a local model directory, or an id like intfloat/multilingual-e5-small",
     )
+
+
+def _local_encoder(path: Path, verify: bool) -> EncoderInfo:
+    """A Hugging Face model folder; with a manifest, every file it holds must be listed and match."""
+    check_model_dir(path)
+    weights = _weights_file(path)
+    if (path / "manifest.json").is_file() and verify:
+        verify_manifest(path, required=["config.json", weights.name], complete=True)
+    return _info(str(path.resolve()), path.resolve(), "local", sha256_file(weights))
 
 
 def _resolve_hub(repo_id: str) -> EncoderInfo:
@@ -238,12 +295,14 @@ def _resolve_hub(repo_id: str) -> EncoderInfo:
     return _info(repo_id, directory, "huggingface-hub", sha256_file(weights))
 
 
-def load_encoder(name: str | os.PathLike | None = None, device: str | None = None, expected_sha256: str | None = None) -> Encoder:
+def load_encoder(name: str | os.PathLike | None = None, device: str | None = None, expected_sha256: str | None = None,
+                 model_dir: str | os.PathLike | None = None) -> Encoder:
     """Resolve and load an encoder (``AutoModel`` + fast ``AutoTokenizer``), safetensors only.
 
     ``expected_sha256``: refuse (``IncompatibleEncoderError``) weights with another hash.
+    ``model_dir``: ``name`` is a model card's reference, resolved in that directory (:func:`card_encoder_dir`).
     """
-    info = resolve_encoder(name)
+    info = resolve_encoder(name, model_dir=model_dir)
     if expected_sha256 and info.sha256 != expected_sha256:
         from ..errors import IncompatibleEncoderError
 
@@ -269,6 +328,28 @@ def load_encoder(name: str | os.PathLike | None = None, device: str | None = Non
     if device:
         model.to(device)
     return Encoder(model=model, tokenizer=tokenizer, info=info)
+
+
+def encoder_skeleton(info: EncoderInfo) -> Any:
+    """The encoder's architecture on the ``meta`` device: module names and shapes, no weights, in
+    milliseconds. Loaders check a model's adapters and heads against it before loading the encoder.
+
+    >>> skeleton = encoder_skeleton(resolve_encoder("tiny-random-e5"))   # doctest: +SKIP
+    >>> skeleton.config.hidden_size, next(skeleton.parameters()).device  # doctest: +SKIP
+    (32, device(type='meta'))
+    """
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    try:
+        config = AutoConfig.from_pretrained(info.path, trust_remote_code=False)
+        with torch.device("meta"):
+            try:
+                return AutoModel.from_config(config, add_pooling_layer=False)
+            except TypeError:  # architectures without a pooler
+                return AutoModel.from_config(config)
+    except Exception as err:
+        raise EncoderError(f"the configuration of encoder {info.name!r} in {info.path} cannot be used: {err}") from err
 
 
 def clear_cache(alias: str | None = None) -> None:

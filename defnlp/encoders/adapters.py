@@ -15,7 +15,10 @@ Two kinds, named by the ``adapter`` entry of a model card (``defnlp.json``):
   adds it to the base weights (whose sha256 the card records and the loader checks), refusing
   anything but complete, finite deltas of the declared layers.
 
-:func:`merge_adapter` applies either kind from a card's ``adapter`` entry.
+:func:`merge_adapter` applies either kind from a card's ``adapter`` entry. Both fail closed
+(:class:`~defnlp.errors.ModelError`): settings of the wrong type or range (:func:`parse_adapter`),
+layers the encoder does not have, LoRA targets that match none of its modules, and weights
+that do not match the settings.
 
 >>> cfg = LoraSettings(r=4, alpha=8)
 >>> cfg.scale
@@ -26,6 +29,7 @@ Two kinds, named by the ``adapter`` entry of a model card (``defnlp.json``):
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -36,7 +40,7 @@ from torch import nn
 from ..errors import ModelError
 
 __all__ = ["LoraSettings", "add_lora", "lora_tensors", "load_lora_into_peft", "merge_lora", "FullSettings",
-           "layer_parameters", "layer_deltas", "apply_layer_deltas", "merge_adapter", "DELTA_PREFIX"]
+           "layer_parameters", "layer_deltas", "apply_layer_deltas", "merge_adapter", "parse_adapter", "DELTA_PREFIX"]
 
 DEFAULT_TARGETS = ["query", "key", "value", "attention.output.dense", "intermediate.dense", "output.dense"]
 
@@ -60,8 +64,48 @@ class LoraSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "LoraSettings":
+        """Settings from a card's ``adapter`` entry, checked (:class:`ModelError` on a wrong type or range).
+
+        >>> LoraSettings.from_dict({"type": "lora", "r": 0})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        defnlp.errors.ModelError: adapter entry of type 'lora': 'r' must be a positive integer, not 0 ...
+        """
         data = {k: v for k, v in data.items() if k != "type"}
-        return cls(**data)
+        try:
+            settings = cls(**data)
+        except TypeError as err:
+            raise ModelError(f"adapter entry of type 'lora' is malformed: {err}", _ADAPTER_HINT) from err
+
+        def bad(message: str) -> ModelError:
+            return ModelError(f"adapter entry of type 'lora': {message}", _ADAPTER_HINT)
+
+        if not _is_int(settings.r) or settings.r < 1:
+            raise bad(f"'r' must be a positive integer, not {settings.r!r}")
+        if not _is_number(settings.alpha) or not settings.alpha > 0:
+            raise bad(f"'alpha' must be a positive number, not {settings.alpha!r}")
+        if not _is_number(settings.dropout) or not 0 <= settings.dropout < 1:
+            raise bad(f"'dropout' must be a number in [0, 1), not {settings.dropout!r}")
+        targets = settings.targets
+        if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t.strip() for t in targets):
+            raise bad(f"'targets' must be a non-empty list of module names, not {targets!r}")
+        if settings.layers is not None:
+            _check_layer_list(settings.layers, "lora")
+        return settings
+
+    def check_encoder(self, model: nn.Module) -> None:
+        """Refuse settings that name layers ``model`` does not have, or targets matching none of its modules."""
+        available = encoder_layers(model)
+        if self.layers is not None:
+            missing = sorted(set(self.layers) - available)
+            if missing:
+                raise ModelError(f"LoRA adapter layers {missing} are out of range: the encoder has layers "
+                                 f"0-{max(available, default=-1)}", _ADAPTER_HINT)
+        names = [n for n, m in model.named_modules() if isinstance(m, nn.Linear) and n.startswith("encoder.layer.")]
+        unknown = [t for t in self.targets if not any(n.endswith("." + t) for n in names)]
+        if unknown:
+            known = sorted({n.split(".", 3)[3] for n in names})
+            raise ModelError(f"unknown LoRA target modules {unknown}: no linear layer of the encoder has that name",
+                             f"targets of this encoder: {', '.join(known)}")
 
     def module_names(self, model: nn.Module) -> list[str]:
         """Full names of the ``nn.Linear`` modules of ``model`` that receive adapters."""
@@ -121,9 +165,23 @@ def _pairs(tensors: dict[str, torch.Tensor]) -> dict[str, tuple[torch.Tensor, to
 
 @torch.no_grad()
 def merge_lora(model: nn.Module, tensors: dict[str, torch.Tensor], settings: LoraSettings) -> int:
-    """Add the adapters' update into ``model``'s weights in place; return the number merged."""
+    """Add the adapters' update into ``model``'s weights in place; return the number merged.
+
+    Fails closed: the adapters must be exactly those of the modules that ``settings`` names
+    (:meth:`LoraSettings.module_names`), with ``r``-sized, finite matrices; nothing is merged otherwise.
+    """
+    settings.check_encoder(model)
     modules = dict(model.named_modules())
     pairs = _pairs(tensors)
+    expected = set(settings.module_names(model))
+    if set(pairs) != expected:
+        extra, missing = sorted(set(pairs) - expected), sorted(expected - set(pairs))
+        raise ModelError(f"the LoRA adapters do not match the card's adapter settings "
+                         f"({len(extra)} unexpected, e.g. {extra[:2]}; {len(missing)} missing, e.g. {missing[:2]})",
+                         "the weights file does not belong to this card or this encoder")
+    for name, (a, b) in pairs.items():
+        if not (torch.isfinite(a).all() and torch.isfinite(b).all()):
+            raise ModelError(f"adapter of {name} holds non-finite values")
     for name, (a, b) in pairs.items():
         linear = modules.get(name)
         if not isinstance(linear, nn.Linear):
@@ -179,7 +237,13 @@ class FullSettings:
         except TypeError as err:
             raise ModelError(f"adapter entry of type 'full' is malformed: {err}") from err
         if not isinstance(settings.layers, list) or not settings.layers or not all(isinstance(n, int) for n in settings.layers):
-            raise ModelError("adapter entry of type 'full' must list its 'layers' (encoder layer indices)")
+            raise ModelError("adapter entry of type 'full' must list its 'layers' (encoder layer indices)",
+                             _ADAPTER_HINT)
+        _check_layer_list(settings.layers, "full")
+        for key in ("matrix_dtype", "vector_dtype"):
+            if getattr(settings, key) not in _DTYPE_NAMES:
+                raise ModelError(f"adapter entry of type 'full': {key!r} must be one of {', '.join(_DTYPE_NAMES)}, "
+                                 f"not {getattr(settings, key)!r}", _ADAPTER_HINT)
         return settings
 
 
@@ -241,8 +305,62 @@ def apply_layer_deltas(model: nn.Module, tensors: dict[str, torch.Tensor], setti
         if not torch.isfinite(delta).all():
             raise ModelError(f"delta of {name} holds non-finite values")
     for name, delta in deltas.items():
-        params[name] += delta.to(params[name].dtype)
+        params[name] += delta.to(params[name])  # dtype and device (a meta-device skeleton for a dry run)
     return len(deltas)
+
+
+def parse_adapter(adapter: dict[str, Any] | None) -> LoraSettings | FullSettings | None:
+    """The checked settings of a card's ``adapter`` entry (``None`` for ``{"type": "none"}``).
+
+    >>> parse_adapter({"type": "full", "layers": [4, 5]}).layers
+    [4, 5]
+    >>> parse_adapter({"type": "none"}) is None
+    True
+    """
+    adapter = adapter or {"type": "none"}
+    if not isinstance(adapter, dict):
+        raise ModelError(f"the adapter entry must be an object, not {type(adapter).__name__}", _ADAPTER_HINT)
+    kind = adapter.get("type")
+    if kind == "lora":
+        return LoraSettings.from_dict(adapter)
+    if kind == "full":
+        return FullSettings.from_dict(adapter)
+    if kind == "none":
+        if set(adapter) != {"type"}:
+            raise ModelError(f"adapter entry of type 'none' has settings {sorted(set(adapter) - {'type'})}",
+                             _ADAPTER_HINT)
+        return None
+    raise ModelError(f"unknown adapter type {kind!r}", "known types: lora, full, none")
+
+
+def encoder_layers(model: nn.Module) -> set[int]:
+    """Indices of the transformer layers of a BERT-layout encoder (``encoder.layer.N``)."""
+    found = set()
+    for name, _ in model.named_modules():
+        m = _LAYER_PARAM.match(name + ".")
+        if m:
+            found.add(int(m.group("layer")))
+    return found
+
+
+_ADAPTER_HINT = "the model card's 'adapter' entry is malformed: re-export the model (see docs/fine-tuning.md)"
+_DTYPE_NAMES = ("float16", "bfloat16", "float32")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_layer_list(layers: Any, kind: str) -> None:
+    if not isinstance(layers, list) or not layers or not all(_is_int(n) and n >= 0 for n in layers):
+        raise ModelError(f"adapter entry of type {kind!r}: 'layers' must be a non-empty list of layer indices "
+                         f"(integers >= 0), not {layers!r}", _ADAPTER_HINT)
+    if len(set(layers)) != len(layers):
+        raise ModelError(f"adapter entry of type {kind!r}: 'layers' lists a layer twice: {layers}", _ADAPTER_HINT)
 
 
 def merge_adapter(model: nn.Module, tensors: dict[str, torch.Tensor], adapter: dict[str, Any] | None) -> int:
@@ -250,12 +368,9 @@ def merge_adapter(model: nn.Module, tensors: dict[str, torch.Tensor], adapter: d
 
     ``lora``: :func:`merge_lora`; ``full``: :func:`apply_layer_deltas`; ``none``: nothing.
     """
-    adapter = adapter or {"type": "none"}
-    kind = adapter.get("type")
-    if kind == "lora":
-        return merge_lora(model, tensors, LoraSettings.from_dict(adapter))
-    if kind == "full":
-        return apply_layer_deltas(model, tensors, FullSettings.from_dict(adapter))
-    if kind == "none":
-        return 0
-    raise ModelError(f"unknown adapter type {kind!r}", "known types: lora, full, none")
+    settings = parse_adapter(adapter)
+    if isinstance(settings, LoraSettings):
+        return merge_lora(model, tensors, settings)
+    if isinstance(settings, FullSettings):
+        return apply_layer_deltas(model, tensors, settings)
+    return 0

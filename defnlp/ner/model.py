@@ -11,13 +11,12 @@ is shared with the other heads (and int8 quantises the merged encoder like any o
 from __future__ import annotations
 
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
-from ..encoders import Encoder, load_encoder
+from ..encoders import Encoder, encoder_skeleton, load_encoder, resolve_encoder
 from ..encoders.adapters import DELTA_PREFIX, merge_adapter
 from ..errors import ModelError
-from ..models import ModelSpec, read_model_dir
+from ..models import ModelSpec, load_weights, read_model_dir
 from ..tags import TagSet
 
 __all__ = ["NerHead", "NerModel", "LoadedNer", "load_ner"]
@@ -86,30 +85,60 @@ class LoadedNer:
 
 
 def load_ner(path: str, encoder: str | None = None, device: str | torch.device = "cpu") -> LoadedNer:
-    """Load a NER model directory onto its base encoder (verified by sha256)."""
+    """Load a NER model directory onto its base encoder (verified by sha256).
+
+    Fails closed (:class:`ModelError`): besides :func:`~defnlp.models.read_model_dir` and
+    :func:`~defnlp.models.load_weights`, the card's head settings must match its labels, the
+    weights may hold only the adapter the card declares and the head, of the encoder's shapes.
+    ``encoder`` overrides the card's encoder (a user's choice, resolved as given); the card's own
+    reference is resolved in the model directory (:func:`~defnlp.encoders.card_encoder_dir`).
+    """
     from ..integrity import sha256_file
 
     spec, weights_path = read_model_dir(path)
     if spec.task != "ner":
         raise ModelError(f"{path} is a {spec.task!r} model, not a NER model")
-    enc = load_encoder(encoder or spec.encoder["name"], expected_sha256=spec.encoder["sha256"])
-    tensors = load_file(str(weights_path))
+    tagset = TagSet(spec.labels)
+    head_cfg = spec.head
+    if head_cfg.get("type", "linear") != "linear" or ("tags" in head_cfg and head_cfg["tags"] != tagset.tags):
+        raise ModelError(f"{path}: the card's head (type {head_cfg.get('type')!r}, "
+                         f"tags {str(head_cfg.get('tags'))[:80]}) does not match its labels {spec.labels}",
+                         "a NER head is 'linear' over the IOB2 tags of the labels; re-export the model")
+    tensors = load_weights(weights_path)
     adapter = spec.adapter or {"type": "none"}
-    if adapter.get("type") == "full":  # fail closed: deltas and the head, nothing else
-        stray = sorted(k for k in tensors if not k.startswith((DELTA_PREFIX, "ner.")))
-        if stray:
-            raise ModelError(f"{path}: unexpected tensors in a fully fine-tuned model: {stray[:3]}")
+    allowed = ("ner.",) + {"full": (DELTA_PREFIX,), "lora": ("lora.",)}.get(adapter.get("type"), ())
+    stray = sorted(k for k in tensors if not k.startswith(allowed))  # fail closed: the adapter and the head only
+    if stray:
+        raise ModelError(f"{path}: unexpected tensors for a model with adapter {adapter.get('type')!r}: {stray[:3]}",
+                         "the weights file does not belong to this card")
+    info = resolve_encoder(encoder) if encoder else resolve_encoder(spec.encoder["name"], model_dir=path)
+    skeleton = encoder_skeleton(info)  # every check below runs before seconds are spent loading the encoder
+    hidden = int(skeleton.config.hidden_size)
+    for name, shape in (("ner.proj.weight", (len(tagset), hidden)), ("ner.proj.bias", (len(tagset),))):
+        if name not in tensors:
+            raise ModelError(f"{path}: NER head weights missing ({name})",
+                             "the weights file does not belong to this card")
+        if tuple(tensors[name].shape) != shape:  # copy_ would broadcast a smaller tensor silently
+            raise ModelError(f"{path}: {name} has shape {tuple(tensors[name].shape)}, the card's {len(tagset)} tags "
+                             f"and the encoder need {shape}", "the weights file does not belong to this card")
+    try:
+        merge_adapter(skeleton, tensors, adapter)  # a dry run on the meta device: the adapter fits, or nothing loads
+    except ModelError as err:
+        raise type(err)(f"{path}: {err.message}", err.hint) from err
+    if encoder:
+        enc = load_encoder(encoder, expected_sha256=spec.encoder["sha256"])
+    else:
+        enc = load_encoder(spec.encoder["name"], expected_sha256=spec.encoder["sha256"], model_dir=path)
     try:
         merge_adapter(enc.model, tensors, adapter)
     except ModelError as err:
         raise type(err)(f"{path}: {err.message}", err.hint) from err
-    tagset = TagSet(spec.labels)
     head = NerHead(int(enc.model.config.hidden_size), len(tagset), dropout=0.0)
     try:
         head.proj.weight.data.copy_(tensors["ner.proj.weight"])
         head.proj.bias.data.copy_(tensors["ner.proj.bias"])
-    except (KeyError, RuntimeError) as err:
-        raise ModelError(f"{path}: NER head weights missing or of the wrong shape ({err})") from err
+    except RuntimeError as err:
+        raise ModelError(f"{path}: NER head weights of the wrong shape ({err})") from err
     head.eval()
     enc.model.to(device)
     head.to(device)

@@ -188,8 +188,13 @@ def head_tensors(head: RelationHead) -> dict[str, torch.Tensor]:
 
 
 def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
-    """Load a relation model directory; it must have been trained on this NER model."""
-    from safetensors.torch import load_file
+    """Load a relation model directory; it must have been trained on this NER model.
+
+    Fails closed (:class:`ModelError`): the card's head settings are checked
+    (:func:`_head_settings`), the weights (:func:`~defnlp.models.load_weights`) must hold exactly
+    the head's tensors with the shapes the settings give, checked before anything is allocated.
+    """
+    from ..models import load_weights
 
     spec, weights = read_model_dir(path)
     if spec.task != "relations":
@@ -201,12 +206,26 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
             f"but {ner.spec.name} has {ner.weights_sha256[:12]}…",
             "load the NER model the relation model names in its defnlp.json (depends_on), or retrain the relation head",
         )
-    cfg = spec.head
-    head = RelationHead(int(ner.encoder.model.config.hidden_size), cfg["entity_labels"], spec.labels,
-                        proj=cfg.get("proj", 256), mlp=cfg.get("mlp", 256), label_dim=cfg.get("label_dim", 32), dropout=0.0)
-    tensors = load_file(str(weights))
+    cfg = _head_settings(spec.head, f"{path}/defnlp.json")
+    sizes = {k: cfg[k] for k in ("proj", "mlp", "label_dim")}
+    hidden = int(ner.encoder.model.config.hidden_size)
+    tensors = load_weights(weights)
+    stray = sorted(k for k in tensors if not k.startswith("re."))
+    with torch.device("meta"):  # the expected shapes, without allocating anything
+        expected = {f"re.{k}": tuple(v.shape) for k, v in
+                    RelationHead(hidden, cfg["entity_labels"], spec.labels, **sizes).state_dict().items()}
+    wrong = [f"{k} {tuple(tensors[k].shape)} (expected {shape})" for k, shape in expected.items()
+             if k in tensors and tuple(tensors[k].shape) != shape]
+    missing = sorted(set(expected) - set(tensors))
+    if stray or wrong or missing:
+        raise ModelError(f"{path}: relation head weights do not fit the card: "
+                         + "; ".join(part for part in (f"unexpected {stray[:3]}" if stray else "",
+                                                       f"missing {missing[:3]}" if missing else "",
+                                                       f"shapes {wrong[:2]}" if wrong else "") if part),
+                         "the weights file does not belong to this card or this NER model's encoder")
+    head = RelationHead(hidden, cfg["entity_labels"], spec.labels, dropout=0.0, **sizes)
     try:
-        head.load_state_dict({k[len("re."):]: v for k, v in tensors.items() if k.startswith("re.")})
+        head.load_state_dict({k[len("re."):]: v for k, v in tensors.items()})
     except RuntimeError as err:
         raise ModelError(f"{path}: relation head weights do not fit ({err})") from err
     head.eval()
@@ -214,5 +233,35 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
         scheme = load_scheme(spec.scheme)
     except Exception:  # a custom scheme that is not installed: no type constraints
         scheme = None
-    return LoadedRelations(spec, head, scheme, str(path), threshold=float(cfg.get("threshold", 0.5)),
-                           max_sentence_distance=int(cfg.get("max_sentence_distance", 1)))
+    return LoadedRelations(spec, head, scheme, str(path), threshold=cfg["threshold"],
+                           max_sentence_distance=cfg["max_sentence_distance"])
+
+
+def _head_settings(head: dict, where: str) -> dict:
+    """The relation head settings of a card, checked: sizes are positive integers (at most
+    65,536), ``threshold`` a number in [0, 1], ``max_sentence_distance`` an integer >= 0,
+    ``entity_labels`` a non-empty list of distinct names.
+
+    >>> _head_settings({"entity_labels": ["PER"], "proj": -1}, "defnlp.json")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    defnlp.errors.ModelError: defnlp.json: head 'proj' must be an integer from 1 to 65536, not -1 ...
+    """
+    hint = "the relation head settings of the card (defnlp.json 'head') are malformed: re-export the model"
+    cfg = {"proj": 256, "mlp": 256, "label_dim": 32, "threshold": 0.5, "max_sentence_distance": 1, **head}
+    labels = cfg.get("entity_labels")
+    if (not isinstance(labels, list) or not labels or not all(isinstance(l, str) and l for l in labels)
+            or len(set(labels)) != len(labels)):
+        raise ModelError(f"{where}: head 'entity_labels' must be a non-empty list of distinct entity labels", hint)
+    if cfg.get("type", "span-pair-mlp") != "span-pair-mlp":
+        raise ModelError(f"{where}: unknown relation head type {cfg['type']!r}", "this defnlp reads 'span-pair-mlp' heads")
+    for key in ("proj", "mlp", "label_dim"):
+        value = cfg[key]
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65536:
+            raise ModelError(f"{where}: head {key!r} must be an integer from 1 to 65536, not {value!r}", hint)
+    threshold = cfg["threshold"]
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 <= threshold <= 1:
+        raise ModelError(f"{where}: head 'threshold' must be a number in [0, 1], not {threshold!r}", hint)
+    distance = cfg["max_sentence_distance"]
+    if not isinstance(distance, int) or isinstance(distance, bool) or distance < 0:
+        raise ModelError(f"{where}: head 'max_sentence_distance' must be an integer >= 0, not {distance!r}", hint)
+    return {**cfg, "threshold": float(threshold)}
