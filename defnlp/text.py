@@ -146,7 +146,9 @@ _ABBREVIATIONS = {
     "jan", "janv", "feb", "fév", "févr", "mar", "apr", "avr", "jun", "jul", "juil", "aug", "sep", "sept",
     "oct", "nov", "dec", "déc",
 }
-# multi-period abbreviations such as "U.S." "e.g." "i.e." "p.ex."
+# multi-period abbreviations such as "U.S." "e.g." "i.e." "p.ex."; it matches a word iff it
+# matches the word's last 5 characters (the last two letter-dot pairs and the character before
+# them, for the \b): searched on those only, as a search over a long dotted run is quadratic
 _DOTTED_ABBREV_RE = re.compile(r"(?:\b[^\W\d_]\.){2,}$", re.UNICODE)
 _TERMINATOR_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*")
 _BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦–—+>]|#{1,6}|\d{1,3}[.)]|[a-z][.)]|\|)\s", re.UNICODE)
@@ -178,7 +180,7 @@ def _is_boundary_after(text: str, term_start: int, term_end: int) -> bool:
         bare = word.strip(_OPENERS + _CLOSERS).lower()
         if bare in _ABBREVIATIONS and len(punct) == 1:
             return False
-        if _DOTTED_ABBREV_RE.search(word + ".") and len(punct) == 1 and not (nxt.isupper() and len(bare.replace(".", "")) > 3):
+        if _DOTTED_ABBREV_RE.search((word + ".")[-5:]) and len(punct) == 1 and not (nxt.isupper() and len(bare.replace(".", "")) > 3):
             # "U.S. Army" stays together; "in the U.S. The" is ambiguous: keep together too
             return False
         if len(bare) == 1 and bare.isalpha() and word[:1].isupper() and len(punct) == 1:

@@ -117,3 +117,17 @@ def test_windows_on_a_200k_character_document_keep_exact_offsets(tiny_encoder):
     units = make_units(text, enc.token_spans)
     assert units[-1].end == len(text)
     assert text[units[0].start : units[0].end] == "Le"
+
+
+def test_sentence_splitting_is_linear_on_long_dotted_runs():
+    """A 100k-character run of "a.a.a." took a minute (a regex search over the whole word at each
+    candidate boundary: quadratic); abbreviations are still recognised from their last letters."""
+    import time
+
+    text = "a." * 50_000 + "a1. Next one."
+    start = time.process_time()
+    spans = split_sentences(text)
+    assert time.process_time() - start < 5
+    assert [text[a:b] for a, b in spans][1] == "Next one."
+    t = "Visit the U.S. Army base. Then x.U.S. Navy."
+    assert [t[a:b] for a, b in split_sentences(t)] == ["Visit the U.S. Army base.", "Then x.U.S. Navy."]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -21,10 +21,11 @@ from torch import nn
 
 from ..doc import Doc, Relation
 from ..errors import IncompatibleEncoderError, ModelError
+from ..inference.runtime import release_free_memory
 from ..models import ModelSpec, read_model_dir
 from ..scheme import LabelScheme, load_scheme
 from .aliases import link_aliases
-from .candidates import N_BUCKETS, Candidate, candidate_pairs, entity_token_ranges
+from .candidates import N_BUCKETS, Candidate, candidate_rows, entity_token_ranges
 
 if TYPE_CHECKING:
     from ..ner.model import LoadedNer
@@ -63,28 +64,46 @@ class RelationHead(nn.Module):
         return torch.tensor([index.get(l, len(self.entity_labels)) for l in labels], dtype=torch.long)
 
     def forward(self, hidden: torch.Tensor, ranges: Sequence[tuple[int, int]], labels: torch.Tensor,
-                pairs: Sequence[Candidate]) -> torch.Tensor:
-        """Logits ``(len(pairs), 1 + n_relations)`` for one document's candidate pairs."""
+                pairs: Sequence[Candidate] | torch.Tensor) -> torch.Tensor:
+        """Logits ``(len(pairs), 1 + n_relations)`` for one document's candidate pairs.
+
+        ``pairs``: :class:`Candidate` objects, or a ``(n_pairs, 6)`` integer tensor of
+        :func:`~defnlp.relations.candidates.candidate_rows` (the fast path of inference).
+        """
+        device = hidden.device
+        if isinstance(pairs, torch.Tensor):
+            rows = pairs.to(device=device, dtype=torch.long).reshape(-1, 6)
+            return self.score(hidden, ranges, labels, rows[:, 0], rows[:, 1], rows[:, 2:4], rows[:, 4], rows[:, 5])
+        return self.score(
+            hidden, ranges, labels,
+            torch.tensor([c.head for c in pairs], dtype=torch.long, device=device),
+            torch.tensor([c.tail for c in pairs], dtype=torch.long, device=device),
+            torch.tensor([c.context for c in pairs], dtype=torch.long, device=device).reshape(-1, 2),
+            torch.tensor([c.distance_bucket for c in pairs], dtype=torch.long, device=device),
+            torch.tensor([c.sentence_distance for c in pairs], dtype=torch.long, device=device),
+        )
+
+    def score(self, hidden: torch.Tensor, ranges: Sequence[tuple[int, int]] | torch.Tensor, labels: torch.Tensor,
+              heads: torch.Tensor, tails: torch.Tensor, contexts: torch.Tensor, distance_buckets: torch.Tensor,
+              sentence_distances: torch.Tensor) -> torch.Tensor:
+        """:meth:`forward` with the pairs given as tensors (``contexts``: ``(n_pairs, 2)``)."""
         p = self.proj(hidden)  # (T, proj)
         # means over token ranges from a cumulative sum, all ranges at once (cheap for many pairs)
         csum = torch.cat([p.new_zeros(1, p.shape[-1]), p.cumsum(0)], dim=0)
 
-        def means(spans: Sequence[tuple[int, int]]) -> torch.Tensor:
-            idx = torch.tensor(spans, dtype=torch.long, device=p.device).reshape(-1, 2)
+        def means(idx: torch.Tensor) -> torch.Tensor:
             a, b = idx[:, 0], idx[:, 1]
             width = (b - a).clamp(min=1).unsqueeze(-1).to(p.dtype)
             return torch.where((b > a).unsqueeze(-1), (csum[b] - csum[a]) / width, p.new_zeros(()))
 
-        ent_mean = means(ranges)
-        starts = torch.tensor([a for a, _ in ranges], dtype=torch.long, device=p.device)
-        nonempty = torch.tensor([b > a for a, b in ranges], dtype=torch.bool, device=p.device)
+        spans = torch.as_tensor(ranges, dtype=torch.long, device=p.device).reshape(-1, 2)
+        ent_mean = means(spans)
+        starts, nonempty = spans[:, 0], spans[:, 1] > spans[:, 0]
         ent_first = torch.where(nonempty.unsqueeze(-1), p[starts.clamp(max=p.shape[0] - 1)], p.new_zeros(()))
         ent = torch.cat([ent_mean, ent_first, self.label_emb(labels)], dim=-1)
-        heads = torch.tensor([c.head for c in pairs], dtype=torch.long, device=p.device)
-        tails = torch.tensor([c.tail for c in pairs], dtype=torch.long, device=p.device)
-        ctx = means([c.context for c in pairs])
-        dist = self.dist_emb(torch.tensor([c.distance_bucket for c in pairs], device=p.device))
-        sent = self.sent_emb(torch.tensor([min(c.sentence_distance, 2) for c in pairs], device=p.device))
+        ctx = means(contexts)
+        dist = self.dist_emb(distance_buckets)
+        sent = self.sent_emb(sentence_distances.clamp(max=2))
         feats = torch.cat([ent[heads], ent[tails], ent_mean[heads] * ent_mean[tails], ctx, dist, sent], dim=-1)
         return self.mlp(feats)
 
@@ -152,35 +171,105 @@ def merge_relations(*groups: list[Relation]) -> list[Relation]:
     return sorted(best.values(), key=lambda r: (r.head, r.tail, r.label))
 
 
+#: candidate pairs scored in one pass of the head: bounds its memory on long documents
+PAIR_CHUNK = 4096
+
+
 def predict_relations(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_spans: Sequence[tuple[int, int]],
-                      scheme: LabelScheme | None, threshold: float = 0.5, max_sentence_distance: int = 1) -> list[Relation]:
+                      scheme: LabelScheme | None, threshold: float = 0.5, max_sentence_distance: int = 1,
+                      chunk_pairs: int = PAIR_CHUNK) -> list[Relation]:
     """Decode relations for one document from its token hidden states ``(n_tokens, H)`` and the
-    tokens' character spans (used at inference, in training and for evaluation)."""
+    tokens' character spans (used at inference, in training and for evaluation).
+
+    Every candidate pair is scored (:func:`~defnlp.relations.candidates.candidate_rows`),
+    ``chunk_pairs`` at a time: a chunk reads only the tokens its pairs span, so time and memory
+    grow linearly with the document. A document with fewer pairs is scored in one pass.
+    """
     ranges = entity_token_ranges(doc, token_spans)
-    pairs = candidate_pairs(doc, ranges, scheme, head.relation_labels, max_sentence_distance)
-    if not pairs:
-        return []
-    device = next(head.parameters()).device
-    logits = head(hidden.to(device).float(), ranges, head.label_ids([e.label for e in doc.entities]).to(device), pairs)
-    logits = logits.masked_fill(~label_mask(scheme, head.relation_labels, doc, pairs).to(device), float("-inf"))
-    probs = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-    by_pair = {(c.head, c.tail): probs[k] for k, c in enumerate(pairs)}
+    rows = candidate_rows(doc, ranges, scheme, head.relation_labels, max_sentence_distance)
+    labels = head.label_ids([e.label for e in doc.entities])
+    allowed = _allowed_table(scheme, head.relation_labels, doc)
+    span_array = np.asarray(ranges, dtype=np.int64).reshape(-1, 2)
     out: dict[tuple[int, int, str], float] = {}
-    for (h, t), p in by_pair.items():
-        best = int(p.argmax())
-        if best == 0:
-            continue
+    for n, chunk in enumerate(_row_chunks(rows, chunk_pairs)):
+        pairs = np.asarray(chunk, dtype=np.int64).reshape(-1, 6)
+        whole = n == 0 and len(chunk) < chunk_pairs  # the whole document in one pass
+        probs = _pair_probs(head, hidden, span_array, labels, pairs, allowed, whole)
+        _decode_pairs(head, scheme, threshold, pairs, probs, out)
+        if not whole:
+            release_free_memory()  # freed chunks fragment the heap: RSS would creep up with length
+    return [Relation(h, t, label, score) for (h, t, label), score in sorted(out.items())]
+
+
+def _row_chunks(rows: Iterator[tuple[int, ...]], size: int) -> Iterator[list[tuple[int, ...]]]:
+    """Lists of about ``size`` rows; both directions of a pair stay in the same list."""
+    chunk: list[tuple[int, ...]] = []
+    for row in rows:
+        if len(chunk) >= size and (row[0], row[1]) != (chunk[-1][1], chunk[-1][0]):
+            yield chunk
+            chunk = []
+        chunk.append(row)
+    if chunk:
+        yield chunk
+
+
+def _allowed_table(scheme: LabelScheme | None, relation_labels: Sequence[str], doc: Doc) -> tuple[np.ndarray, np.ndarray]:
+    """Per entity, the index of its label; per pair of those indices, :func:`label_mask`'s row."""
+    names = sorted({e.label for e in doc.entities})
+    index = {name: k for k, name in enumerate(names)}
+    table = np.ones((len(names), len(names), len(relation_labels) + 1), dtype=bool)
+    if scheme is not None:
+        for a in names:
+            for b in names:
+                table[index[a], index[b], 1:] = [r not in scheme.relations or scheme.allows(r, a, b) for r in relation_labels]
+    return np.asarray([index[e.label] for e in doc.entities], dtype=np.int64), table
+
+
+def _pair_probs(head: RelationHead, hidden: torch.Tensor, spans: np.ndarray, labels: torch.Tensor, pairs: np.ndarray,
+                allowed: tuple[np.ndarray, np.ndarray], whole: bool) -> np.ndarray:
+    """``(len(pairs), 1 + n_relations)`` probabilities of ``pairs`` (rows of
+    :func:`~defnlp.relations.candidates.candidate_rows`), forbidden labels masked; unless
+    ``whole``, on the tokens the pairs span only."""
+    device = next(head.parameters()).device
+    heads, tails, contexts = pairs[:, 0], pairs[:, 1], pairs[:, 2:4]
+    entity_label, table = allowed
+    mask = torch.from_numpy(table[entity_label[heads], entity_label[tails]])
+    if not whole:  # the entities and tokens of these pairs, renumbered
+        ents, local = np.unique(np.concatenate([heads, tails]), return_inverse=True)
+        heads, tails = local[: len(pairs)], local[len(pairs):]
+        t0 = int(min(spans[ents, 0].min(), contexts[:, 0].min()))
+        t1 = int(max(spans[ents, 1].max(), contexts[:, 1].max()))
+        t0 = max(0, min(t0, hidden.shape[0] - 1))
+        t1 = max(t0 + 1, t1)
+        hidden, spans, contexts, labels = hidden[t0:t1], spans[ents] - t0, contexts - t0, labels[torch.from_numpy(ents)]
+    rows = np.concatenate([heads[:, None], tails[:, None], contexts, pairs[:, 4:6]], axis=1)
+    logits = head(hidden.to(device).float(), spans.tolist(), labels.to(device), torch.from_numpy(rows).to(device))
+    logits = logits.masked_fill(~mask.to(device), float("-inf"))
+    return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+
+def _decode_pairs(head: RelationHead, scheme: LabelScheme | None, threshold: float, pairs: np.ndarray,
+                  probs: np.ndarray, out: dict[tuple[int, int, str], float]) -> None:
+    """Add the relations of ``pairs`` to ``out``: each pair's best label over ``threshold``; a
+    symmetric one scored by the mean of both directions (which follow each other in ``pairs``)."""
+    heads, tails = pairs[:, 0], pairs[:, 1]
+    partner = np.full(len(pairs), -1, dtype=np.int64)
+    swapped = np.flatnonzero((heads[1:] == tails[:-1]) & (tails[1:] == heads[:-1]))
+    partner[swapped + 1], partner[swapped] = swapped, swapped + 1
+    best_labels = probs.argmax(axis=-1)
+    for k in np.flatnonzero(best_labels).tolist():
+        best = int(best_labels[k])
+        h, t = int(heads[k]), int(tails[k])
         label = head.relation_labels[best - 1]
         symmetric = scheme is not None and label in scheme.relations and scheme.is_symmetric(label)
         if symmetric:
-            other = by_pair.get((t, h))
-            score = float((p[best] + other[best]) / 2) if other is not None else float(p[best])
+            q = partner[k]
+            score = float((probs[k, best] + probs[q, best]) / 2) if q >= 0 else float(probs[k, best])
             key = (min(h, t), max(h, t), label)
         else:
-            score, key = float(p[best]), (h, t, label)
+            score, key = float(probs[k, best]), (h, t, label)
         if score >= threshold and score > out.get(key, -1.0):
             out[key] = score
-    return [Relation(h, t, label, score) for (h, t, label), score in sorted(out.items())]
 
 
 def head_tensors(head: RelationHead) -> dict[str, torch.Tensor]:

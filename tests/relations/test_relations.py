@@ -180,3 +180,151 @@ def test_training_and_gold_evaluation_draw_pairs_per_sentence(tiny_ner_dir):
     nlp.relations = Rel()
     pred = predict_with_gold_entities(nlp, [d])[0]
     assert {(min(r.head, r.tail), max(r.head, r.tail)) for r in pred.relations} == {(0, 1)}
+
+
+# ---- linear cost in document length (issue 16, finding 4) ----------------------------------------
+def _reference_link_aliases(doc, score=0.95):
+    """The pairwise definition of alias linking (the quadratic implementation it replaced)."""
+    import re
+
+    from defnlp.doc import Relation
+    from defnlp.relations.aliases import _compatible
+
+    ents, out, seen = doc.entities, [], set()
+    for i, e in enumerate(ents):
+        if not is_acronym(e.text):
+            continue
+        best = None
+        for j, f in enumerate(ents):
+            if i == j or is_acronym(f.text) or f.text.lower() == e.text.lower() or (f.start < e.end and e.start < f.end):
+                continue
+            between = doc.text[min(e.end, f.end): max(e.start, f.start)]
+            apposition = between.strip() in ("(", ",", "–", "-", "—") or re.fullmatch(r"\s*\(\s*", between) is not None
+            if not (acronym_matches(e.text, f.text) or (apposition and _compatible(e.label, f.label))):
+                continue
+            distance = e.start - f.end if f.end <= e.start else 10**6 + f.start - e.end
+            if best is None or distance < best[0]:
+                best = (distance, j)
+        if best is not None:
+            key = (min(i, best[1]), max(i, best[1]))
+            if key not in seen:
+                seen.add(key)
+                out.append(Relation(key[0], key[1], "SAME_AS", score))
+    return out
+
+
+_PIECES = ["Direction", "générale", "de", "l'", "armement", "DGA", "D.G.A.", "dga", "d g a", "D GA", "(", ",", "-",
+           "—", "\n", "la", "NATO", "North", "Atlantic", "Treaty", "Organization", "of", "the", "ON", "on", "de la"]
+
+
+def test_alias_linking_keeps_the_pairwise_definition():
+    """The indexed implementation links exactly what comparing every pair linked (random mentions,
+    overlapping ones, acronyms written several ways, appositions, lower-cased twins)."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.sampled_from(_PIECES), min_size=2, max_size=25), st.lists(st.tuples(
+        st.integers(0, 200), st.integers(1, 40), st.sampled_from(["ORG", "PER", "PLATFORM", "WEAPON", "LOC"])), max_size=14),
+        st.sampled_from([" ", "", "  "]))
+    def check(pieces, spans, sep):
+        text = sep.join(pieces) or "x"
+        d = Doc(text)
+        for start, width, label in spans:
+            start %= len(text)
+            d.add_entity(start, min(len(text), start + width), label)
+        pos = 0
+        for k, piece in enumerate(pieces):  # whole-piece mentions too, where acronyms and names are
+            at = text.find(piece, pos)
+            if at >= 0 and piece.strip() and k % 2 == 0:
+                d.add_entity(at, at + len(piece), "ORG")
+            pos = max(pos, at + 1)
+        assert link_aliases(d) == _reference_link_aliases(d)
+
+    check()
+
+
+def _programme_document(n: int) -> tuple[Doc, list[tuple[int, int]]]:
+    """``n`` paragraphs, each a programme name with its own acronym, mentioned twice; the expected links."""
+    parts, spans, expected = [], [], []
+    pos = 0
+    for k in range(n):
+        name, acro = f"Programme Alpha {k:04d}", f"PA{k:04d}"  # no acronym is a prefix of another
+        sentence = f"Le {name} ({acro}) avance. Le {acro} livre à Brest.\n\n"
+        for mention, label in ((name, "PROGRAMME"), (acro, "PROGRAMME"), ("Brest", "LOC")):
+            at = sentence.index(mention)
+            spans.append((pos + at, pos + at + len(mention), label))
+        second = sentence.index(acro, sentence.index("avance"))
+        spans.append((pos + second, pos + second + len(acro), "PROGRAMME"))
+        parts.append(sentence)
+        pos += len(sentence)
+    d = Doc("".join(parts))
+    for start, end, label in sorted(spans):
+        d.add_entity(start, end, label)
+    for i, e in enumerate(d.entities):
+        if e.text.startswith("PA"):
+            name = next(j for j in range(i - 1, -1, -1) if d.entities[j].text.startswith("Programme"))
+            expected.append((name, i))
+    return d, expected
+
+
+def test_alias_linking_is_linear_in_the_number_of_mentions(monkeypatch):
+    """Acronym tests grow with the document, not with its square: the old code tested every acronym
+    mention against every mention (4× the tests for 2× the text)."""
+    import defnlp.relations.aliases as aliases
+
+    calls = []
+    real = aliases.acronym_matches
+
+    def counting(acronym, phrase):
+        calls.append((acronym, phrase))
+        return real(acronym, phrase)
+
+    monkeypatch.setattr(aliases, "acronym_matches", counting)
+    counts = []
+    for n in (40, 80, 160):
+        d, expected = _programme_document(n)
+        calls.clear()
+        links = link_aliases(d)
+        assert [(r.head, r.tail, r.label) for r in links] == [(h, t, "SAME_AS") for h, t in expected]
+        counts.append(len(calls))
+    assert counts[0] > 0 and counts[1] <= 2.5 * counts[0] and counts[2] <= 2.5 * counts[1], counts
+
+
+def test_candidate_pairs_are_bounded_per_entity():
+    """A "sentence" of thousands of mentions (a list with no punctuation) gives O(n) pairs, not O(n²)."""
+    from defnlp.relations.candidates import MAX_PARTNERS, candidate_rows
+
+    def pairs(n):
+        text = " ".join(f"Ville{k}" for k in range(n))
+        d, pos = Doc(text), 0
+        for k in range(n):
+            d.add_entity(pos, pos + len(f"Ville{k}"), "LOC")
+            pos += len(f"Ville{k}") + 1
+        return sum(1 for _ in candidate_rows(d, [(k, k + 1) for k in range(n)], None, ["PARTNER_OF"]))
+
+    small, large = pairs(500), pairs(1000)
+    assert small <= 2 * MAX_PARTNERS * 500 and large <= 2.1 * small
+
+
+def test_relations_of_a_long_document_are_scored_in_chunks(tiny_re_dir, tiny_ner_dir):
+    """Chunked scoring gives the one-pass relations, and every pair of a long document is scored
+    (the old code stopped at 20,000 pairs, silently: nothing after the first part of a long text)."""
+    from defnlp.doc import prepare_doc
+    from defnlp.ner.decoding import decode_entities
+    from defnlp.relations.model import predict_relations
+
+    nlp = defnlp.load(tiny_ner_dir, relations=tiny_re_dir, device="cpu")
+    text = "La DGA a commandé 42 Griffon à KNDS le 3 mars 2024. Nexter delivered 12 Caesar guns to Ukraine in 2023.\n" * 30
+    doc = prepare_doc(defnlp.Doc(text) if hasattr(defnlp, "Doc") else Doc(text))
+    enc = next(nlp.engine.run([doc], hidden=True))
+    doc.entities = decode_entities(nlp.ner.tagset, doc.text, enc.token_spans, enc.outputs["ner"])
+    rel = nlp.relations
+    with torch.inference_mode():
+        one = predict_relations(rel.head, doc, torch.from_numpy(enc.hidden), enc.token_spans, rel.scheme, rel.threshold)
+        chunked = predict_relations(rel.head, doc, torch.from_numpy(enc.hidden), enc.token_spans, rel.scheme, rel.threshold,
+                                    chunk_pairs=16)
+    assert [(r.head, r.tail, r.label) for r in one] == [(r.head, r.tail, r.label) for r in chunked]
+    assert all(abs(a.score - b.score) < 1e-4 for a, b in zip(one, chunked))
+    if one:  # relations are found all along the document, not only at its start
+        assert max(doc.entities[r.head].start for r in one) > len(text) // 2
