@@ -316,7 +316,7 @@ def test_relations_of_a_long_document_are_scored_in_chunks(tiny_re_dir, tiny_ner
 
     nlp = defnlp.load(tiny_ner_dir, relations=tiny_re_dir, device="cpu")
     text = "La DGA a commandé 42 Griffon à KNDS le 3 mars 2024. Nexter delivered 12 Caesar guns to Ukraine in 2023.\n" * 30
-    doc = prepare_doc(defnlp.Doc(text) if hasattr(defnlp, "Doc") else Doc(text))
+    doc = prepare_doc(Doc(text))
     enc = next(nlp.engine.run([doc], hidden=True))
     doc.entities = decode_entities(nlp.ner.tagset, doc.text, enc.token_spans, enc.outputs["ner"])
     rel = nlp.relations
