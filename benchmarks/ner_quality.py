@@ -87,6 +87,11 @@ def load_sets(names: list[str], limit: int | None) -> dict[str, tuple[list[Doc],
     if "re3d" in names:
         sets["re3d test"] = (corpora.load_re3d(split="test"), "en")
         sets["re3d test (non-BBC)"] = ([d for d in sets["re3d test"][0] if not d.meta.get("bbc")], "en")
+        # re3d's gold also annotates pronouns (we, they) and leading articles (the UK); the same test
+        # documents read with the project's conventions (DataSource names_only), as the models train on them
+        from defnlp.io.corpora.registry import DataSource, load_source
+
+        sets["re3d test, project conventions"] = (load_source(DataSource(format="re3d", split="test", names_only=True)), "en")
     if "winer" in names:
         sets["WiNER-fr test"] = (corpora.load_winer_fr(split="test"), "fr")
         sets["WiNER-fr test defence"] = (corpora.load_winer_fr(split="test", defence_only=True), "fr")
