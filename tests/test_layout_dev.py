@@ -36,7 +36,7 @@ def test_no_gold_entity_crosses_a_blank_line_or_has_outer_spaces():
 
 
 def test_no_training_configuration_reads_the_layout_dev_set():
-    for path in (ROOT / "configs").glob("*.toml"):
+    for path in (ROOT / "configs").rglob("*.toml"):
         config = tomllib.loads(path.read_text(encoding="utf-8"))
         for source in config.get("train", []):
             assert "layout-dev" not in str(source.get("path", "")), path
