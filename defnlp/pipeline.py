@@ -86,22 +86,32 @@ class Pipeline:
         return next(iter(self.pipe([doc])))
 
     @overload
-    def pipe(self, items: Iterable[InputItem], errors: Literal["raise"] = "raise") -> Iterator[Doc]: ...
+    def pipe(self, items: Iterable[InputItem], errors: Literal["raise"] = "raise", *,
+             batch_size: int | None = None) -> Iterator[Doc]: ...
 
     @overload
-    def pipe(self, items: Iterable[InputItem], errors: Literal["return"]) -> Iterator[DocResult]: ...
+    def pipe(self, items: Iterable[InputItem], errors: Literal["return"], *,
+             batch_size: int | None = None) -> Iterator[DocResult]: ...
 
-    def pipe(self, items: Iterable[InputItem], errors: Literal["raise", "return"] = "raise") -> Iterator[DocResult]:
+    def pipe(self, items: Iterable[InputItem], errors: Literal["raise", "return"] = "raise", *,
+             batch_size: int | None = None) -> Iterator[DocResult]:
         """Annotate many documents, batched across documents: one result per item, in input order.
 
         With ``errors="return"`` an item that cannot be annotated yields its
         :class:`DefnlpError` in its place instead of stopping the stream; an item that already
         is a :class:`DefnlpError` (an input that could not be read) is given back as it is.
+        ``batch_size`` (spaCy's argument): at most this many documents are read ahead and batched
+        together; by default the runtime's pool (``token_budget``) decides.
 
         >>> list(nlp.pipe(["La DGA a commandé 42 Griffon.", {"no": "text"}], errors="return"))  # doctest: +SKIP
         [Doc(id=None, lang='fr', text='La DGA a commandé 42 Griffon.', entities=3, relations=2), InputError('a record must have a "text" string')]
         """
-        for result in self._results(items):
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+            from .errors import ConfigError
+
+            raise ConfigError(f"batch_size must be a positive integer, not {batch_size!r}")
+        results = self._results(items) if batch_size is None else _in_batches(self._results, items, batch_size)
+        for result in results:
             if isinstance(result, DefnlpError) and errors == "raise":
                 raise result
             yield result
@@ -203,6 +213,15 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - one document must not stop the stream
             return _failed(doc.id, exc)
         return doc
+
+
+def _in_batches(results: Any, items: Iterable[InputItem], size: int) -> Iterator[DocResult]:
+    """``results(chunk)`` over ``items`` taken ``size`` at a time."""
+    from itertools import islice
+
+    source = iter(items)
+    while chunk := list(islice(source, size)):
+        yield from results(chunk)
 
 
 def _failed(doc_id: Any, exc: BaseException) -> AnnotationError:
