@@ -69,6 +69,25 @@ class RecordFormatError(InputError):
     default_hint = 'each JSONL line must be an object like {"id": "doc-1", "text": "..."}'
 
 
+class UnreadableInputError(InputError):
+    """A file or folder that was found but cannot be read: permission denied, removed after it was
+    listed, a dangling symbolic link, a symbolic-link loop, an I/O error."""
+
+    default_hint = "check that the path exists and that this user may read it (permissions, symbolic links)"
+
+
+class SpecialFileError(InputError):
+    """A FIFO, socket or device where a regular file was expected (it could block or never end)."""
+
+    default_hint = "give regular files; copy a stream to a file first (e.g. `cat pipe > doc.txt`)"
+
+
+class RecordTooLargeError(InputError):
+    """One record (a text file, a JSONL line, a CSV row) is larger than DEFNLP_MAX_RECORD_BYTES."""
+
+    default_hint = "split the document, or raise DEFNLP_MAX_RECORD_BYTES (bytes; default 64 MiB)"
+
+
 class UnsupportedFormatError(InputError):
     default_hint = "supported inputs: .txt, .jsonl, .json, .parquet, .conll, .ann (brat)"
 
