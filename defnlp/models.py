@@ -39,7 +39,7 @@ from .integrity import check_model_dir, check_safetensors, read_json_file, safe_
 log = logging.getLogger(__name__)
 
 __all__ = ["ModelSpec", "find_model", "read_model_dir", "load_weights", "write_model_dir", "DEFAULT_PIPELINE",
-           "shipped_models"]
+           "shipped_models", "model_roots", "download_model"]
 
 FORMAT = "defnlp-model/1"
 SPEC_FILE = "defnlp.json"
@@ -143,25 +143,108 @@ def _is_sha256(value: Any) -> bool:
     return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
 
 
+#: where a wheel install keeps the default models: ``pip wheel .`` copies the checkout's ``models/<name>/``
+#: to ``defnlp/_models/<name>/`` (setup.py); an editable install reads ``models/`` in place
+PACKAGED_MODELS = Path(__file__).resolve().parent / "_models"
+#: ``find_model("hf://owner/name")`` (or ``hf://owner/name@revision``) downloads a model directory from the Hub
+HUB_PREFIX = "hf://"
+
+
+def model_roots() -> list[Path]:
+    """The folders searched for a model name, in order: ``$DEFNLP_MODELS_DIR`` or the checkout's
+    ``models/`` (:func:`~defnlp.config.models_dir`), then the models installed with the package."""
+    roots: list[Path] = []
+    for root in (models_dir(), PACKAGED_MODELS):
+        if root.is_dir() and root.resolve() not in {r.resolve() for r in roots}:
+            roots.append(root)
+    return roots
+
+
 def shipped_models() -> list[Path]:
-    """Model directories shipped in the project's ``models/`` folder."""
-    root = models_dir()
-    return sorted(p for p in root.iterdir() if (p / SPEC_FILE).is_file()) if root.is_dir() else []
+    """The named model directories (:func:`model_roots`; a name found twice: the first root's)."""
+    found: dict[str, Path] = {}
+    for root in model_roots():
+        for path in sorted(root.iterdir()):
+            if not path.name.startswith(".") and (path / SPEC_FILE).is_file():
+                found.setdefault(path.name, path)
+    return [found[name] for name in sorted(found)]
 
 
 def find_model(name: str | os.PathLike) -> Path:
-    """Resolve a model name (``defence-v1-ner``) or a directory path to a model directory."""
+    """Resolve a model to its directory: a directory path, a name (``defence-v2-ner``: looked up in
+    :func:`model_roots`), or a Hugging Face Hub repository ``hf://owner/name[@revision]`` (downloaded
+    once into the defnlp cache, see :func:`download_model`). The directory is checked when it is read
+    (:func:`read_model_dir`), wherever it came from.
+
+    >>> find_model("defence-v2-ner").name  # doctest: +SKIP
+    'defence-v2-ner'
+    """
+    if isinstance(name, str) and name.startswith(HUB_PREFIX):
+        return download_model(name)
     path = Path(name).expanduser()
     if (path / SPEC_FILE).is_file():
         return path
-    shipped = models_dir() / str(name)
-    if (shipped / SPEC_FILE).is_file():
-        return shipped
+    if not path.is_absolute() and len(path.parts) == 1 and not path.name.startswith("."):
+        for root in model_roots():
+            if (root / path.name / SPEC_FILE).is_file():
+                return root / path.name
     available = ", ".join(p.name for p in shipped_models()) or "none"
     raise ModelNotFoundError(
         f"no defnlp model named {str(name)!r} (a directory with {SPEC_FILE})",
-        f"shipped models: {available}; or give the path of a trained model directory",
+        f"shipped models: {available}; or give the path of a model directory, or {HUB_PREFIX}owner/name for a "
+        "model on the Hugging Face Hub (see docs/models.md)",
     )
+
+
+def download_model(ref: str) -> Path:
+    """The directory of a model stored in a Hugging Face Hub repository (``hf://owner/name[@revision]``).
+
+    The repository holds a model directory at its root (``defnlp.json``, ``manifest.json``,
+    weights, README). Only ``manifest.json`` and the files it lists are downloaded (through the
+    Hub cache, so ``HF_HUB_OFFLINE=1`` works once they are there); they are copied as plain files
+    to ``<cache>/hub/<owner>--<name>/<commit>/``, which :func:`read_model_dir` then checks like any
+    other model directory. Any failure is a :class:`ModelError` naming the repository.
+    """
+    from .config import cache_dir
+    from .integrity import MANIFEST, read_manifest
+
+    repo, _, revision = ref[len(HUB_PREFIX):].partition("@")
+    if repo.count("/") != 1 or not all(part and not part.startswith(".") for part in repo.split("/")):
+        raise ModelNotFoundError(f"{ref!r} is not a Hub model reference",
+                                 f"write {HUB_PREFIX}owner/name, or {HUB_PREFIX}owner/name@revision")
+    try:
+        from huggingface_hub import hf_hub_download
+
+        manifest = Path(hf_hub_download(repo, MANIFEST, revision=revision or None))
+        listed = read_manifest(manifest.parent)["files"]
+        commit = manifest.parent.name  # the Hub cache keeps a snapshot folder per commit
+        target = cache_dir() / "hub" / repo.replace("/", "--") / commit
+        if (target / MANIFEST).is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+        try:
+            for relative in listed:
+                destination = safe_join(tmp, relative)  # no absolute path, no ".." from the manifest
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(hf_hub_download(repo, relative, revision=commit), destination)
+            shutil.copyfile(manifest, tmp / MANIFEST)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if (target / MANIFEST).is_file():  # another process got it first
+                return target
+            raise
+    except ModelError:
+        raise
+    except Exception as err:  # network, unknown repository or file, offline without a cached copy
+        raise ModelError(
+            f"cannot get the model {ref!r} from the Hugging Face Hub ({type(err).__name__}: {str(err)[:200]})",
+            "check the repository name and the network (with HF_HUB_OFFLINE=1 only models downloaded before are "
+            "found); or download the model directory and give its path",
+        ) from err
+    log.info("downloaded model %s to %s", ref, target)
+    return target
 
 
 def read_model_dir(path: str | os.PathLike) -> tuple[ModelSpec, Path]:

@@ -17,7 +17,10 @@ split further at entity boundaries so that every entity lines up with tokens, pl
 whitespace tokens spaCy makes for runs of spaces and newlines.
 
 :func:`to_spacy_doc` and :func:`from_spacy_doc` need the optional package ``spacy`` (imported
-only when called).
+only when called). :func:`set_spacy_annotations` writes a Doc's annotations onto a spaCy Doc in
+place (``doc.ents``, ``doc.spans["defnlp"]``, ``Doc._.defnlp_relations``, ``Span._.defnlp_score``);
+the spaCy component (:mod:`defnlp.spacy_component`, ``nlp.add_pipe("defnlp")``) and
+:func:`to_spacy_doc` both use it.
 
 >>> doc = Doc("Le ministre des Armées visite Brest.", id="n1", lang="fr")
 >>> _ = doc.add_entity(30, 35, "LOC", score=0.98)
@@ -35,16 +38,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..doc import Doc, Entity, Sentence
-from ..errors import MissingDependencyError, RecordFormatError
+from ..errors import ConfigError, InputError, MissingDependencyError, RecordFormatError
 from ..text import trim_span
 from ..words import split_tokens_at, word_spans
 from .conll import flatten_entities
 
-__all__ = ["doc_to_spacy_dict", "doc_from_spacy_dict", "to_spacy_doc", "from_spacy_doc"]
+__all__ = ["doc_to_spacy_dict", "doc_from_spacy_dict", "to_spacy_doc", "from_spacy_doc", "set_spacy_annotations",
+           "register_extensions", "ALIGNMENT_MODES"]
 
 log = logging.getLogger(__name__)
 
 _EXTRA_KEY = "defnlp"
+#: ``char_span`` modes for entities whose boundaries fall inside a spaCy token
+ALIGNMENT_MODES = ("expand", "contract", "strict")
+#: ``Doc._.defnlp_relations`` and ``Span._.defnlp_score`` (:func:`register_extensions`)
+RELATIONS_EXTENSION = "defnlp_relations"
+SCORE_EXTENSION = "defnlp_score"
 
 
 def _aligned_word_spans(doc: Doc) -> list[tuple[int, int]]:
@@ -140,24 +149,21 @@ def _import_spacy(feature: str) -> Any:
     try:
         import spacy
     except ImportError as err:
-        raise MissingDependencyError("spacy", feature, extra="baselines") from err
+        raise MissingDependencyError("spacy", feature, extra="spacy") from err
     return spacy
 
 
 def to_spacy_doc(doc: Doc, nlp_or_vocab: Any) -> Any:
-    """A ``spacy.tokens.Doc`` with the Doc's entities.
+    """A ``spacy.tokens.Doc`` with the Doc's entities (and relations, scores: :func:`set_spacy_annotations`).
 
     With a pipeline (``spacy.blank("fr")``, ``spacy.load(...)``) the text is tokenized by its
     tokenizer and entities are mapped with ``char_span(..., alignment_mode="expand")`` (an
     entity boundary inside a spaCy token takes the whole token). With a ``Vocab``, the tokens
-    are defnlp's (see the module docstring), which align with every entity. ``doc.ents`` holds
-    the non-overlapping entities (``spacy.util.filter_spans``: longest first); every entity is
-    also in the span group ``doc.spans["defnlp"]``; id, lang, scores and relations are kept in
-    ``doc.user_data["defnlp"]`` for :func:`from_spacy_doc`.
+    are defnlp's (see the module docstring), which align with every entity. Sentences are set
+    from the Doc's when the spaCy Doc has none.
     """
     spacy = _import_spacy("to_spacy_doc (defnlp Doc -> spaCy Doc)")
     from spacy.tokens import Doc as SpacyDoc
-    from spacy.util import filter_spans
 
     if hasattr(nlp_or_vocab, "make_doc"):
         sdoc = nlp_or_vocab.make_doc(doc.text)
@@ -166,22 +172,111 @@ def to_spacy_doc(doc: Doc, nlp_or_vocab: Any) -> Any:
         sdoc = SpacyDoc(nlp_or_vocab, words=[doc.text[a:b] for a, b in tokens], spaces=spaces)
     else:
         raise TypeError(f"to_spacy_doc needs a spaCy Language or Vocab, got {type(nlp_or_vocab).__name__}")
-    spans = []
-    for e in doc.entities:
-        span = sdoc.char_span(e.start, e.end, label=e.label, alignment_mode="expand")
-        if span is None or len(span) == 0:
-            log.debug("doc %s: entity %r could not be mapped onto spaCy tokens", doc.id, e.text)
-            continue
-        spans.append(span)
-    sdoc.spans[_EXTRA_KEY] = spans
-    sdoc.ents = filter_spans(spans)
-    full = doc.to_dict()
-    sdoc.user_data[_EXTRA_KEY] = {k: full[k] for k in ("id", "lang", "entities", "relations", "meta") if k in full}
+    set_spacy_annotations(sdoc, doc)
     if doc.sentences and not sdoc.has_annotation("SENT_START"):
         starts = {s.start for s in doc.sentences}
         for tok in sdoc:
             tok.is_sent_start = tok.idx in starts or tok.i == 0
     return sdoc
+
+
+def set_spacy_annotations(sdoc: Any, doc: Doc, *, alignment_mode: str = "expand", overwrite_ents: bool = True) -> Any:
+    """Write a Doc's annotations onto the spaCy Doc of the same text, in place (and return it).
+
+    * each entity becomes ``sdoc.char_span(start, end, label, alignment_mode=alignment_mode)``:
+      ``"expand"`` (the default) takes every token the entity touches, ``"contract"`` only the
+      tokens inside it, ``"strict"`` maps only entities on token boundaries. An entity that
+      cannot be mapped is never dropped silently: a warning gives the count, and the entity (with
+      its relations) stays in ``sdoc.user_data["defnlp"]``, which :func:`from_spacy_doc` reads;
+    * ``sdoc.spans["defnlp"]``: every mapped entity; ``sdoc.ents``: the non-overlapping ones
+      (``spacy.util.filter_spans``: longest first). With ``overwrite_ents=False`` the entities
+      already in ``sdoc.ents`` (a spaCy NER's) stay, and defnlp's are added where they do not
+      overlap them;
+    * ``Span._.defnlp_score`` is the entity's score, ``Doc._.defnlp_relations`` the relations
+      between mapped entities: ``[{"head": Span, "tail": Span, "label": str, "score": float}]``
+      (getters over ``user_data``, so they survive ``Doc.to_bytes`` and ``DocBin(store_user_data=True)``).
+    """
+    _import_spacy("set_spacy_annotations (defnlp Doc -> spaCy Doc)")
+    from spacy.util import filter_spans
+
+    if sdoc.text != doc.text:
+        raise InputError("the spaCy Doc and the defnlp Doc have different texts",
+                         "annotate the spaCy Doc's own text (sdoc.text)")
+    if alignment_mode not in ALIGNMENT_MODES:
+        raise ConfigError(f"alignment_mode must be one of {', '.join(ALIGNMENT_MODES)}, not {alignment_mode!r}")
+    register_extensions()
+    spans, token_spans = [], []
+    for e in doc.entities:
+        span = sdoc.char_span(e.start, e.end, label=e.label, alignment_mode=alignment_mode)
+        if span is None or len(span) == 0:
+            token_spans.append(None)
+            continue
+        spans.append(span)
+        token_spans.append([span.start, span.end])
+    unmapped = len(doc.entities) - len(spans)
+    if unmapped:
+        lost = sum(1 for r in doc.relations if token_spans[r.head] is None or token_spans[r.tail] is None)
+        log.warning("doc %s: %d of %d entities do not map onto spaCy tokens (alignment_mode=%r) and %d relations "
+                    "involve them: they are not in doc.ents, doc.spans or doc._.%s, only in doc.user_data[%r]",
+                    doc.id, unmapped, len(doc.entities), alignment_mode, lost, RELATIONS_EXTENSION, _EXTRA_KEY)
+    sdoc.spans[_EXTRA_KEY] = spans
+    ents = filter_spans(spans)
+    if not overwrite_ents:
+        taken = {i for s in sdoc.ents for i in range(s.start, s.end)}
+        ents = list(sdoc.ents) + [s for s in ents if taken.isdisjoint(range(s.start, s.end))]
+    kept = {(s.start, s.end, s.label) for s in ents}
+    left_out = sum(1 for s in spans if (s.start, s.end, s.label) not in kept)
+    if left_out:
+        log.debug("doc %s: %d entities overlap another entity: in doc.spans[%r], not in doc.ents", doc.id, left_out, _EXTRA_KEY)
+    sdoc.ents = sorted(ents, key=lambda s: s.start)
+    full = doc.to_dict()
+    extra = {k: full[k] for k in ("id", "lang", "entities", "relations", "meta") if k in full}
+    extra["spacy_tokens"] = token_spans  # each entity's [start, end) in spaCy tokens, or None
+    sdoc.user_data[_EXTRA_KEY] = extra
+    return sdoc
+
+
+def register_extensions() -> None:
+    """Register ``Doc._.defnlp_relations`` and ``Span._.defnlp_score`` (once; getters over ``user_data``)."""
+    _import_spacy("the defnlp spaCy extensions")
+    from spacy.tokens import Doc as SpacyDoc, Span
+
+    if not SpacyDoc.has_extension(RELATIONS_EXTENSION):
+        SpacyDoc.set_extension(RELATIONS_EXTENSION, getter=_relations)
+    if not Span.has_extension(SCORE_EXTENSION):
+        Span.set_extension(SCORE_EXTENSION, getter=_score)
+
+
+def _mapped(sdoc: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    """The entities of ``set_spacy_annotations`` and their token spans (both empty for another Doc)."""
+    extra = sdoc.user_data.get(_EXTRA_KEY) if isinstance(sdoc.user_data, dict) else None
+    if not isinstance(extra, Mapping) or not isinstance(extra.get("spacy_tokens"), (list, tuple)):
+        return [], []  # (DocBin gives lists back as tuples)
+    return list(extra.get("entities") or []), list(extra["spacy_tokens"])
+
+
+def _relations(sdoc: Any) -> list[dict[str, Any]]:
+    from spacy.tokens import Span
+
+    entities, tokens = _mapped(sdoc)
+    relations = (sdoc.user_data[_EXTRA_KEY].get("relations") or []) if entities else []
+    out = []
+    for r in relations:
+        head, tail = tokens[r["head"]], tokens[r["tail"]]
+        if head is None or tail is None:  # counted in set_spacy_annotations' warning
+            continue
+        out.append({"head": Span(sdoc, head[0], head[1], label=entities[r["head"]]["label"]),
+                    "tail": Span(sdoc, tail[0], tail[1], label=entities[r["tail"]]["label"]),
+                    "label": r["label"], "score": r.get("score")})
+    return out
+
+
+def _score(span: Any) -> float | None:
+    entities, tokens = _mapped(span.doc)
+    for entity, token_span in zip(entities, tokens):
+        if token_span is not None and list(token_span) == [span.start, span.end] and entity["label"] == span.label_:
+            return entity.get("score")
+    return None
 
 
 def from_spacy_doc(spacy_doc: Any, lang: str | None = None, doc_id: str | None = None) -> Doc:
