@@ -41,12 +41,23 @@ def collect() -> dict:
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "cuda_devices": [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())],
         "cpu_threads": torch.get_num_threads(),
+        **_runtime_report(),
         "cache_dir": str(cache_dir()),
         "encoders_built": built,
         "data_dir": str(data_dir(must_exist=False)),
         "models_dir": str(models_dir()),
         "models": models,
     }
+
+
+def _runtime_report() -> dict:
+    """The CPU (name, AMX / AVX-512 / AVX512-BF16 / VNNI) and what ``precision="auto"`` picks here, and why."""
+    import torch
+
+    from ..inference.runtime import auto_precision, cpu_features, cpu_name
+
+    precision, reason = auto_precision("cuda" if torch.cuda.is_available() else "cpu")
+    return {"cpu": cpu_name(), "cpu_features": cpu_features(), "precision_auto": precision, "precision_reason": reason}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -82,21 +82,29 @@ def padded_batches(
     """Length-bucketed, dynamically padded batches of token-id ``sequences`` (:func:`pack_batches`
     on the framed lengths), shortest first; every input index is in exactly one batch.
 
+    ``sequences`` may be lists or numpy arrays (the engine passes views of its documents'
+    token ids: its windows); the batches are what the engine and the aligners feed to
+    :meth:`Runtime.encode_with_heads <defnlp.inference.runtime.Runtime.encode_with_heads>`.
+
     >>> seqs = [[5, 5, 5, 5], [6], [7, 7]]
     >>> [(b.indices, b.input_ids.shape) for b in padded_batches(seqs, pad_id=0, token_budget=8, max_batch=4)]
     [([1, 2], (2, 2)), ([0], (1, 4))]
     """
     head, tail = list(before), list(after)
-    extra = len(head) + len(tail)
+    offset, extra = len(head), len(head) + len(tail)
     for batch in pack_batches([len(s) + extra for s in sequences], token_budget, max_batch):
         width = max(len(sequences[i]) for i in batch) + extra
         ids = np.full((len(batch), width), pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
+        if head:
+            ids[:, :offset] = head
         for row, i in enumerate(batch):
-            framed = head + list(sequences[i]) + tail
-            ids[row, : len(framed)] = framed
-            mask[row, : len(framed)] = 1
-        yield PaddedBatch(batch, ids, mask, len(head))
+            n = len(sequences[i])
+            ids[row, offset : offset + n] = sequences[i]  # a list or a numpy slice, never copied into a list
+            if tail:
+                ids[row, offset + n : n + extra] = tail
+            mask[row, : n + extra] = 1
+        yield PaddedBatch(batch, ids, mask, offset)
 
 
 def special_tokens_around(tokenizer: Any) -> tuple[list[int], list[int]]:

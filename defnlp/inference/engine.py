@@ -13,10 +13,13 @@ the business of its callers (:mod:`defnlp.pipeline` composes :mod:`defnlp.ner.de
    truncated. The caller prepares documents (sentences and language,
    :func:`defnlp.doc.prepare_doc`); the engine neither splits sentences nor detects languages;
 3. windows of many documents (a pool of ``pool_tokens``) are sorted by length and packed into
-   batches under a padded-token budget (:func:`~defnlp.inference.batching.pack_batches`);
-4. the encoder runs once per batch under ``torch.inference_mode`` (autocast on GPU); every
-   token head reads the same hidden states, and each token takes its outputs (and, when asked,
-   its hidden state) from the window that owns it;
+   padded batches under a padded-token budget (:func:`~defnlp.inference.batching.padded_batches`,
+   each window framed by the tokenizer's CLS and SEP tokens);
+4. the encoder runs once per batch through :meth:`Runtime.encode_with_heads
+   <defnlp.inference.runtime.Runtime.encode_with_heads>` — the one encoder pass of the library
+   (aligners and embedders use it too): device, ``torch.inference_mode``, autocast and
+   precision are the runtime's; every token head reads the same hidden states, and each token
+   takes its outputs (and, when asked, its hidden state) from the window that owns it;
 5. each document comes out, in input order, as a :class:`DocEncoding` — or as the
    :class:`~defnlp.errors.DefnlpError` that kept it from being encoded.
 
@@ -41,7 +44,7 @@ from ..doc import Doc, prepare_doc
 from ..errors import DefnlpError, InputError
 from ..layout import ViewMap, model_view
 from ..text import Window, plan_windows, token_sentence_starts, trim_span
-from .batching import pack_batches
+from .batching import PaddedBatch, padded_batches
 from .runtime import Runtime, release_free_memory
 
 if TYPE_CHECKING:
@@ -79,7 +82,9 @@ class DocEncoding:
     ``outputs[name]`` is the ``(n_tokens, K)`` float32 output of the head ``name`` (log-probs
     for a ``log_softmax`` head); ``hidden`` the ``(n_tokens, H)`` float32 final hidden states
     when :meth:`Engine.run` was asked for them (``hidden=True``), else ``None``; ``windows``
-    the windows the tokens were encoded in.
+    the windows the tokens were encoded in; ``joins`` the ranges of ``doc.text`` that the model
+    view removed (:func:`defnlp.layout.hyphen_joins`, computed once here: give them to
+    :func:`defnlp.ner.decoding.decode_entities`).
 
     >>> enc = DocEncoding(Doc("Brest"), np.array([1, 2]), [(0, 3), (3, 5)])
     >>> enc.n_tokens, [enc.doc.text[a:b] for a, b in enc.token_spans]
@@ -92,6 +97,7 @@ class DocEncoding:
     windows: list[Window] = field(default_factory=list)
     outputs: dict[str, np.ndarray] = field(default_factory=dict)
     hidden: np.ndarray | None = None
+    joins: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def n_tokens(self) -> int:
@@ -221,7 +227,7 @@ class Engine:
             starts = [a for a, _ in spans[pos]]
             sent_starts = token_sentence_starts(starts, [(s.start, s.end) for s in doc.sentences])
             windows = plan_windows(len(token_ids), self.max_tokens, self.overlap, sent_starts)
-            out.append(DocEncoding(doc, token_ids, spans[pos], windows))
+            out.append(DocEncoding(doc, token_ids, spans[pos], windows, joins=maps[pos].joins))
         return out
 
     def _run_pool(self, pool: list[Doc], hidden: bool) -> Iterator[DocEncoding | DefnlpError]:
@@ -235,38 +241,30 @@ class Engine:
                 enc.hidden = np.zeros((enc.n_tokens, hidden_size), dtype=np.float32)
         tasks = [(enc, w) for enc in encodings for w in enc.windows]
         del encodings
-        lengths = [len(w) + 2 for _, w in tasks]
-        for batch in pack_batches(lengths, self.runtime.token_budget, self.runtime.max_batch):
-            self._forward([tasks[i] for i in batch], hidden)
-        del tasks
+        windows = [enc.token_ids[w.start : w.end] for enc, w in tasks]  # views, no copy
+        for batch in padded_batches(windows, self.pad_id, token_budget=self.runtime.token_budget,
+                                    max_batch=self.runtime.max_batch, before=[self.cls_id], after=[self.sep_id]):
+            self._forward(batch, [tasks[i] for i in batch.indices], hidden)
+        del tasks, windows
         results.reverse()
         while results:
             yield results.pop()  # the caller owns it now: the engine keeps no reference
         release_free_memory()
 
     @torch.inference_mode()
-    def _forward(self, batch: list[tuple[DocEncoding, Window]], hidden: bool) -> None:
-        longest = max(len(w) for _, w in batch) + 2
-        ids = np.full((len(batch), longest), self.pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), longest), dtype=np.int64)
-        for row, (enc, w) in enumerate(batch):
-            n = len(w)
-            ids[row, 0] = self.cls_id
-            ids[row, 1 : n + 1] = enc.token_ids[w.start : w.end]
-            ids[row, n + 1] = self.sep_id
-            mask[row, : n + 2] = 1
-        device = self.runtime.device
-        input_ids = torch.from_numpy(ids).to(device, non_blocking=True)
-        attention = torch.from_numpy(mask).to(device, non_blocking=True)
-        with self.runtime.autocast():
-            states = self.model(input_ids=input_ids, attention_mask=attention).last_hidden_state
-            outs = {}
-            for head in self.heads:
-                logits = head.module(states)
-                outs[head.name] = (torch.log_softmax(logits.float(), dim=-1) if head.log_softmax else logits.float()).cpu().numpy()
+    def _forward(self, batch: PaddedBatch, rows: list[tuple[DocEncoding, Window]], hidden: bool) -> None:
+        """One padded batch through the runtime's encoder pass; row ``r`` is the window ``rows[r]``."""
+        states, logits = self.runtime.encode_with_heads(self.model, batch.input_ids, batch.attention_mask,
+                                                        [head.module for head in self.heads])
+        outs = {}
+        for head, out in zip(self.heads, logits):
+            out = out.float()
+            outs[head.name] = (torch.log_softmax(out, dim=-1) if head.log_softmax else out).cpu().numpy()
+        del logits
         states_np = states.float().cpu().numpy() if hidden else None
-        for row, (enc, w) in enumerate(batch):
-            a, b = w.own_start - w.start + 1, w.own_end - w.start + 1
+        del states
+        for row, (enc, w) in enumerate(rows):
+            a, b = w.own_start - w.start + batch.offset, w.own_end - w.start + batch.offset
             for name, arr in outs.items():
                 enc.outputs[name][w.own_start : w.own_end] = arr[row, a:b]
             if states_np is not None:

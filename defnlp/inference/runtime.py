@@ -17,6 +17,7 @@ import functools
 import logging
 import os
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -26,7 +27,8 @@ from ..errors import ConfigError
 log = logging.getLogger(__name__)
 
 __all__ = ["Runtime", "PRECISIONS", "TRAINING_PRECISIONS", "release_free_memory", "cpu_has_amx", "cpu_bf16_units",
-           "resolve_training_precision", "training_autocast", "truncate_layers", "LayerOutput", "resolve_runtime"]
+           "cpu_features", "auto_precision", "resolve_training_precision", "training_autocast", "truncate_layers",
+           "LayerOutput", "resolve_runtime"]
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 #: precisions of a training run (``precision`` of the training configs)
@@ -88,6 +90,35 @@ def cpu_bf16_units() -> str | None:
     if _cpu_flag("avx512_bf16"):
         return "avx512_bf16"
     return None
+
+
+#: the CPU features that decide precisions, and the torch probe (``torch.cpu._is_<probe>_supported``) of each
+CPU_FEATURES = {"amx": "amx_tile", "avx512": "avx512", "avx512_bf16": "avx512_bf16", "vnni": "vnni"}
+
+
+def cpu_features() -> dict[str, bool]:
+    """The CPU features that decide precisions: AMX tiles, AVX-512, AVX512-BF16 and VNNI (int8 dot
+    products), as torch sees them; for ``defnlp info`` and the benchmarks.
+
+    >>> sorted(cpu_features())
+    ['amx', 'avx512', 'avx512_bf16', 'vnni']
+    """
+    return {name: _cpu_flag(probe) for name, probe in CPU_FEATURES.items()}
+
+
+def auto_precision(device: str | torch.device = "cpu") -> tuple[str, str]:
+    """What ``precision="auto"`` resolves to on ``device``, and why: ``(precision, reason)``.
+
+    >>> auto_precision("cpu")[0]
+    'fp32'
+    """
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+            return "bf16", "GPU with bf16 support (autocast)"
+        return "fp16", "GPU without bf16 support (fp16 autocast)"
+    amx = "with" if cpu_has_amx() else "without"
+    return "fp32", f"CPU {amx} AMX: fp16/bf16 inference runs on GPU only, int8 is opt-in (precision='int8')"
 
 
 def resolve_training_precision(precision: str = "auto", device: str = "cpu") -> str:
@@ -175,10 +206,8 @@ class Runtime:
         if dev.type == "cuda" and not torch.cuda.is_available():
             raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available", "use --device cpu")
         if precision == "auto":
-            if dev.type == "cuda":
-                precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-            else:
-                precision = "fp32"
+            precision, reason = auto_precision(dev)
+            log.debug("precision auto -> %s (%s)", precision, reason)
         if dev.type == "cpu" and precision in ("fp16", "bf16"):
             raise ConfigError(
                 f"precision {precision} is not supported on CPU (without AMX units it runs far slower than fp32)",
@@ -221,9 +250,8 @@ class Runtime:
 
     def encode(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
         """The encoder's ``last_hidden_state`` ``(B, T, H)`` for one padded batch, on the runtime's
-        device (in the precision's dtype: call ``.float()`` to read it): ``input_ids`` /
-        ``attention_mask`` (numpy or torch) moved to the device, the model run under
-        ``torch.inference_mode`` and :meth:`autocast`. The one encoder pass of the aligners.
+        device (in the precision's dtype: call ``.float()`` to read it): :meth:`encode_with_heads`
+        without heads. The one encoder pass of the aligners.
 
         >>> from defnlp.encoders import load_encoder
         >>> from defnlp.inference.batching import padded_batches
@@ -233,10 +261,28 @@ class Runtime:
         >>> rt.encode(rt.prepare_model(enc.model), batch.input_ids, batch.attention_mask).shape
         torch.Size([1, 3, 32])
         """
+        return self.encode_with_heads(model, input_ids, attention_mask)[0]
+
+    def encode_with_heads(self, model: nn.Module, input_ids, attention_mask,
+                          heads: Sequence[nn.Module] = ()) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The encoder pass of every caller (the engine's NER/relation heads, the aligners, the
+        embedders): ``input_ids`` / ``attention_mask`` (numpy or torch) moved to the device, the
+        model run under ``torch.inference_mode`` and :meth:`autocast`, and each of ``heads`` applied
+        to its ``last_hidden_state`` in the same precision. Returns the hidden states ``(B, T, H)``
+        and the heads' outputs ``(B, T, K)``, on the device, in the precision's dtype.
+
+        >>> from defnlp.encoders import load_encoder
+        >>> enc = load_encoder("tiny-random-e5")
+        >>> rt = Runtime.create(device="cpu", precision="fp32")
+        >>> states, (logits,) = rt.encode_with_heads(enc.model, [[0, 5, 2]], [[1, 1, 1]], [nn.Linear(32, 3)])
+        >>> states.shape, logits.shape
+        (torch.Size([1, 3, 32]), torch.Size([1, 3, 3]))
+        """
         ids = torch.as_tensor(input_ids).to(self.device, non_blocking=True)
         mask = torch.as_tensor(attention_mask).to(self.device, non_blocking=True)
         with torch.inference_mode(), self.autocast():
-            return model(input_ids=ids, attention_mask=mask).last_hidden_state
+            states = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            return states, [head(states) for head in heads]
 
 
 def resolve_runtime(runtime: Runtime | None = None, device: str | None = None, precision: str | None = None) -> Runtime:

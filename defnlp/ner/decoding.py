@@ -38,14 +38,17 @@ __all__ = ["decode_entities", "block_starts"]
 
 
 def decode_entities(tagset: TagSet, text: str, token_spans: Sequence[tuple[int, int]],
-                    token_log_probs: np.ndarray) -> list[Entity]:
+                    token_log_probs: np.ndarray, joins: Sequence[tuple[int, int]] | None = None) -> list[Entity]:
     """Entities of ``text`` from per-token tag log-probs ``(n_tokens, len(tagset))``.
 
     ``token_spans`` are the tokens' character spans without surrounding whitespace, as the
     engine returns them (:attr:`defnlp.inference.DocEncoding.token_spans`); row ``i`` of
-    ``token_log_probs`` belongs to token ``i``. See the module docstring for an example.
+    ``token_log_probs`` belongs to token ``i``. ``joins``: the ranges the model view removed
+    from ``text`` — the engine's :attr:`DocEncoding.joins <defnlp.inference.DocEncoding.joins>`,
+    so that they are found once per document; ``None`` finds them here
+    (:func:`defnlp.layout.hyphen_joins`). See the module docstring for an example.
     """
-    units = make_units(text, token_spans, joins=hyphen_joins(text))
+    units = make_units(text, token_spans, joins=hyphen_joins(text) if joins is None else joins)
     if not units:
         return []
     log_probs = token_log_probs[np.asarray([u.token for u in units])]

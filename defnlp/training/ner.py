@@ -216,7 +216,8 @@ def predict_docs(model: NerModel, tokenizer, tagset: TagSet, docs: list[Doc], ma
     for result in engine.run(prepare_doc(d.copy(annotations=False)) for d in docs):
         if isinstance(result, DefnlpError):
             raise result
-        result.doc.entities = decode_entities(tagset, result.doc.text, result.token_spans, result.outputs["ner"])
+        result.doc.entities = decode_entities(tagset, result.doc.text, result.token_spans, result.outputs["ner"],
+                                              joins=result.joins)
         out.append(result.doc)
     model.train(was_training)
     return out

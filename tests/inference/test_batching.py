@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +33,12 @@ def test_padded_batches_cover_every_sequence_once_framed_and_padded(seqs, budget
         seen += b.indices
     assert sorted(seen) == list(range(len(seqs)))
     assert [len(seqs[i]) for i in seen] == sorted(len(s) for s in seqs)  # shortest first
+    # numpy sequences (the engine's windows are views of its token ids) give the same batches
+    arrays = [np.asarray(s, dtype=np.int64) for s in seqs]
+    kw = dict(token_budget=budget, max_batch=max_batch, before=before, after=after)
+    for a, b in zip(padded_batches(seqs, pad, **kw), padded_batches(arrays, pad, **kw), strict=True):
+        assert a.indices == b.indices and np.array_equal(a.input_ids, b.input_ids)
+        assert np.array_equal(a.attention_mask, b.attention_mask)
 
 
 def test_special_tokens_around_an_e5_text():

@@ -208,3 +208,57 @@ def test_engine_matches_a_plain_forward_over_the_model_view(tiny_ner_dir):
         got = nlp(text).entities
         assert [(e.start, e.end, e.label) for e in got] == [(e.start, e.end, e.label) for e in expected]
         assert all(text[e.start : e.end] == e.text for e in got)
+
+
+# ------------------------------------------------------------------------------------------------
+# one encoder pass: the engine runs through Runtime.encode_with_heads, joins computed once
+# ------------------------------------------------------------------------------------------------
+def test_every_engine_batch_goes_through_the_runtimes_encoder_pass(tiny_ner_dir, monkeypatch):
+    """The engine has no forward pass of its own: each batch is one Runtime.encode_with_heads call,
+    with the engine's windows framed by CLS/SEP and padded, and the heads run in that call."""
+    from defnlp.doc import Doc, prepare_doc
+
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", relations=False, token_budget=96)
+    docs = [prepare_doc(Doc(t)) for t in TEXTS * 4]
+    before = list(nlp.engine.run(docs, hidden=True))
+    calls = []
+    real = Runtime.encode_with_heads
+
+    def spy(self, model, input_ids, attention_mask, heads=()):
+        calls.append((input_ids.copy(), attention_mask.copy(), len(heads)))
+        return real(self, model, input_ids, attention_mask, heads)
+
+    monkeypatch.setattr(Runtime, "encode_with_heads", spy)
+    after = list(nlp.engine.run(docs, hidden=True))
+    n_windows = sum(len(enc.windows) for enc in after)
+    assert len(calls) > 1 and sum(len(ids) for ids, _, _ in calls) == n_windows
+    tok = nlp.engine.tokenizer
+    for ids, mask, n_heads in calls:
+        assert n_heads == 1 and ids.size <= 96 and (ids[:, 0] == tok.cls_token_id).all()
+        lengths = mask.sum(1)
+        assert (ids[np.arange(len(ids)), lengths - 1] == tok.sep_token_id).all()
+        assert all((row[n:] == tok.pad_token_id).all() for row, n in zip(ids, lengths))
+    for a, b in zip(before, after):
+        assert np.array_equal(a.outputs["ner"], b.outputs["ner"]) and np.array_equal(a.hidden, b.hidden)
+
+
+def test_the_engine_gives_decoding_the_model_views_joins(tiny_ner_dir, monkeypatch):
+    """Joins are found once, by the engine's model view; decode_entities takes them instead of
+    running hyphen_joins over the text again, with the same entities."""
+    from defnlp.doc import Doc, prepare_doc
+    from defnlp.layout import hyphen_joins
+    from defnlp.ner import decoding
+
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", relations=False)
+    encs = list(nlp.engine.run([prepare_doc(Doc(t)) for t in LAYOUT_TEXTS + TEXTS]))
+    for enc in encs:
+        assert enc.joins == hyphen_joins(enc.doc.text)
+    assert all(enc.joins for enc in encs[: len(LAYOUT_TEXTS)]) and not any(enc.joins for enc in encs[len(LAYOUT_TEXTS):])
+    computed = [decode_entities(nlp.ner.tagset, e.doc.text, e.token_spans, e.outputs["ner"]) for e in encs]
+
+    def no_second_pass(text):
+        raise AssertionError("hyphen_joins ran again")
+
+    monkeypatch.setattr(decoding, "hyphen_joins", no_second_pass)
+    given = [decode_entities(nlp.ner.tagset, e.doc.text, e.token_spans, e.outputs["ner"], joins=e.joins) for e in encs]
+    assert given == computed

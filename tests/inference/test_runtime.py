@@ -91,3 +91,38 @@ def test_resolve_runtime():
     assert runtime.resolve_runtime(None, "cpu", "int8").precision == "int8"
     with pytest.raises(ConfigError, match="both a runtime"):
         runtime.resolve_runtime(rt, precision="fp32")
+
+
+def test_encode_with_heads_runs_the_heads_on_the_encoders_states(tiny):
+    rt = runtime.Runtime.create(device="cpu", precision="fp32")
+    torch.manual_seed(0)
+    head = torch.nn.Linear(32, 5)
+    ids = torch.tensor([[0, 5, 6, 2], [0, 7, 2, 1]])
+    mask = torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]])
+    states, (logits,) = rt.encode_with_heads(tiny.model, ids.numpy(), mask.numpy(), [head])
+    assert torch.equal(states, rt.encode(tiny.model, ids, mask))
+    with torch.inference_mode():
+        assert torch.equal(logits, head(states))
+    assert rt.encode_with_heads(tiny.model, ids, mask)[1] == []
+
+
+# ---- what `auto` picks, and the CPU features it is picked from (reported by `defnlp info`) ---------
+def test_cpu_features_come_from_the_torch_probes(monkeypatch):
+    assert set(runtime.cpu_features()) == {"amx", "avx512", "avx512_bf16", "vnni"}
+    monkeypatch.setattr(runtime, "_cpu_flag", lambda name: name in {"avx512", "vnni"})
+    assert runtime.cpu_features() == {"amx": False, "avx512": True, "avx512_bf16": False, "vnni": True}
+
+
+def test_auto_precision_is_what_runtime_create_picks():
+    precision, reason = runtime.auto_precision("cpu")
+    assert precision == runtime.Runtime.create(device="cpu", precision="auto").precision == "fp32"
+    assert "AMX" in reason
+
+
+def test_info_reports_the_cpu_features_and_the_auto_precision():
+    from defnlp.cli.info import collect
+
+    info = collect()
+    assert info["cpu_features"] == runtime.cpu_features()
+    assert (info["precision_auto"], info["precision_reason"]) == runtime.auto_precision(info["device"])
+    assert info["cpu"] == runtime.cpu_name()

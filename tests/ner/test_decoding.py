@@ -129,3 +129,42 @@ def test_pipeline_results_with_and_without_line_breaks_inside_one_block_agree_on
     doc = tiny_nlp(text)
     assert all(text[e.start : e.end] == e.text for e in doc.entities)
     assert blocks(text) == [(0, len(text))]
+
+
+def test_decoding_takes_the_joins_it_is_given(monkeypatch):
+    """With ``joins`` given, decode_entities uses them (the engine's, computed once) and finds none itself."""
+    from defnlp.ner import decoding
+
+    text = "un contrat opéra-\n  tionnel signé"
+    spans = [(0, 2), (3, 10), (11, 15), (15, 22), (22, 27), (28, 33)]
+    wants = [0, TAGS.begin_id("ORG"), TAGS.inside_id("ORG"), TAGS.inside_id("ORG"), TAGS.inside_id("ORG"), 0]
+    lp = word_log_probs(spans, wants.__getitem__)
+    found = decode_entities(TAGS, text, spans, lp)
+    given = decode_entities(TAGS, text, spans, lp, joins=hyphen_joins(text))
+    assert given == found and [e.text for e in given] == ["contrat opéra-\n  tionnel"]
+    seen = []
+    monkeypatch.setattr(decoding, "hyphen_joins", lambda t: seen.append(t) or hyphen_joins(t))
+    monkeypatch.setattr(decoding, "make_units", lambda *a, joins: seen.append(joins) or make_units(*a, joins=joins))
+    decode_entities(TAGS, text, spans, lp, joins=[(16, 20)])
+    assert seen == [[(16, 20)]]  # used as given, not found again
+    decode_entities(TAGS, text, spans, lp)
+    assert seen[1:] == [text, [(16, 20)]]  # None: found in the text
+
+
+def test_training_predictions_decode_with_the_engines_joins(tiny_ner_dir, monkeypatch):
+    """predict_docs (dev evaluation during training) hands the engine's joins to decode_entities."""
+    from defnlp.ner import decoding
+    from defnlp.ner.model import NerModel, load_ner
+    from defnlp.training.ner import predict_docs
+
+    loaded = load_ner(str(tiny_ner_dir))
+    model, tok = NerModel(loaded.encoder.model, loaded.head), loaded.encoder.tokenizer
+    docs = [Doc("La DGA a notifié un contrat opéra-\ntionnel à KNDS France."), Doc("Nexter delivered 12 guns.")]
+    expected = [d.entities for d in predict_docs(model, tok, loaded.tagset, docs, 254, 32)]
+
+    def no_second_pass(text):
+        raise AssertionError("hyphen_joins ran again")
+
+    monkeypatch.setattr(decoding, "hyphen_joins", no_second_pass)
+    got = [d.entities for d in predict_docs(model, tok, loaded.tagset, docs, 254, 32)]
+    assert got == expected
