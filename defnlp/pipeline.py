@@ -9,6 +9,14 @@ The pipeline prepares each document (sentences, language: :func:`~defnlp.doc.pre
 runs the encoder once per window (:class:`~defnlp.inference.Engine`), decodes the NER head's
 outputs into entities (:mod:`defnlp.ner.decoding`) and, when a relation model is loaded, runs
 the relation head on the same hidden states (:mod:`defnlp.relations.model`).
+
+A document longer than :data:`SECTION_CHARS` characters is annotated in sections
+(:func:`section_bounds`: cut at blank lines, else at sentence starts): each section goes
+through the engine as a document of its own (batched with the other documents) and its hidden
+states are released once its relations are scored, so memory is bounded by the engine's pool
+of documents (``runtime.pool_tokens``) and the section size, not by the document. Entities
+and relations are shifted back onto the whole text; alias links and the sentence list are
+computed on the whole document.
 """
 
 from __future__ import annotations
@@ -16,11 +24,12 @@ from __future__ import annotations
 import logging
 import os
 import re
+from bisect import bisect_left, bisect_right
 from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, overload
 
-from .doc import Doc, DocResult, prepare_doc
+from .doc import Doc, DocResult, Entity, Relation, Sentence, prepare_doc
 from .errors import (
     AnnotationError,
     DefnlpError,
@@ -32,10 +41,11 @@ from .errors import (
 )
 from .inference import DocEncoding, Engine, Runtime, TokenHead
 from .io.outputs import safe_text
+from .layout import hyphen_joins
 from .models import DEFAULT_PIPELINE, find_model, read_model_dir
 from .ner.decoding import decode_entities
 from .ner.model import LoadedNer, load_ner
-from .text import SUPPORTED_LANGUAGES
+from .text import SUPPORTED_LANGUAGES, trim_span
 
 if TYPE_CHECKING:
     from .relations.model import LoadedRelations
@@ -44,7 +54,16 @@ log = logging.getLogger(__name__)
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-__all__ = ["Pipeline", "load", "resolve_pipeline"]
+__all__ = ["Pipeline", "load", "resolve_pipeline", "section_bounds", "SECTION_CHARS"]
+
+#: a document longer than this many characters is annotated in sections of at most about this
+#: size (:func:`section_bounds`); the encoder's hidden states, which the relation head reads
+#: (384 float32 per token, ~3.3 characters per token), are held per section (~25 MB for 50,000
+#: characters) and only for the sections of one engine pool at a time, instead of for the whole
+#: document (~0.5 GB per MB). Relations between two entities in different sections are not
+#: scored (cuts are at blank lines where possible; candidates are limited to a sentence and its
+#: neighbour), and a section's encoder windows start at the section (see docs/robustness.md).
+SECTION_CHARS = 50_000
 
 #: what :meth:`Pipeline.pipe` annotates: a text, a Doc, a ``{"id", "text", "lang"}`` dict, or
 #: the error of an input that could not be read (given back in its place)
@@ -58,6 +77,8 @@ class Pipeline:
         self.ner = ner
         self.relations = relations
         self.runtime = runtime or Runtime.create()
+        #: documents longer than this are annotated in sections (see :data:`SECTION_CHARS`)
+        self.section_chars = SECTION_CHARS
         model = self.runtime.prepare_model(ner.encoder.model, ner.encoder.tokenizer)
         self.ner.head.to(self.runtime.device)
         if relations is not None:
@@ -131,13 +152,24 @@ class Pipeline:
     def _results(self, items: Iterable[InputItem]) -> Iterator[DocResult]:
         # per input, in order: None while its document is in the engine, or the error that kept it out
         waiting: deque[DefnlpError | None] = deque()
-        pulled: deque[Doc] = deque()  # documents handed to the engine whose result has not come back
+        # documents handed to the engine whose result has not come back, each with the long
+        # document it is a section of (None for a document annotated whole)
+        pulled: deque[tuple[Doc, _Sections | None]] = deque()
+        cutting: list[_Sections] = []  # the long document whose sections are being handed out
         source = iter(items)
         source_failed = False  # an exception from the caller's iterable is the caller's: re-raised
 
         def docs() -> Iterator[Doc]:
             nonlocal source_failed
             while True:
+                if cutting:  # first the rest of a long document (also after an engine restart)
+                    section = cutting[0].next_section()
+                    if section is None:
+                        cutting.clear()
+                        continue
+                    pulled.append((section, cutting[0]))
+                    yield section
+                    continue
                 try:
                     item = next(source)
                 except StopIteration:
@@ -150,6 +182,9 @@ class Pipeline:
                     continue
                 try:
                     doc = prepare_doc(_to_doc(item))
+                    long = isinstance(doc.text, str) and len(doc.text) > self.section_chars
+                    parts = _Sections(doc, section_bounds(doc.text, doc.sentences, self.section_chars)) if long \
+                        else None
                 except DefnlpError as err:
                     waiting.append(err)
                     continue
@@ -157,8 +192,18 @@ class Pipeline:
                     waiting.append(_failed(getattr(item, "id", None), exc))
                     continue
                 waiting.append(None)
-                pulled.append(doc)
+                if parts is not None:
+                    cutting.append(parts)
+                    continue
+                pulled.append((doc, None))
                 yield doc
+
+        def done(result: DocResult) -> Iterator[DocResult]:
+            """The errors waiting before the next document, then its result."""
+            while waiting[0] is not None:
+                yield waiting.popleft()
+            waiting.popleft()
+            yield result
 
         hidden = self.relations is not None
         stream = self.engine.run(docs(), hidden=hidden)
@@ -178,41 +223,216 @@ class Pipeline:
                     raise
                 log.warning("annotation failed on a batch of %d documents (%s: %s); retrying them one by one",
                             len(failed), type(exc).__name__, exc)
-                for doc in failed:
-                    while waiting[0] is not None:
-                        yield waiting.popleft()
-                    waiting.popleft()
-                    yield self._annotate_alone(doc, hidden)
+                for doc, parts in failed:
+                    result = self._annotate_alone(doc, hidden, whole=parts is None)
+                    if parts is None:
+                        yield from done(result)
+                    elif parts.add(result):
+                        yield from done(self._finish(parts))
                 stream = self.engine.run(docs(), hidden=hidden)
                 continue
-            while waiting[0] is not None:
-                yield waiting.popleft()
-            waiting.popleft()
-            pulled.popleft()
-            result = encoded if isinstance(encoded, DefnlpError) else self._annotate(encoded)
+            _, parts = pulled.popleft()
+            result = encoded if isinstance(encoded, DefnlpError) else self._annotate(encoded, whole=parts is None)
             del encoded  # no reference to the token outputs and hidden states while the caller works
-            yield result
+            if parts is None:
+                yield from done(result)
+            elif parts.add(result):  # a section: its hidden states are gone, its annotations kept
+                yield from done(self._finish(parts))
         yield from waiting  # errors after the last document
 
-    def _annotate_alone(self, doc: Doc, hidden: bool) -> DocResult:
+    def _annotate_alone(self, doc: Doc, hidden: bool, whole: bool = True) -> DocResult:
         try:
             (encoded,) = list(self.engine.run([doc], hidden=hidden))
         except Exception as exc:  # noqa: BLE001
             return _failed(doc.id, exc)
-        return encoded if isinstance(encoded, DefnlpError) else self._annotate(encoded)
+        return encoded if isinstance(encoded, DefnlpError) else self._annotate(encoded, whole)
 
-    def _annotate(self, encoded: DocEncoding) -> DocResult:
+    def _annotate(self, encoded: DocEncoding, whole: bool = True) -> DocResult:
+        """Entities and relations of a document, or of a section of one (``whole=False``: no
+        alias links, which :meth:`_finish` draws over the whole document)."""
         doc = encoded.doc
         try:
             doc.entities = decode_entities(self.ner.tagset, doc.text, encoded.token_spans, encoded.outputs["ner"])
             doc.relations = []
             if self.relations is not None and len(doc.entities) > 1 and encoded.hidden is not None:
-                doc.relations = self.relations.predict(doc, encoded.hidden, encoded.token_spans)
+                if whole:
+                    doc.relations = self.relations.predict(doc, encoded.hidden, encoded.token_spans)
+                else:
+                    import torch
+
+                    from .relations.model import predict_relations
+
+                    rel = self.relations
+                    with torch.inference_mode():
+                        doc.relations = predict_relations(rel.head, doc, torch.from_numpy(encoded.hidden),
+                                                          encoded.token_spans, rel.scheme, rel.threshold,
+                                                          rel.max_sentence_distance)
         except DefnlpError as err:
             return err
         except Exception as exc:  # noqa: BLE001 - one document must not stop the stream
             return _failed(doc.id, exc)
         return doc
+
+    def _finish(self, parts: _Sections) -> DocResult:
+        """A long document from its sections' annotations, with alias links drawn over all of it
+        (as :meth:`LoadedRelations.predict <defnlp.relations.model.LoadedRelations.predict>` does
+        for a whole document)."""
+        if parts.error is not None:
+            return parts.error
+        doc = parts.doc
+        doc.entities, doc.relations = parts.entities, parts.relations
+        try:
+            aliases = self.relations is not None and "SAME_AS" in self.relations.head.relation_labels
+            if aliases and len(doc.entities) > 1:
+                from .relations.aliases import link_aliases
+                from .relations.model import merge_relations
+
+                doc.relations = merge_relations(doc.relations, link_aliases(doc))
+        except DefnlpError as err:
+            return err
+        except Exception as exc:  # noqa: BLE001
+            return _failed(doc.id, exc)
+        return doc
+
+
+class _Sections:
+    """A long document annotated section by section: hands out its sections one at a time
+    (:meth:`next_section`) and collects their annotations, shifted onto the whole text
+    (:meth:`add`)."""
+
+    def __init__(self, doc: Doc, bounds: list[tuple[int, int]]) -> None:
+        self.doc = doc
+        self.bounds = bounds
+        self.given = 0  # sections handed out
+        self.received = 0  # sections whose annotations came back
+        self.entities: list[Entity] = []
+        self.relations: list[Relation] = []
+        self.error: DefnlpError | None = None
+        self._sentences = sorted((s.start, s.end) for s in doc.sentences)
+        self._starts = [a for a, _ in self._sentences]
+
+    def next_section(self) -> Doc | None:
+        """The next section as a Doc of its own (the document's sentences in it, shifted), or None."""
+        if self.given == len(self.bounds):
+            return None
+        a, b = self.bounds[self.given]
+        self.given += 1
+        text = self.doc.text
+        sentences = []
+        i, j = bisect_left(self._starts, a), bisect_left(self._starts, b)
+        if i > 0 and self._sentences[i - 1][1] > a:  # a sentence that the cut splits (no sentence start near)
+            sentences.append(trim_span(text, a, min(self._sentences[i - 1][1], b)))
+        sentences.extend(trim_span(text, start, min(end, b)) for start, end in self._sentences[i:j])
+        if self.given < len(self.bounds):  # not the last section: without the whitespace before the
+            while b > a and text[b - 1].isspace():  # next one, of which the tokenizer would make a token
+                b -= 1
+        return Doc(text[a:b], id=self.doc.id, lang=self.doc.lang,
+                   sentences=[Sentence(start - a, end - a) for start, end in sentences if start < end])
+
+    def add(self, result: DocResult) -> bool:
+        """Take the next section's result; True when it was the last one."""
+        offset = self.bounds[self.received][0]
+        self.received += 1
+        if self.error is None and isinstance(result, DefnlpError):
+            self.error = result
+            self.entities, self.relations = [], []
+        elif self.error is None and isinstance(result, Doc):
+            first = len(self.entities)
+            for e in result.entities:
+                e.start += offset
+                e.end += offset
+            for r in result.relations:
+                r.head += first
+                r.tail += first
+            self.entities.extend(result.entities)
+            self.relations.extend(result.relations)
+        return self.received == len(self.bounds)
+
+
+def section_bounds(text: str, sentences: Iterable[Sentence], size: int = SECTION_CHARS) -> list[tuple[int, int]]:
+    """Cut ``text`` into consecutive sections ``[(0, c1), (c1, c2), …, (ck, len(text))]`` of at
+    most ``size`` characters, for :class:`Pipeline` to annotate one at a time.
+
+    A text of at most ``size`` characters is one section. Otherwise each section ends at the
+    last cut before its ``size``-th character, chosen in this order: the start of a sentence
+    after a blank line, a form feed or a paragraph separator (a layout paragraph: no entity
+    crosses it, :func:`defnlp.layout.blocks`) in the second half of the section, any sentence
+    start there, the same two in the first half; failing that (a "sentence" longer than the
+    section) a word start, and as a last resort (no whitespace) the last character before the
+    ``size``-th that is not in a word joined across a line break
+    (:func:`defnlp.layout.hyphen_joins`); no other cut falls in such a word either, and all but
+    the last resort follow whitespace. (Only a section smaller than a hyphen and its line break
+    can be longer than ``size``.)
+
+    >>> text = "Le ministre a signé.\\n\\nLa DGA a commandé. Brest attend."
+    >>> from defnlp.text import split_sentences
+    >>> sents = [Sentence(a, b) for a, b in split_sentences(text)]
+    >>> [text[a:b] for a, b in section_bounds(text, sents, size=40)]
+    ['Le ministre a signé.\\n\\n', 'La DGA a commandé. Brest attend.']
+    >>> [text[a:b] for a, b in section_bounds(text, sents, size=30)]
+    ['Le ministre a signé.\\n\\n', 'La DGA a commandé. ', 'Brest attend.']
+    """
+    n = len(text)
+    if n <= size:
+        return [(0, n)]
+    size = max(2, size)
+    starts = sorted({s.start for s in sentences if 0 < s.start < n})
+    joins = hyphen_joins(text)
+    join_starts = [a for a, _ in joins]
+
+    def glued(c: int) -> bool:
+        k = bisect_left(join_starts, c) - 1  # the last join that starts before c
+        return k >= 0 and c <= joins[k][1]
+
+    def cuttable(c: int) -> bool:
+        return not text[c].isspace() and text[c - 1].isspace() and not glued(c)
+
+    def last_start(lo: int, hi: int, paragraph: bool) -> int | None:
+        """The last cuttable sentence start in ``(lo, hi]`` (after a paragraph break if asked)."""
+        for k in range(bisect_right(starts, hi) - 1, -1, -1):
+            c = starts[k]
+            if c <= lo:
+                return None
+            if cuttable(c) and (not paragraph or _after_paragraph_break(text, c)):
+                return c
+        return None
+
+    def last_word(lo: int, hi: int, word_start: bool = True) -> int | None:
+        for c in range(hi, lo, -1):
+            if cuttable(c) if word_start else not glued(c):
+                return c
+        return None
+
+    bounds = []
+    start = 0
+    while n - start > size:
+        limit, half = start + size, start + size // 2
+        cut = (last_start(half, limit, True) or last_start(half, limit, False) or last_start(start, half, True)
+               or last_start(start, half, False) or last_word(half, limit) or last_word(start, half)
+               or last_word(start, limit, word_start=False))
+        if cut is None:  # (start, limit] is all in one joined word's hyphen and break: after them
+            cut = joins[bisect_left(join_starts, limit) - 1][1] + 1
+            if cut >= n:
+                break
+        bounds.append((start, cut))
+        start = cut
+    bounds.append((start, n))
+    return bounds
+
+
+#: the line breaks of :meth:`str.splitlines` (``\r\n`` is one), and those that end a paragraph alone
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+_PARAGRAPH_BREAK_CHARS = "\x0c\x1c\x1d\x1e\u2029"
+
+
+def _after_paragraph_break(text: str, c: int) -> bool:
+    """Whether the whitespace just before ``text[c]`` holds a blank line, a form feed or a
+    paragraph separator (what ends a paragraph in :func:`defnlp.layout.blocks`)."""
+    k = c
+    while k > 0 and text[k - 1].isspace():
+        k -= 1
+    gap = text[k:c]
+    return any(ch in gap for ch in _PARAGRAPH_BREAK_CHARS) or len(_LINE_BREAK.findall(gap)) > 1
 
 
 def _in_batches(results: Any, items: Iterable[InputItem], size: int) -> Iterator[DocResult]:
