@@ -24,7 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from defnlp import Doc
+from defnlp.doc import Sentence
 from defnlp.cli import main as cli_main
+from defnlp.io.markup import read_markup_files
 from defnlp.viz import display, label_color, render_doc, render_file, render_html, to_record
 from defnlp.viz.colors import DEFENCE_V1_COLORS, label_class
 from defnlp.viz.records import AlignedRecord, ErrorRecord
@@ -32,6 +34,10 @@ from defnlp.viz.spans import Mark, nest_marks
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "aligned" / "lecornu-belgium.jsonl"
+DATA_EXAMPLES = ROOT / "data" / "examples"
+DOC_IMAGES = ROOT / "docs" / "images"
+#: the screenshots the docs show (rewritten by a browser test run with DEFNLP_DOC_IMAGES=1)
+DOC_SCREENSHOTS = ("report-relations.png", "report-aligned.png")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,15 +47,23 @@ VOID = {"meta", "link", "br", "img", "input", "hr"}
 
 
 class ReportReader(HTMLParser):
-    """Collects, per ``.dnv-doc``: its visible text, and each entity's label and text (all pieces)."""
+    """Collects, per document shown: its text, and each entity's label and text (all pieces).
+
+    A document is a card's text, or one side of an aligned pair, whose text is spread over
+    the cells of the grid's rows (the cells of a side, in order, give the document's text).
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.stack: list[tuple[str, dict[str, str]]] = []
-        self.docs: list[dict] = []  # {"text": str, "entities": {e: [label, text, pieces]}, "links": {e: ids}, "side"}
+        self.docs: list[dict] = []  # {"text": str, "entities": {e: [label, text, pieces]}, "links": {e: ids}, "side", "al", "rows"}
+        self.by_key: dict[tuple[int, str | None], dict] = {}
         self.cards: list[dict[str, str]] = []
         self.in_script = 0
-        self.link_spans: list[tuple[int, str, str]] = []  # (doc number, ids, text)
+        self.row: str | None = None
+
+    def current(self) -> dict:
+        return self.by_key[(len(self.cards), self.side)]
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         a = {k: (v or "") for k, v in attrs}
@@ -59,18 +73,28 @@ class ReportReader(HTMLParser):
         classes = a.get("class", "").split()
         if tag == "section":
             self.cards.append(a)
-        if "dnv-doc" in classes:
-            self.docs.append({"text": "", "entities": {}, "links": {}, "side": a.get("data-side"), "al": []})
+        if "dnv-row" in classes:
+            self.row = a.get("data-row")
+        if "dnv-text" in classes:
+            self.side = a.get("data-side")
+            key = (len(self.cards), self.side)
+            if key not in self.by_key:
+                self.by_key[key] = {"text": "", "entities": {}, "links": {}, "side": self.side, "al": [], "rows": [], "badges": {}}
+                self.docs.append(self.by_key[key])
+            self.current()["rows"].append(self.row)
         if tag == "script":
             self.in_script += 1
         if "ent" in classes and "data-e" in a:
-            doc = self.docs[-1]
-            entry = doc["entities"].setdefault(int(a["data-e"]), {"label": a["data-label"], "text": "", "pieces": 0})
+            doc = self.current()
+            entry = doc["entities"].setdefault(int(a["data-e"]), {"label": a["data-label"], "text": "", "pieces": 0, "rows": set()})
             entry["pieces"] += 1
+            entry["rows"].add(self.row)
             if "data-links" in a:
                 doc["links"][int(a["data-e"])] = a["data-links"]
+            if "data-n" in a:
+                doc["badges"][int(a["data-e"])] = int(a["data-n"])
         if "al" in classes:
-            self.docs[-1]["al"].append([a["data-links"], ""])
+            self.current()["al"].append([a["data-links"], "", self.row])
 
     def handle_endtag(self, tag: str) -> None:
         if tag in VOID:
@@ -85,7 +109,7 @@ class ReportReader(HTMLParser):
             return
         if not any("dnv-text" in a.get("class", "").split() for _, a in self.stack):
             return
-        doc = self.docs[-1]
+        doc = self.current()
         doc["text"] += data
         for _, a in self.stack:
             if "ent" in a.get("class", "").split() and "data-e" in a:
@@ -148,11 +172,30 @@ def test_bundled_example_shows_every_entity_with_its_exact_text():
     assert [c["data-kind"] for c in reader.cards] == ["doc", "doc", "aligned", "doc", "doc", "aligned"]
 
 
-def test_bundled_example_is_what_its_build_script_writes():
+def _build_example_module():
     spec = importlib.util.spec_from_file_location("build_example", EXAMPLE.with_name("build_example.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_bundled_example_is_what_its_build_script_writes():
+    module = _build_example_module()
     assert module.to_jsonl(module.build_records()) == EXAMPLE.read_text(encoding="utf-8")
+
+
+def densest_example() -> tuple[Doc, dict]:
+    """The bundled English document with the most relations (gold annotations of data/examples,
+    read with the markup reader), and its FR/EN pair aligned at entity level (gold: the
+    entities that share a markup ref)."""
+    files = sorted(p for p in DATA_EXAMPLES.rglob("*.md") if not p.name.startswith("README"))
+    docs = read_markup_files(files)
+    en = max((d for d in docs if d.lang == "en"), key=lambda d: (len(d.relations), len(d.entities)))
+    fr = next(d for d in docs if d.lang == "fr" and d.meta.get("pair") == en.meta["pair"])
+    build = _build_example_module()
+    links = build.entity_links(fr, en)
+    pair = {"id": en.meta["pair"], "level": "entity", "fr": build.doc_record(fr), "en": build.doc_record(en), "links": links}
+    return Doc.from_dict(build.doc_record(en)), pair
 
 
 def test_page_is_self_contained_and_its_csp_allows_only_its_own_style_and_script():
@@ -300,8 +343,8 @@ def test_alignment_links_mark_both_sides_with_the_same_link_ids():
     assert (fr_shown["side"], en_shown["side"]) == ("fr", "en")
     assert fr_shown["links"] == en_shown["links"] == {0: "0", 1: "1", 2: "2"}
     # spans equal to a linked entity are shown by the entity; the word link gets its own spans
-    assert sorted(fr_shown["al"]) == [["3", "achète"], ["3", "véhicules"]]
-    assert sorted(en_shown["al"]) == [["3", "buys"], ["3", "vehicles"]]
+    assert sorted(al[:2] for al in fr_shown["al"]) == [["3", "achète"], ["3", "véhicules"]]
+    assert sorted(al[:2] for al in en_shown["al"]) == [["3", "buys"], ["3", "vehicles"]]
 
 
 def test_relations_are_listed_with_head_label_tail_and_score():
@@ -313,6 +356,78 @@ def test_relations_are_listed_with_head_label_tail_and_score():
     assert "Lecornu" in item and "—SIGNS→" in item and "lettre d&#x27;intention" in item and "0.87" in item
     assert 'data-label="SAME_AS" data-symmetric' in page
     assert '<svg class="dnv-arcs"' in page
+
+
+def test_relations_sit_beside_the_text_one_row_each_in_reading_order():
+    doc = make_doc(
+        "Thales livre Brest. Lecornu signe la lettre.",
+        [("Thales", "ORG"), ("Brest", "LOC"), ("Lecornu", "PER"), ("lettre", "DOCUMENT")],
+    )
+    doc.add_relation(2, 3, "SIGNS")
+    doc.add_relation(0, 1, "LOCATED_IN")
+    doc.add_relation(1, 0, "MEETS")
+    page = render_html([doc, make_doc("Brest", [("Brest", "LOC")])])
+    body = re.search(r'<div class="dnv-doc has-rels"><div class="dnv-textwrap">.*?</div></div><aside class="dnv-rels"[^>]*>(.*?)</aside></div>', page, re.S)
+    assert body, "the relation list is a panel beside the text"
+    rows = re.findall(r'<li data-r="(\d+)" data-head="(\d+)" data-tail="(\d+)".*?<button [^>]*data-goto="(\d+)".*?<span class="rl">([^<]+)</span><button [^>]*data-goto="(\d+)"', body.group(1))
+    # reading order: by the first of the two mentions, then the head
+    assert rows == [("1", "0", "1", "0", "—LOCATED_IN→", "1"), ("2", "1", "0", "1", "←MEETS→", "0"), ("0", "2", "3", "2", "—SIGNS→", "3")]
+    assert page.count('class="dnv-doc has-rels"') == 1 and page.count('<div class="dnv-doc">') == 1  # no panel without relations
+    assert page.count('<span class="lab">') == 6  # each mention of a row names its label in text, not only in colour
+
+
+def _example_records() -> list[dict]:
+    return [json.loads(line) for line in EXAMPLE.read_text(encoding="utf-8").splitlines()]
+
+
+def test_aligned_pair_is_a_grid_whose_rows_hold_aligned_sentences_side_by_side():
+    pair = next(r for r in _example_records() if r.get("level") == "sentence")
+    page = render_html([pair])
+    reader = read_report(page)
+    fr, en = reader.docs
+    assert (fr["text"], en["text"]) == (pair["fr"]["text"], pair["en"]["text"])
+    assert len(pair["links"]) == 2
+    assert {ids: row for ids, _, row in fr["al"]} == {ids: row for ids, _, row in en["al"]} == {"0": "1", "1": "2"}
+    cells = re.findall(r'<div class="dnv-row" role="row" data-row="(\d+)"><span class="dnv-n" role="rowheader">\d+</span>'
+                       r'<div class="dnv-text" role="cell" data-side="fr".*?<div class="dnv-text" role="cell" data-side="en"', page)
+    assert cells == ["1", "2"]
+
+
+def test_aligned_entities_carry_the_same_number_on_both_sides_in_the_same_row():
+    _, pair = densest_example()
+    reader = read_report(render_html([pair]))
+    assert_docs_shown(reader, [Doc.from_dict(pair["fr"]), Doc.from_dict(pair["en"])])
+    fr, en = reader.docs
+    assert len(set(fr["rows"])) > 10  # one row per sentence group, not two long columns
+    assert len(pair["links"]) > 30
+    for number, link in enumerate(pair["links"], start=1):
+        (i,), (j,) = link["fr_entities"], link["en_entities"]
+        assert fr["badges"][i] == en["badges"][j] == number
+        assert fr["entities"][i]["rows"] == en["entities"][j]["rows"], f"link {number} crosses rows"
+
+
+def test_an_entity_across_a_row_boundary_is_cut_not_lost():
+    fr = Doc("Un deux. Trois quatre.", lang="fr", sentences=[Sentence(0, 8), Sentence(9, 22)])
+    fr.add_entity(4, 14, "LOC")  # "deux. Trois" crosses the sentence boundary
+    en = Doc("One two. Three four.", lang="en", sentences=[Sentence(0, 8), Sentence(9, 20)])
+    record = {"id": "cut", "level": "sentence", "fr": fr.to_dict(), "en": en.to_dict(),
+              "links": [{"fr": [[0, 8]], "en": [[0, 8]]}, {"fr": [[9, 22]], "en": [[9, 20]]}]}
+    page = render_html([record])
+    reader = read_report(page)
+    assert_docs_shown(reader, [fr, en])
+    entity = reader.docs[0]["entities"][0]
+    assert entity["pieces"] >= 2 and entity["rows"] == {"1", "2"}
+    assert len(re.findall(r'class="ent l-LOC(?: cont)?"', page)) == 1  # one piece ends it: its label shows once
+    assert len(re.findall(r'class="ent l-LOC(?: cut)?"', page)) == 1  # one piece starts it
+
+
+def test_docs_show_the_report_screenshots_and_they_are_small():
+    guide = (ROOT / "docs" / "visualisation.md").read_text(encoding="utf-8")
+    for name in DOC_SCREENSHOTS:
+        data = (DOC_IMAGES / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert len(data) < 300_000, f"{name}: {len(data):,} bytes"
+        assert f"](images/{name})" in guide
 
 
 @given(st.lists(st.tuples(st.integers(0, 30), st.integers(1, 12)), max_size=25))
@@ -419,18 +534,27 @@ def _open(chromium, path: Path):
     return page
 
 
-# every entity in the DOM, per document in page order: {text, entities: {e: [label, text]}}; the
-# text of an entity is the text of its pieces (nested mentions included, CSS labels excluded)
+# every entity in the DOM, per document in page order: {text, entities: {e: [label, text]}}; a
+# document is a card's text or one side of an aligned pair (its cells, row by row); the text of
+# an entity is the text of its pieces (nested mentions included, CSS labels excluded)
 DOM_ENTITIES_JS = """
-[...document.querySelectorAll('.dnv-doc')].map(doc => {
-  const entities = {};
-  for (const el of doc.querySelectorAll('.dnv-text [data-e]')) {
-    const k = el.dataset.e;
-    if (!entities[k]) entities[k] = [el.dataset.label, ''];
-    entities[k][1] += el.textContent;
-  }
-  return {text: doc.querySelector('.dnv-text').textContent, entities};
-})
+(() => {
+  const docs = [], byKey = new Map();
+  document.querySelectorAll('.dnv-card').forEach((card, c) => {
+    for (const cell of card.querySelectorAll('.dnv-text')) {
+      const key = c + '/' + (cell.dataset.side || '');
+      if (!byKey.has(key)) { byKey.set(key, {text: '', entities: {}}); docs.push(byKey.get(key)); }
+      const doc = byKey.get(key);
+      doc.text += cell.textContent;
+      for (const el of cell.querySelectorAll('[data-e]')) {
+        const k = el.dataset.e;
+        if (!doc.entities[k]) doc.entities[k] = [el.dataset.label, ''];
+        doc.entities[k][1] += el.textContent;
+      }
+    }
+  });
+  return docs;
+})()
 """
 
 
@@ -458,8 +582,9 @@ def test_browser_example_shows_every_entity_of_the_jsonl(example_page):
         assert {int(k): tuple(v) for k, v in dom["entities"].items()} == {i: (e.label, e.text) for i, e in enumerate(doc.entities)}
     assert page.evaluate("[...document.querySelectorAll('.dnv-text .ent')].every(e => e.getClientRects().length > 0)")
     relations = sum(len(d.relations) for d in docs)
-    assert int(page.evaluate("document.querySelector('.dnv').dataset.arcs")) == relations
-    assert page.evaluate("document.querySelectorAll('.dnv-arc').length") == relations
+    assert int(page.evaluate("document.querySelector('.dnv').dataset.relations")) == relations
+    assert int(page.evaluate("document.querySelector('.dnv').dataset.arcs")) == relations  # every arc can be drawn
+    assert page.evaluate("document.querySelectorAll('.dnv-rels li[data-r] .rl').length") == relations
 
 
 @pytest.mark.parametrize("source,target", [("fr", "en"), ("en", "fr")])
@@ -483,9 +608,8 @@ def test_browser_sentence_links_and_relations_highlight(example_page):
     lit = page.evaluate("[...document.querySelectorAll('.dnv-pair[data-level=sentence] [data-side=fr] .al.hl')].map(e => e.textContent)")
     assert len(lit) == 1 and lit[0].startswith("À l'issue de la signature")
     page.hover(".dnv-docrec .dnv-rels li[data-label=SIGNS]")
-    assert page.evaluate("document.querySelector('.dnv-docrec .dnv-arc.hl').dataset.r") == page.evaluate(
-        "document.querySelector('.dnv-docrec .dnv-rels li[data-label=SIGNS]').dataset.r"
-    )
+    arcs = page.evaluate("[...document.querySelectorAll('.dnv-arc')].map(g => [g.dataset.r, g.querySelector('text').textContent])")
+    assert arcs == [[page.evaluate("document.querySelector('.dnv-docrec .dnv-rels li[data-label=SIGNS]').dataset.r"), "SIGNS"]]
     assert page.evaluate("[...document.querySelectorAll('.dnv-docrec .ent.hl')].map(e => e.dataset.label).sort()") == ["DOCUMENT", "PER"]
 
 
@@ -534,5 +658,191 @@ def test_browser_large_document(chromium, tmp_path):
     elapsed = time.perf_counter() - start
     assert page.console_errors == []
     assert page.evaluate("document.querySelectorAll('.dnv-text [data-e]').length") >= len(doc.entities)
-    assert int(page.evaluate("document.querySelector('.dnv').dataset.arcs")) == len(doc.relations)
+    assert int(page.evaluate("document.querySelector('.dnv').dataset.relations")) == len(doc.relations)
+    page.hover(".dnv-rels li[data-r]:last-child .rl")  # the panel scrolls on its own; one arc for the row
+    assert page.evaluate("document.querySelectorAll('.dnv-arc').length") == 1
     assert elapsed < 30, f"{elapsed:.1f} s to load and draw"
+
+
+# ---------------------------------------------------------------------------------------------
+# headless Chromium: the densest bundled document and an aligned pair, read at a glance
+# ---------------------------------------------------------------------------------------------
+def _save_screenshot(page, tmp_path: Path, name: str) -> bytes:
+    """A viewport screenshot, kept in the test's tmp folder; with DEFNLP_DOC_IMAGES=1 also in docs/images/."""
+    png = page.screenshot()
+    (tmp_path / name).write_bytes(png)
+    width, height, rows = browser_module.decode_png(png)
+    assert (width, height) == (SHOT_WIDTH, SHOT_HEIGHT) and len(set(rows)) > 50
+    if os.environ.get("DEFNLP_DOC_IMAGES") == "1":
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        small = browser_module.recompress_png(png)
+        assert len(small) < 300_000, f"{name}: {len(small):,} bytes"
+        (DOC_IMAGES / name).write_bytes(small)
+    return png
+
+
+#: the screenshots' viewport: wide enough for the text and its relation list side by side
+SHOT_WIDTH, SHOT_HEIGHT = 1200, 800
+
+
+@pytest.fixture(scope="module")
+def shots_browser():
+    if not browser_module.find_chromium():
+        if os.environ.get("DEFNLP_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required (DEFNLP_REQUIRE_BROWSER=1) but not installed: apt-get install chromium")
+        pytest.skip("Chromium not installed (apt-get install chromium, or `make browser`)")
+    with browser_module.Chromium(width=SHOT_WIDTH, height=SHOT_HEIGHT) as browser:
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def dense_page(shots_browser, tmp_path_factory):
+    doc, _ = densest_example()
+    html_path = tmp_path_factory.mktemp("dense") / "dense.html"
+    html_path.write_text(render_html([doc], title=f"{doc.id}: {len(doc.relations)} relations"), encoding="utf-8")
+    return _open(shots_browser, html_path), html_path, doc
+
+
+RELATION_ROWS_JS = """
+[...document.querySelectorAll('.dnv-rels li[data-r]')].map(li => {
+  const rl = li.querySelector('.rl'), box = rl.getBoundingClientRect(), style = getComputedStyle(rl);
+  return {r: +li.dataset.r, label: li.dataset.label, shown: rl.textContent, width: box.width, height: box.height,
+          visible: style.visibility === 'visible' && style.display !== 'none' && +style.opacity === 1
+                   && style.color !== 'rgba(0, 0, 0, 0)' && +style.fontSize.replace('px', '') >= 10,
+          mentions: [...li.querySelectorAll('[data-goto]')].map(b => [+b.dataset.goto, b.querySelector('.lab').textContent])};
+})
+"""
+
+
+def _outermost(doc: Doc, index: int) -> bool:
+    """No other entity lies inside this one (hovering its centre hovers it, not a nested mention)."""
+    e = doc.entities[index]
+    return not any(k != index and e.start <= o.start and o.end <= e.end for k, o in enumerate(doc.entities))
+
+
+def test_browser_densest_document_lists_every_relation_with_a_visible_label(dense_page):
+    page, html_path, doc = dense_page
+    assert len(doc.relations) >= 25  # press-008-en: 29 relations between 55 entities in 1,331 characters
+    assert page.console_errors == [] and page.failed_requests == []
+    assert page.requests == [html_path.resolve().as_uri()]
+    rows = page.evaluate(RELATION_ROWS_JS)
+    assert sorted(row["r"] for row in rows) == list(range(len(doc.relations)))
+    for row in rows:
+        rel = doc.relations[row["r"]]
+        assert row["label"] == rel.label and rel.label in row["shown"]
+        assert row["width"] > 0 and row["height"] > 0 and row["visible"], row
+        assert row["mentions"] == [[rel.head, doc.entities[rel.head].label], [rel.tail, doc.entities[rel.tail].label]]
+    box = page.evaluate(
+        "(() => { const t = document.querySelector('.dnv-textwrap').getBoundingClientRect(),"
+        " p = document.querySelector('aside.dnv-rels').getBoundingClientRect();"
+        " return {textRight: t.right, listLeft: p.left, textTop: t.top, listTop: p.top}; })()"
+    )
+    assert box["listLeft"] >= box["textRight"] and abs(box["listTop"] - box["textTop"]) < 40  # beside the text
+    assert page.evaluate("document.querySelectorAll('.dnv-arc').length") == 0  # no tangle of arcs at rest
+
+
+def test_browser_a_relation_row_and_its_mentions_light_each_other(dense_page):
+    page, _, doc = dense_page
+    k = max(range(len(doc.relations)), key=lambda r: abs(doc.entities[doc.relations[r].head].start - doc.entities[doc.relations[r].tail].start))
+    rel = doc.relations[k]
+    page.hover(f".dnv-rels li[data-r='{k}'] .rl")
+    assert set(page.evaluate("[...document.querySelectorAll('.dnv-text .ent.hl')].map(e => +e.dataset.e)")) == {rel.head, rel.tail}
+    arcs = page.evaluate("[...document.querySelectorAll('.dnv-arc')].map(g => [+g.dataset.r, g.querySelector('text').textContent])")
+    assert arcs == [[k, rel.label]]
+    # the reverse: a mention lights every row it takes part in, with one labelled arc each
+    counts = {i: sum(i in (r.head, r.tail) for r in doc.relations) for i in range(len(doc.entities)) if _outermost(doc, i)}
+    entity = max(counts, key=counts.get)
+    page.hover(f".dnv-text [data-e='{entity}']")
+    lit = page.evaluate("[...document.querySelectorAll('.dnv-rels li.hl')].map(li => +li.dataset.r)")
+    assert sorted(lit) == [r for r, rel in enumerate(doc.relations) if entity in (rel.head, rel.tail)] and len(lit) >= 2
+    labels = page.evaluate("[...document.querySelectorAll('.dnv-arc text')].map(t => t.textContent)")
+    assert sorted(labels) == sorted(doc.relations[r].label for r in lit)
+    page.hover("h1")
+    assert page.evaluate("document.querySelectorAll('.hl, .dnv-arc').length") == 0
+
+
+def test_browser_clicking_a_mention_of_a_row_shows_it_and_pins_the_relation(dense_page):
+    page, _, doc = dense_page
+    k = max(range(len(doc.relations)), key=lambda r: doc.entities[doc.relations[r].tail].start)
+    rel = doc.relations[k]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click(f".dnv-rels li[data-r='{k}'] [data-goto='{rel.tail}']")
+    page.wait_for(f"!!document.querySelector(\".dnv-rels li.pin[data-r='{k}']\")")
+    top = page.evaluate(f"document.querySelector(\".dnv-text [data-e='{rel.tail}']\").getBoundingClientRect().top")
+    assert 0 <= top <= SHOT_HEIGHT  # the text scrolled to the mention
+    page.hover("h1")  # the pinned relation stays lit when the mouse leaves
+    assert set(page.evaluate("[...document.querySelectorAll('.dnv-text .ent.hl')].map(e => +e.dataset.e)")) == {rel.head, rel.tail}
+    page.evaluate("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'}))")
+    assert page.evaluate("document.querySelectorAll('.pin, .hl, .dnv-arc').length") == 0
+
+
+def test_browser_screenshot_of_the_densest_document(dense_page, tmp_path):
+    page, _, doc = dense_page
+    page.evaluate("window.scrollTo(0, 0); document.querySelector('aside.dnv-rels').scrollTop = 0")
+    # light the relation whose mentions are furthest apart among those in the first lines
+    early = [r for r, rel in enumerate(doc.relations) if max(doc.entities[rel.head].end, doc.entities[rel.tail].end) < 600]
+    k = max(early, key=lambda r: abs(doc.entities[doc.relations[r].head].start - doc.entities[doc.relations[r].tail].start))
+    page.hover(f".dnv-rels li[data-r='{k}'] .rl", scroll=False)
+    assert page.evaluate("document.querySelectorAll('.dnv-arc').length") == 1
+    _save_screenshot(page, tmp_path, "report-relations.png")
+
+
+@pytest.fixture(scope="module")
+def aligned_page(shots_browser, tmp_path_factory):
+    _, pair = densest_example()
+    html_path = tmp_path_factory.mktemp("aligned") / "aligned.html"
+    html_path.write_text(render_html([pair], title=f"{pair['id']}: FR/EN, entity-level alignment"), encoding="utf-8")
+    return _open(shots_browser, html_path), html_path, pair
+
+
+ALIGNED_ENTITIES_JS = """
+[...document.querySelectorAll('.dnv-pair [data-side=fr] .ent[data-n]:not(.cont)')].map(fr => {
+  const en = document.querySelector(`.dnv-pair [data-side=en] .ent[data-n="${fr.dataset.n}"]:not(.cont)`);
+  const a = fr.closest('.dnv-text').getBoundingClientRect(), b = en.closest('.dnv-text').getBoundingClientRect();
+  const fb = getComputedStyle(fr, '::before'), eb = getComputedStyle(en, '::before');
+  return {n: +fr.dataset.n, sameRow: fr.closest('.dnv-row') === en.closest('.dnv-row'), tops: [a.top, b.top],
+          frLeftOfEn: a.right <= b.left, badges: [fb.content, eb.content], colours: [fb.backgroundColor, eb.backgroundColor],
+          display: [fb.display, eb.display]};
+})
+"""
+
+
+def test_browser_aligned_pair_rows_and_matching_entities_without_hover(aligned_page):
+    page, html_path, pair = aligned_page
+    assert page.console_errors == [] and page.failed_requests == []
+    assert page.requests == [html_path.resolve().as_uri()]
+    shown = page.evaluate(ALIGNED_ENTITIES_JS)
+    assert sorted(e["n"] for e in shown) == list(range(1, len(pair["links"]) + 1))
+    for entity in shown:
+        assert entity["sameRow"] and entity["tops"][0] == entity["tops"][1] and entity["frLeftOfEn"], entity
+        assert entity["badges"] == [f'"{entity["n"]}"'] * 2 and entity["display"] != ["none", "none"]
+        assert entity["colours"][0] == entity["colours"][1] != "rgba(0, 0, 0, 0)"
+    assert page.evaluate("document.querySelectorAll('.hl, .dnv-linkline').length") == 0  # all of it without hovering
+
+
+def test_browser_sentence_level_pair_puts_aligned_sentences_in_the_same_grid_row(example_page):
+    page, _ = example_page
+    rows = page.evaluate(
+        "[...document.querySelectorAll('.dnv-pair[data-level=sentence] [data-side=fr] .al')].map(fr => {"
+        " const en = document.querySelector(`.dnv-pair[data-level=sentence] [data-side=en] .al[data-links='${fr.dataset.links}']`);"
+        " return [fr.dataset.links, fr.closest('.dnv-row').dataset.row, en.closest('.dnv-row').dataset.row,"
+        " fr.closest('.dnv-text').getBoundingClientRect().top === en.closest('.dnv-text').getBoundingClientRect().top]; })"
+    )
+    assert rows == [["0", "1", "1", True], ["1", "2", "2", True]]
+
+
+def test_browser_hovering_an_aligned_entity_draws_a_line_to_its_counterpart(aligned_page, tmp_path):
+    page, _, pair = aligned_page
+    page.evaluate("window.scrollTo(0, 0)")
+    assert page.evaluate("document.querySelector('.dnv-row[data-row=\"1\"]').getBoundingClientRect().top") < SHOT_HEIGHT / 2
+    # an FR mention of the first rows that takes part in no relation: its line is all that is drawn
+    target = page.evaluate(
+        "(() => { const inRelations = new Set([...document.querySelectorAll('.dnv-rels[data-side=fr] li')]"
+        ".flatMap(li => [li.dataset.head, li.dataset.tail]));"
+        " return [...document.querySelectorAll('.dnv-row [data-side=fr] .ent[data-n]')].find(e => !inRelations.has(e.dataset.e)"
+        " && +e.closest('.dnv-row').dataset.row >= 3 && e.getBoundingClientRect().bottom < innerHeight).dataset.n; })()"
+    )
+    page.hover(f".dnv-row [data-side=fr] .ent[data-n='{target}']", scroll=False)
+    assert page.evaluate("document.querySelectorAll('.dnv-linkline').length") == 1
+    assert page.evaluate(f"[...document.querySelectorAll('[data-side=en] .ent.hl')].map(e => e.dataset.n)") == [target]
+    _save_screenshot(page, tmp_path, "report-aligned.png")
