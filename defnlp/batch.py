@@ -23,7 +23,7 @@ import stat
 import time
 from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from .doc import Doc, DocResult
 from .errors import DefnlpError, InputChangedError, InputError, UnpairedSurrogateError
@@ -35,10 +35,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["annotate_files", "annotate_records", "fingerprint_inputs", "output_safe"]
+__all__ = ["annotate_files", "annotate_records", "count_records", "fingerprint_inputs", "output_safe"]
 
 #: bytes hashed at the start and at the end of each input file for its fingerprint
 FINGERPRINT_BYTES = 64 * 1024
+#: bytes read at a time when counting the lines of a JSONL or CSV file for the progress bar
+COUNT_CHUNK_BYTES = 1 << 20
+_EMPTY_LINE = re.compile(b"\n(?=\n)")
 _SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
@@ -196,6 +199,58 @@ def _fingerprint(path: str) -> Any:
     return [st.st_size, st.st_mtime_ns, hashlib.sha256(head).hexdigest(), hashlib.sha256(tail).hexdigest()]
 
 
+def count_records(files: Iterable[str | os.PathLike], given: Iterable[str | os.PathLike] = ()) -> int:
+    """About how many records ``files`` hold, cheaply, for a progress bar's total: a text file is
+    one, a JSONL file its non-empty lines (newlines counted in 1 MiB reads), a CSV file its lines
+    less the header, a Parquet file the row count of its footer. Files of other kinds count one
+    when given by name (they become one error record) and none when found in a folder
+    (``given``: the paths given by name). Unreadable files count one.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.jsonl").write_text('{"text": "a"}\\n\\n{"text": "b"}', encoding="utf-8")
+    >>> _ = (d / "b.txt").write_text("Brest", encoding="utf-8")
+    >>> count_records([d / "a.jsonl", d / "b.txt", d / "c.bin"])
+    3
+    """
+    from .io.inputs import CSV_SUFFIXES, JSONL_SUFFIXES, PARQUET_SUFFIXES, READABLE_SUFFIXES
+
+    named = {os.path.abspath(p) for p in given}
+    total = 0
+    for path in files:
+        suffix = Path(path).suffix.lower()
+        try:
+            if suffix in JSONL_SUFFIXES:
+                total += _count_lines(path, skip_blank=True)
+            elif suffix in CSV_SUFFIXES:
+                total += max(_count_lines(path, skip_blank=False) - 1, 0)
+            elif suffix in PARQUET_SUFFIXES:
+                import pyarrow.parquet as pq
+
+                total += pq.ParquetFile(path).metadata.num_rows
+            elif suffix in READABLE_SUFFIXES or os.path.abspath(path) in named:
+                total += 1
+        except Exception:  # noqa: BLE001 - the reader reports it as an error record
+            total += 1
+    return total
+
+
+def _count_lines(path: str | os.PathLike, skip_blank: bool) -> int:
+    """The lines of a file (a last line without newline counts; with ``skip_blank``, empty lines
+    do not), read in chunks: no line is ever held whole."""
+    lines = blank = 0
+    last = b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(COUNT_CHUNK_BYTES):
+            lines += chunk.count(b"\n")
+            if skip_blank:  # a line of spaces still counts: an estimate, corrected when the bar ends
+                blank += len(_EMPTY_LINE.findall(chunk)) + (last == b"\n" and chunk[:1] == b"\n")
+            last = chunk[-1:]
+    if last != b"\n":
+        lines += 1
+    return max(lines - blank, 0)
+
+
 def _skip_written(records: Iterator[InputRecord], done: int, written: Sequence[str | None]) -> int:
     """Skip the ``done`` records already written, checking that they are the same records."""
     for k in range(done):
@@ -221,11 +276,15 @@ def annotate_files(
     progress: bool = True,
     text_column: str = "text",
     id_column: str | None = None,
+    loader: Callable[[], Pipeline] | None = None,
     **load_options: Any,
 ) -> dict[str, Any]:
     """Annotate every document of ``inputs`` into ``output``; return a summary.
 
     ``text_column``/``id_column`` name the text and id fields of JSONL, Parquet and CSV inputs.
+    The pipeline is ``nlp``, else ``loader()``, else ``load(model, **load_options)``; it is
+    loaded after the output is checked. ``progress``: a bar on standard error with the total
+    (:func:`count_records`) and an ETA, shown only when standard error is a terminal.
     """
     from tqdm.auto import tqdm
 
@@ -239,11 +298,17 @@ def annotate_files(
     # checks the output (folder, permissions, lock, a partial of another job, changed inputs) before
     # the model loads; the partial file itself appears with the first record
     with open_writer(output, fmt, job=job, overwrite=overwrite, inputs=fingerprints) as writer:
-        nlp = nlp or load(model, **load_options)
+        nlp = nlp or (loader() if loader is not None else load(model, **load_options))
+        declare = getattr(writer, "declare_labels", None)
+        if declare is not None:  # brat: annotation.conf lists every label of the model
+            declare(getattr(nlp, "entity_labels", ()), getattr(nlp, "relation_labels", ()))
         records = output_safe(iter_inputs(inputs, encoding=encoding, text_column=text_column, id_column=id_column))
         skip = _skip_written(records, writer.done, writer.written_ids)
         n_records = n_errors = n_entities = n_relations = 0
         bar = tqdm(desc="annotating", unit="doc", initial=skip, disable=not progress or None)
+        if not bar.disable:  # a terminal: count the records for the total and the ETA
+            bar.total = count_records(fingerprints, inputs)
+            bar.refresh()
         for rec, result in annotate_records(nlp, records):
             if isinstance(result, DefnlpError):
                 writer.write(error_record(rec.id, result, rec.source))
@@ -255,9 +320,12 @@ def annotate_files(
                 n_relations += len(result.relations)
             n_records += 1
             bar.update(1)
+        if bar.total is not None and bar.total != bar.n:  # the count was an estimate
+            bar.total = bar.n
+            bar.refresh()
         bar.close()
     elapsed = time.perf_counter() - started
     summary = {"output": str(output), "records": n_records + skip, "resumed_from": skip, "errors": n_errors,
                "entities": n_entities, "relations": n_relations, "seconds": round(elapsed, 2)}
-    log.info("annotated %(records)d records (%(errors)d errors) into %(output)s", summary)
+    log.debug("annotated %(records)d records (%(errors)d errors) into %(output)s", summary)  # the CLI prints the summary
     return summary

@@ -2,14 +2,15 @@
 
 :func:`annotate_dataset` runs the pipeline over a ``datasets.Dataset`` (or a streaming
 ``IterableDataset``, or each split of a ``DatasetDict``) with ``Dataset.map(batched=True)`` and
-returns it with four more columns:
+returns it with every column it had and five more, as the records of ``defnlp annotate``:
 
-============ =========================================================================
+============= =========================================================================
 ``entities``  list of ``{start, end, label, text, score}`` (character offsets into the text)
 ``relations`` list of ``{head, tail, label, score}`` (head/tail index ``entities``)
+``sentences`` list of ``{start, end}``: the sentences the pipeline found
 ``lang``      the document language (given in a ``lang`` column, or detected)
 ``error``     ``{type, message, hint}`` when the row could not be annotated, else null
-============ =========================================================================
+============= =========================================================================
 
 A row that cannot be annotated (null or empty text...) gets an ``error`` and empty lists: it is
 never dropped, and the other rows go on. The pipeline is loaded once per process, never
@@ -20,7 +21,7 @@ its own copy.
 >>> ds = datasets.Dataset.from_dict({"id": ["a", "b"], "text": ["La DGA commande 42 Griffon.", None]})
 >>> out = defnlp.annotate_dataset(ds, model="defence-v1")     # doctest: +SKIP
 >>> out.column_names                                           # doctest: +SKIP
-['id', 'text', 'entities', 'relations', 'lang', 'error']
+['id', 'text', 'entities', 'relations', 'sentences', 'lang', 'error']
 >>> out[1]["error"]["type"]                                    # doctest: +SKIP
 'RecordFormatError'
 
@@ -45,7 +46,7 @@ log = logging.getLogger(__name__)
 __all__ = ["annotate_dataset", "ColumnAnnotator", "annotation_features", "ANNOTATION_COLUMNS"]
 
 #: the columns that annotation adds (after an optional prefix)
-ANNOTATION_COLUMNS = ("entities", "relations", "lang", "error")
+ANNOTATION_COLUMNS = ("entities", "relations", "sentences", "lang", "error")
 
 #: rows per ``map`` batch: large enough for the engine to fill its length-sorted batches
 DEFAULT_BATCH_SIZE = 256
@@ -55,7 +56,7 @@ def annotation_features(prefix: str = "") -> Any:
     """The ``datasets.Features`` of the annotation columns (names prefixed with ``prefix``).
 
     >>> list(annotation_features("pred_"))
-    ['pred_entities', 'pred_relations', 'pred_lang', 'pred_error']
+    ['pred_entities', 'pred_relations', 'pred_sentences', 'pred_lang', 'pred_error']
     """
     import datasets as hf_datasets
 
@@ -68,6 +69,7 @@ def annotation_features(prefix: str = "") -> Any:
         {
             f"{prefix}entities": docs["entities"],
             f"{prefix}relations": docs["relations"],
+            f"{prefix}sentences": docs["sentences"],
             f"{prefix}lang": value("string"),
             f"{prefix}error": error,
         }
@@ -182,12 +184,13 @@ class ColumnAnnotator:
 
     def _columns(self, results: list[DocResult], langs: list[Any]) -> dict[str, list[Any]]:
         p = self.prefix
-        out: dict[str, list[Any]] = {f"{p}entities": [], f"{p}relations": [], f"{p}lang": [], f"{p}error": []}
+        out: dict[str, list[Any]] = {f"{p}{name}": [] for name in ANNOTATION_COLUMNS}
         failed = 0
         for result, lang in zip(results, langs):
             if isinstance(result, Doc):
                 out[f"{p}entities"].append([e.to_dict() for e in result.entities])
                 out[f"{p}relations"].append([r.to_dict() for r in result.relations])
+                out[f"{p}sentences"].append([sent.to_dict() for sent in result.sentences])
                 out[f"{p}lang"].append(result.lang)
                 out[f"{p}error"].append(None)
                 continue
@@ -196,6 +199,7 @@ class ColumnAnnotator:
             failed += 1
             out[f"{p}entities"].append([])
             out[f"{p}relations"].append([])
+            out[f"{p}sentences"].append([])
             out[f"{p}lang"].append(lang if isinstance(lang, str) and lang else None)
             out[f"{p}error"].append(error)
         if failed:
@@ -226,8 +230,8 @@ def annotate_dataset(
 ) -> Any:
     """Annotate a ``datasets.Dataset`` / ``IterableDataset`` / ``DatasetDict``; return the same kind.
 
-    The result has the original columns plus ``entities``, ``relations``, ``lang`` and
-    ``error`` (see the module docstring; ``prefix="pred_"`` names them ``pred_entities``... so
+    The result has the original columns plus ``entities``, ``relations``, ``sentences``, ``lang``
+    and ``error`` (see the module docstring; ``prefix="pred_"`` names them ``pred_entities``... so
     that gold columns of the same name are kept). ``nlp`` is a loaded pipeline; otherwise
     ``model`` (name or directory) is loaded with ``load_options`` (``device``, ``precision``,
     ``relations``, ``threads``...). ``id_column`` names the ids used in error messages;
@@ -314,7 +318,7 @@ def annotate_dataset(
         identity = {"model": annotator.model, "options": sorted((k, repr(v)) for k, v in load_options.items()),
                     "columns": [text_column, id_column, lang_column, prefix]}
     fingerprint = hashlib.sha256(
-        json.dumps([ds._fingerprint, identity, batch_size, "defnlp-annotate-1"], sort_keys=True, default=str).encode()
+        json.dumps([ds._fingerprint, identity, batch_size, "defnlp-annotate-2"], sort_keys=True, default=str).encode()
     ).hexdigest()[:32]
     return ds.map(
         annotator,

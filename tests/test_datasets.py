@@ -53,8 +53,10 @@ def test_annotate_dataset_adds_columns_equal_to_the_pipeline(tiny_nlp) -> None:
     ds = datasets.Dataset.from_dict({"id": ["a", "b", "c", "d"], "text": TEXTS, "year": [2024, 2023, 2022, 2021]})
     out = defnlp.annotate_dataset(ds, nlp=tiny_nlp, batch_size=3)
     assert isinstance(out, datasets.Dataset)
-    assert out.column_names == ["id", "text", "year", "entities", "relations", "lang", "error"]
+    assert out.column_names == ["id", "text", "year", "entities", "relations", "sentences", "lang", "error"]
     assert out["year"] == [2024, 2023, 2022, 2021]
+    assert out["sentences"] == [[sent.to_dict() for sent in d.sentences] for d in tiny_nlp.pipe(TEXTS)]  # like the CLI
+    assert all(out["sentences"]) and out.features["sentences"] == defnlp.datasets.annotation_features()["sentences"]
     expected = local_annotations(tiny_nlp, TEXTS)
     assert [{"entities": r["entities"], "relations": r["relations"], "lang": r["lang"]} for r in out] == expected
     assert out["error"] == [None] * 4
@@ -233,13 +235,14 @@ def test_cli_parquet_in_parquet_out(tmp_path, tiny_ner_dir, tiny_nlp) -> None:
     assert code == 0
     assert not (tmp_path / "out.parquet.partial").exists() and not (tmp_path / "out.parquet.partial.json").exists()
     table = pq.read_table(out)
-    assert table.schema == parquet_schema()
+    assert table.schema.names == parquet_schema().names + ["source_site"]  # the input's extra column, as a column
     got = table.to_pylist()
     assert [r["id"] for r in got] == ["r0", "r1", "bad", "r2", "r3"]
     assert got[2]["error"]["type"] == "RecordFormatError" and got[2]["entities"] is None
     good = [r for r in got if r["error"] is None]
     assert [r["entities"] for r in good] == [r["entities"] for r in local_annotations(tiny_nlp, TEXTS)]
-    assert json.loads(good[0]["meta"]) == {"source_site": "defense.gouv.fr"}
+    assert [r["source_site"] for r in got] == ["defense.gouv.fr"] * 2 + [None] + ["defense.gouv.fr"] * 2
+    assert good[0]["meta"] is None
 
 
 def test_output_format_follows_the_output_suffix() -> None:

@@ -57,7 +57,9 @@ def register(subparsers: Any) -> None:
                    help="entity level: are the documents translations ('parallel'), only on the same topic "
                    "('comparable'), or unknown ('auto', default)")
     p.add_argument("--threshold", type=float, default=0.5, help="entity level: minimum link score (default 0.5)")
-    p.add_argument("--ner-model", default=None, help="entity level: NER model for documents without entities")
+    p.add_argument("--ner-model", default=None, metavar="NAME_OR_DIR",
+                   help="entity level: the pipeline or model that annotates documents without entities, taken exactly "
+                   "as typed (default: defence-v2)")
     p.add_argument("--batch-size", type=int, default=64, help="sentences per encoder pass (default 64)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda (default: cuda if available)")
     p.add_argument("--encoding", default=None, help="encoding of .txt inputs that are not UTF-8")
@@ -97,6 +99,9 @@ def _pairs(args: argparse.Namespace) -> Iterator[tuple[str, Doc, bool, Doc, bool
 
 
 def _ner(model: str | None) -> Any:
+    from ..models import DEFAULT_PIPELINE
+    from .model_args import resolve_model
+
     try:
         import defnlp
 
@@ -106,7 +111,8 @@ def _ner(model: str | None) -> Any:
             "this build of defnlp has no NER pipeline to annotate the documents",
             "give JSONL inputs whose records carry \"entities\", or install a defnlp with defnlp.load()",
         ) from err
-    return load(model)
+    ner_dir, re_dir = resolve_model(model or DEFAULT_PIPELINE)  # exactly what was typed, or a pipeline name
+    return load(str(ner_dir), relations=str(re_dir) if re_dir is not None else False)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -117,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from ..align.segments import DEFAULT_PARALLEL_SCORE
     from ..align.sentences import SentenceAligner
     from ..align.words import DEFAULT_LAYER, WordAligner
+    from tqdm.auto import tqdm
 
     pairs = list(_pairs(args))
     sentence_aligner = SentenceAligner(embedder=args.embedder, group_vectors=args.group_vectors)
@@ -135,7 +142,9 @@ def run(args: argparse.Namespace) -> int:
         ) if args.level == "entity" else None,
     )
     n_links = 0
-    with _output(args.output) as out:
+    quiet = getattr(args, "quiet", False)
+    with _output(args.output) as out, tqdm(total=len(pairs), desc=f"aligning ({args.level})", unit="pair",
+                                           disable=True if quiet else None) as bar:
         for record_id, fr, fr_annotated, en, en_annotated in pairs:
             if args.level == "entity":
                 for doc, annotated in ((fr, fr_annotated), (en, en_annotated)):
@@ -145,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
             record = _align_pair(args.level, record_id, fr, en, aligners, args.min_score)
             n_links += len(record["links"])
             out.write(dumps_record(record) + "\n")
+            bar.update(1)
     if args.output != "-":
         print(f"defnlp align: {len(pairs)} document pair(s), {n_links} {args.level} links -> {args.output}", file=sys.stderr)
     return 0

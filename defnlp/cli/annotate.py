@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from ..io.outputs import OUTPUT_FORMATS
 from ..inference.runtime import PRECISIONS
+from .model_args import add_model_options, load_pipeline, model_identity
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,12 +21,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Annotate documents: each .txt file is one document (id = file name); each line of a .jsonl "
             'file is one document {"id", "text"}; each row of a .parquet or .csv file is one document '
             "(see --text-column, --id-column). Writes one record per document, or an error record, in "
-            "input order. An interrupted run resumes when re-run with the same arguments."
+            "input order. An interrupted run resumes when re-run with the same arguments. Models: --model "
+            "names a pipeline (NER + relations) or one model; --ner-model and --re-model name each model."
         ),
     )
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="files or folders (read recursively)")
-    p.add_argument("-o", "--output", required=True, help="output file (.jsonl/.conll/.parquet) or folder (brat)")
-    p.add_argument("-m", "--model", default=None, help="pipeline name or model directory (default: defence-v2)")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (.jsonl/.conll/.parquet) or folder (brat: ID.txt + ID.ann, annotation.conf)")
+    add_model_options(p)
     p.add_argument("-f", "--format", default=None, choices=OUTPUT_FORMATS,
                    help="output format (default: from the output's suffix, .parquet/.conll, else jsonl)")
     p.add_argument("--encoding", default=None, help="input encoding when not UTF-8 (e.g. cp1252)")
@@ -44,31 +48,35 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..batch import annotate_files
 
+    relations = not args.no_relations
+    options = {"device": args.device, "precision": args.precision, "token_budget": args.batch_tokens, "threads": args.threads}
+    model = model_identity(args)
+    if not relations:
+        model = f"{model or 'default'};no-relations"
     summary = annotate_files(
         args.inputs,
         args.output,
-        model=args.model,
+        model=model,
+        loader=lambda: load_pipeline(args, relations=relations, **options),  # after the output is checked
         fmt=args.format or output_format_for(args.output),
         encoding=args.encoding,
         text_column=args.text_column,
         id_column=args.id_column,
         overwrite=args.overwrite,
         progress=not args.quiet,
-        relations=not args.no_relations,
-        device=args.device,
-        precision=args.precision,
-        token_budget=args.batch_tokens,
-        threads=args.threads,
     )
     print(json.dumps(summary), file=sys.stderr if args.quiet else sys.stdout)
     return 0
 
 
 def output_format_for(output: str) -> str:
-    """The output format implied by a file name: ``parquet`` for .parquet/.pq, ``conll``, else ``jsonl``.
+    """The output format implied by a file name: ``parquet`` for .parquet/.pq, ``conll`` for
+    .conll/.bio/.iob, ``brat`` for a name ending in ``/`` (a folder), else ``jsonl``.
 
     >>> output_format_for("out.parquet"), output_format_for("out.conll"), output_format_for("out.jsonl")
     ('parquet', 'conll', 'jsonl')
     """
+    if output.endswith(("/", os.sep)):
+        return "brat"
     suffix = Path(output).suffix.lower()
-    return {".parquet": "parquet", ".pq": "parquet", ".conll": "conll"}.get(suffix, "jsonl")
+    return {".parquet": "parquet", ".pq": "parquet", ".conll": "conll", ".bio": "conll", ".iob": "conll"}.get(suffix, "jsonl")

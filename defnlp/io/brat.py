@@ -31,10 +31,12 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import unicodedata
+from urllib.parse import unquote
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -42,7 +44,17 @@ from ..doc import Doc
 from ..errors import ConfigError, DataNotFoundError, RecordFormatError
 from ..text import decode_bytes
 
-__all__ = ["read_brat", "read_brat_dir", "parse_brat", "doc_to_brat", "write_brat", "DISCONTINUOUS_RULES"]
+__all__ = [
+    "read_brat",
+    "read_brat_dir",
+    "parse_brat",
+    "doc_to_brat",
+    "write_brat",
+    "brat_file_name",
+    "brat_record_id",
+    "annotation_conf",
+    "DISCONTINUOUS_RULES",
+]
 
 log = logging.getLogger(__name__)
 
@@ -313,3 +325,87 @@ def write_brat(docs: Iterable[Doc], directory: str | os.PathLike) -> list[Path]:
             fh.write(ann)
         written.append(ann_path)
     return written
+
+
+# ------------------------------------------------------------------------------------------------
+# file names of records, and the annotation.conf of a folder
+# ------------------------------------------------------------------------------------------------
+#: the longest file name (in UTF-8 bytes, before ``.txt``/``.ann``) that :func:`brat_file_name` makes
+MAX_NAME_BYTES = 200
+
+
+def brat_file_name(record_id: str | None) -> str:
+    """The file name (without ``.txt``/``.ann``) of a record in a brat output folder.
+
+    Letters, digits (any script), ``-``, ``_`` and ``.`` are kept; every other character is
+    written ``%XX`` per UTF-8 byte (``/`` → ``%2F``, ``%`` → ``%25``, a leading ``.`` → ``%2E``), so
+    the name is safe on any file system and :func:`brat_record_id` gives the id back. An id longer
+    than :data:`MAX_NAME_BYTES` is cut and ends with ``~`` and 16 hex digits of its sha256 (the
+    only names that do not map back); no id gives ``doc``. (A writer that meets the same name
+    twice adds ``~2``, ``~3``...: ``~`` never comes from an id.)
+
+    >>> brat_file_name("rapport 2024/01"), brat_file_name(".hidden"), brat_file_name("Armées-1")
+    ('rapport%202024%2F01', '%2Ehidden', 'Armées-1')
+    >>> brat_record_id(brat_file_name("a/b c%"))
+    'a/b c%'
+    """
+    if record_id is None or record_id == "":
+        return "doc"
+    text = str(record_id)
+    parts = []
+    for i, ch in enumerate(text):
+        if (ch.isalnum() or ch in "-_.") and not (i == 0 and ch == "."):
+            parts.append(ch)
+        else:
+            parts.append("".join(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass")))
+    name = "".join(parts)
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        cut = name.encode("utf-8")[: MAX_NAME_BYTES - 17].decode("utf-8", "ignore")
+        cut = re.sub(r"%[0-9A-F]?$", "", cut)  # never half an escape
+        name = f"{cut}~{digest}"
+    return name
+
+
+def brat_record_id(name: str) -> str:
+    """The record id of a file name made by :func:`brat_file_name` (``%XX`` decoded; a ``~k`` that a
+    writer added to a repeated name is dropped).
+
+    >>> brat_record_id("rapport%202024%2F01"), brat_record_id("a~2")
+    ('rapport 2024/01', 'a')
+    """
+    return unquote(re.sub(r"~\d+$", "", name), errors="surrogateescape")
+
+
+def annotation_conf(entity_labels: Iterable[str], relation_labels: Iterable[str]) -> str:
+    """The ``annotation.conf`` that tells brat the labels of a folder: every entity label, and every
+    relation between any two entities.
+
+    >>> annotation_conf(["PER", "ORG"], ["HAS_ROLE"]).splitlines()[1:]
+    ['[entities]', 'ORG', 'PER', '[relations]', 'HAS_ROLE\\tArg1:<ENTITY>, Arg2:<ENTITY>', '[events]', '[attributes]']
+    """
+    lines = ["# brat configuration written by defnlp: the labels of the model that annotated these files", "[entities]"]
+    lines += sorted(set(entity_labels))
+    lines.append("[relations]")
+    lines += [f"{label}\tArg1:<ENTITY>, Arg2:<ENTITY>" for label in sorted(set(relation_labels))]
+    lines += ["[events]", "[attributes]"]
+    return "\n".join(lines) + "\n"
+
+
+def ann_labels(ann: str) -> tuple[set[str], set[str]]:
+    """The entity and relation labels used in the text of an ``.ann`` file.
+
+    >>> ann_labels("T1\\tPER 0 5\\tParly\\nR1\\tHAS_ROLE Arg1:T1 Arg2:T1\\n")
+    ({'PER'}, {'HAS_ROLE'})
+    """
+    entities: set[str] = set()
+    relations: set[str] = set()
+    for line in ann.splitlines():
+        fields = line.split("\t")
+        if len(fields) > 1 and fields[1]:
+            label = fields[1].split(" ", 1)[0]
+            if line.startswith("T"):
+                entities.add(label)
+            elif line.startswith("R"):
+                relations.add(label)
+    return entities, relations

@@ -59,6 +59,8 @@ __all__ = [
     "docs_to_conll",
     "doc_to_bio",
     "flatten_entities",
+    "split_at_whitespace",
+    "DOCSTART",
     "TAG_SCHEMES",
 ]
 
@@ -320,11 +322,46 @@ def _sentence_groups(doc: Doc, spans: Sequence[tuple[int, int]]) -> list[range]:
     return groups
 
 
-def docs_to_conll(docs: Iterable[Doc], scheme: str = "iob2", docstart: bool = False, sep: str = " ") -> str:
+#: the line that starts a document: CoNLL-2003's, the delimiter spaCy's ``conll_ner_to_docs`` splits on
+DOCSTART = "-DOCSTART- -X- O O"
+
+
+def split_at_whitespace(text: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` cut at every run of whitespace (``str.isspace``: NBSP and line separators too), empty
+    pieces dropped: tokens that every whitespace-splitting CoNLL reader reads back as they are.
+
+    >>> split_at_whitespace("3\u202f500 km", [(0, 5), (6, 8)])
+    [(0, 1), (2, 5), (6, 8)]
+    """
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        start = None
+        for i in range(a, b):
+            if text[i].isspace():
+                if start is not None:
+                    out.append((start, i))
+                    start = None
+            elif start is None:
+                start = i
+        if start is not None:
+            out.append((start, b))
+    return out
+
+
+def docs_to_conll(
+    docs: Iterable[Doc],
+    scheme: str = "iob2",
+    docstart: bool = False,
+    sep: str = " ",
+    split_tokens: bool = False,
+) -> str:
     """The CoNLL text of ``docs``: ``token<sep>tag`` lines, a blank line after each sentence.
 
     Sentences are the doc's ``sentences`` (one sentence if it lists none). ``docstart=True``
-    writes a ``-DOCSTART- O`` line before each doc (read back with ``group_sentences=True``).
+    writes the line ``-DOCSTART- -X- O O`` and a blank line before each doc (CoNLL-2003; read back
+    with ``group_sentences=True``, and by spaCy's ``conll_ner_to_docs`` as one Doc per document).
+    ``split_tokens=True`` cuts tokens at whitespace (:func:`split_at_whitespace`; a piece after the
+    first takes ``I-``) instead of refusing a token that holds the separator.
 
     >>> d = Doc("Paris brûle", lang="fr"); _ = d.add_entity(0, 5, "LOC")
     >>> print(docs_to_conll([d]), end="")
@@ -335,9 +372,11 @@ def docs_to_conll(docs: Iterable[Doc], scheme: str = "iob2", docstart: bool = Fa
     lines: list[str] = []
     for doc in docs:
         spans = _token_spans_of(doc, None)
+        if split_tokens:
+            spans = split_at_whitespace(doc.text, spans)
         tokens, tags = doc_to_bio(doc, spans, scheme=scheme)
         if docstart:
-            lines += [f"-DOCSTART-{sep}O", ""]
+            lines += [DOCSTART, ""]
         for group in _sentence_groups(doc, spans):
             for i in group:
                 if sep in tokens[i] or "\n" in tokens[i] or (sep == " " and any(c.isspace() for c in tokens[i])):

@@ -478,31 +478,31 @@ def _comment(value: Any) -> str:
 
 
 class ConllWriter(_ResumableFile):
-    """CoNLL: ``token<TAB>tag`` lines, a ``# id = ...`` header and a blank line per document.
+    """CoNLL-2003 NER: each record starts with the line ``-DOCSTART- -X- O O`` and a blank line, then
+    its sentences, ``token TAG`` lines (IOB2) with a blank line after each sentence.
 
-    The id and error message are escaped onto one line, so a block never holds a blank line
-    before its end; resuming counts records in the ledger, not blocks in the output.
+    spaCy's ``conll_ner_to_docs`` (``spacy convert -c ner``) reads it as one Doc per record, and
+    ``defnlp evaluate`` / :func:`~defnlp.io.conll.read_conll` read it back. Tokens are cut at
+    whitespace (a token never holds a space, NBSP or line separator). Records are in input order,
+    so the N-th ``-DOCSTART-`` is the N-th input record; an error record is a ``-DOCSTART-`` with no
+    tokens (its error is in the log and counted in the summary; JSONL output keeps it whole).
+    Resuming counts records in the ledger, not blocks in the output.
     """
 
     def format(self, record: dict[str, Any]) -> str:
-        from .conll import doc_to_bio
+        from .conll import DOCSTART, docs_to_conll
 
         if "error" in record:
-            err = record["error"]
-            block = f"# id = {_comment(record.get('id'))}\n# error = {_comment(err['type'])}: {_comment(err['message'])}\n"
-        else:
-            doc = Doc.from_dict(record)
-            tokens, tags = doc_to_bio(doc)
-            lines = [f"# id = {_comment(doc.id)}"] + [f"{t}\t{tag}" for t, tag in zip(tokens, tags) if t.strip()]
-            block = "\n".join(lines) + "\n"
-        return block + "\n"
+            return f"{DOCSTART}\n\n"
+        return docs_to_conll([Doc.from_dict(record)], docstart=True, split_tokens=True)
 
 
 class ParquetWriter(JsonlWriter):
     """Parquet: JSON lines in ``OUT.partial`` while running, one Parquet file at the end.
 
-    Columns: see :func:`parquet_schema`. ``meta`` is stored as a JSON string (its keys vary
-    from record to record); error records have ``error`` set and null ``text``/``entities``.
+    Columns: see :func:`parquet_schema`, then one column per extra field of the input records
+    (the other columns of a Parquet/CSV input, the other keys of a JSONL input; see
+    :func:`jsonl_to_parquet`); error records have ``error`` set and null ``text``/``entities``.
     """
 
     def _publish(self) -> None:
@@ -518,8 +518,10 @@ def parquet_schema() -> Any:
 
     ``id``, ``lang``, ``text``, ``source``: string · ``entities``: list of struct{start, end,
     label, text, score} · ``relations``: list of struct{head, tail, label, score} ·
-    ``sentences``: list of struct{start, end} · ``meta``: JSON string · ``error``:
-    struct{type, message, hint} (null when the record was annotated).
+    ``sentences``: list of struct{start, end} · ``meta``: JSON string of the extra fields
+    that could not be columns (their name is one of these) · ``error``: struct{type, message,
+    hint} (null when the record was annotated). The extra fields of the input follow as columns
+    (:func:`jsonl_to_parquet`).
 
     >>> parquet_schema().names
     ['id', 'lang', 'text', 'entities', 'relations', 'sentences', 'meta', 'error', 'source']
@@ -546,35 +548,105 @@ def parquet_schema() -> Any:
     )
 
 
-def _parquet_row(record: dict[str, Any]) -> dict[str, Any]:
+def _parquet_row(record: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     row = {name: record.get(name) for name in ("id", "lang", "text", "entities", "relations", "sentences", "error", "source")}
     meta = record.get("meta")
+    if isinstance(meta, dict) and extra:
+        for key, kind in extra.items():
+            value = meta.get(key)
+            row[key] = value if kind.scalar or value is None else (value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True))
+        meta = {k: v for k, v in meta.items() if k not in extra}
     row["meta"] = None if meta in (None, {}) else json.dumps(meta, ensure_ascii=False, sort_keys=True)
     if row["id"] is not None:
         row["id"] = str(row["id"])
     return row
 
 
+class _ColumnKind:
+    """The kinds of value met in one extra field: its Arrow type (text when they mix)."""
+
+    def __init__(self) -> None:
+        self.kinds: set[str] = set()
+
+    def add(self, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, bool):
+            self.kinds.add("bool")
+        elif isinstance(value, int):
+            self.kinds.add("int" if -(2**63) <= value < 2**63 else "other")
+        elif isinstance(value, float):
+            self.kinds.add("float")
+        elif isinstance(value, str):
+            self.kinds.add("str")
+        else:
+            self.kinds.add("other")
+
+    @property
+    def scalar(self) -> bool:
+        """One Arrow scalar type holds every value as it is (else: text, JSON for lists and objects)."""
+        return self.kinds in ({"bool"}, {"int"}, {"float"}, {"int", "float"}, {"str"}) or not self.kinds
+
+    def arrow_type(self) -> Any:
+        import pyarrow as pa
+
+        if self.kinds == {"bool"}:
+            return pa.bool_()
+        if self.kinds == {"int"}:
+            return pa.int64()
+        if self.kinds in ({"float"}, {"int", "float"}):
+            return pa.float64()
+        return pa.string()
+
+
+def _extra_columns(source: str | os.PathLike, reserved: set[str]) -> dict[str, _ColumnKind]:
+    """The extra fields of the records of a JSONL file (first pass), in order of first appearance."""
+    columns: dict[str, _ColumnKind] = {}
+    with open(source, "r", encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            meta = json.loads(line).get("meta")
+            if not isinstance(meta, dict):
+                continue
+            for key, value in meta.items():
+                if key in reserved:
+                    continue
+                columns.setdefault(key, _ColumnKind()).add(value)
+    return columns
+
+
 def jsonl_to_parquet(source: str | os.PathLike, target: str | os.PathLike) -> int:
     """Convert a JSONL file of output records to Parquet in bounded row groups; return the row count.
 
+    The fixed columns are :func:`parquet_schema`'s; then every extra field of the records
+    (``meta``: the other columns of the input) becomes a column of its own, in order of first
+    appearance, null where a record lacks it: bool, int64, float64 (ints and floats mixed) or
+    string; a field whose values are lists, objects or of mixed kinds is a string column (JSON
+    for lists and objects). A field named like a fixed column stays in the ``meta`` JSON string.
+    Two passes over the JSONL file; memory holds one row group.
+
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "a.jsonl").write_text('{"id": "a", "text": "Brest", "entities": [], "relations": []}\\n')
+    >>> _ = (d / "a.jsonl").write_text('{"id": "a", "text": "Brest", "entities": [], "relations": [], "meta": {"year": 2024}}\\n')
     >>> jsonl_to_parquet(d / "a.jsonl", d / "a.parquet")
     1
+    >>> import pyarrow.parquet as pq; pq.read_table(d / "a.parquet").column("year").to_pylist()
+    [2024]
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = parquet_schema()
+    base = parquet_schema()
+    extra = _extra_columns(source, set(base.names))
+    schema = pa.schema(list(base) + [pa.field(key, kind.arrow_type()) for key, kind in extra.items()])
     rows: list[dict[str, Any]] = []
     size = count = 0
     with open(source, "r", encoding="utf-8") as fh, pq.ParquetWriter(str(target), schema) as writer:
         for line in fh:
             if not line.strip():
                 continue
-            rows.append(_parquet_row(json.loads(line)))
+            rows.append(_parquet_row(json.loads(line), extra))
             size += len(line)
             if len(rows) >= PARQUET_GROUP_ROWS or size >= PARQUET_GROUP_BYTES:
                 writer.write_table(pa.Table.from_pylist(rows, schema=schema))
@@ -587,11 +659,20 @@ def jsonl_to_parquet(source: str | os.PathLike, target: str | os.PathLike) -> in
 
 
 class BratWriter:
-    """brat standoff: ``<id>.txt`` + ``<id>.ann`` per document in a folder (``<id>.err`` for errors).
+    """brat standoff: ``NAME.txt`` + ``NAME.ann`` per document in a folder (``NAME.err`` for an error
+    record), and an ``annotation.conf`` listing the labels of the model and of the records.
+
+    ``NAME`` is :func:`~defnlp.io.brat.brat_file_name` of the record's id (``a/b`` → ``a%2Fb``;
+    :func:`~defnlp.io.brat.brat_record_id` maps it back); a name met twice (the same id, or names
+    that differ only in case) gets ``~2``, ``~3``... ``.ann`` lines follow brat's rules: ``T1<TAB>LABEL
+    start end<TAB>text`` with the text of the ``.txt`` at those offsets (an entity crossing a line
+    break is written as fragments split at the break, as brat does), ``R1<TAB>LABEL Arg1:T1 Arg2:T2``.
 
     Resumable like the file writers: ``.defnlp-progress.json`` holds the job manifest and
     ``.defnlp-ledger`` one line ``[file name, id]`` per record written (after its files).
     """
+
+    CONF = "annotation.conf"
 
     def __init__(
         self,
@@ -608,6 +689,9 @@ class BratWriter:
         self.done = 0
         self.written_ids: list[str | None] = []
         self._names: set[str] = set()
+        self._resumed: list[str] = []
+        self.entity_labels: set[str] = set()
+        self.relation_labels: set[str] = set()
         self._ledger_fh: Any = None
         self.lock = OutputLock(self.path).acquire()
         try:
@@ -634,7 +718,8 @@ class BratWriter:
                     name, rid = json.loads(line)
                 except (ValueError, TypeError):
                     break
-                self._names.add(name)
+                self._names.add(name.casefold())
+                self._resumed.append(name)
                 self.written_ids.append(rid)
             self.done = len(self.written_ids)
             self.ledger.write_bytes(b"".join(line + b"\n" for line in lines[: self.done]))  # without a torn line
@@ -647,17 +732,23 @@ class BratWriter:
         except OSError as err:
             raise output_error(self.path, err) from err
 
+    def declare_labels(self, entity_labels: Any = (), relation_labels: Any = ()) -> None:
+        """Labels for ``annotation.conf`` beyond those the records use (all the model's labels)."""
+        self.entity_labels.update(entity_labels)
+        self.relation_labels.update(relation_labels)
+
     @staticmethod
     def _ledger_line(name: str, rid: str | None) -> bytes:
         return (json.dumps([name, rid]) + "\n").encode("ascii")
 
     def _name(self, record_id: str | None) -> str:
-        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(record_id or f"doc-{self.done}"))[:120] or "doc"
-        base = base.lstrip(".") or "doc"  # never a hidden file
+        from .brat import brat_file_name
+
+        base = brat_file_name(record_id)
         name, k = base, 1
-        while name in self._names:
+        while name.casefold() in self._names:  # case-insensitive file systems too
             k += 1
-            name = f"{base}-{k}"
+            name = f"{base}~{k}"
         return name
 
     def write(self, record: dict[str, Any] | Doc) -> None:
@@ -672,9 +763,12 @@ class BratWriter:
             if "error" in record:
                 files = [(f"{name}.err", dumps_record(record) + "\n")]
             else:
-                txt, ann = doc_to_brat(Doc.from_dict(record))
+                doc = Doc.from_dict(record)
+                txt, ann = doc_to_brat(doc)
                 txt.encode("utf-8"), ann.encode("utf-8")
                 files = [(f"{name}.txt", txt), (f"{name}.ann", ann)]
+                self.entity_labels.update(e.label for e in doc.entities)
+                self.relation_labels.update(r.label for r in doc.relations)
         except (DefnlpError, ValueError, TypeError, KeyError, RecursionError) as err:
             files = [(f"{name}.err", dumps_record(_unwritable(record, err)) + "\n")]
         try:
@@ -686,14 +780,30 @@ class BratWriter:
             self._ledger_fh.flush()
         except OSError as err:
             raise output_error(self.path, err) from err
-        self._names.add(name)
+        self._names.add(name.casefold())
         self.done += 1
+
+    def _write_conf(self) -> None:
+        from .brat import ann_labels, annotation_conf
+
+        for name in self._resumed:  # the labels of the records an interrupted run wrote
+            try:
+                entities, relations = ann_labels((self.path / f"{name}.ann").read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                continue
+            self.entity_labels |= entities
+            self.relation_labels |= relations
+        _atomic_write(self.path / self.CONF, annotation_conf(self.entity_labels, self.relation_labels))
 
     def close(self, complete: bool = True) -> None:
         try:
             if self._ledger_fh is not None:
                 self._ledger_fh.close()
             if complete:
+                try:
+                    self._write_conf()
+                except OSError as err:
+                    raise output_error(self.path / self.CONF, err) from err
                 self.progress.unlink(missing_ok=True)
                 self.ledger.unlink(missing_ok=True)
         finally:
@@ -708,7 +818,7 @@ class BratWriter:
 
 def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8", newline="")  # brat offsets count the characters as they are
     os.replace(tmp, path)
 
 

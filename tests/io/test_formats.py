@@ -136,9 +136,10 @@ def test_conll_round_trip_of_a_file(tmp_path) -> None:
 
 
 def test_conll_round_trip_of_grouped_documents(tmp_path) -> None:
-    content = "-DOCSTART- O\n\nLa O\nDGA B-ORG\n\nÀ O\nToulon B-LOC\n\n-DOCSTART- O\n\nParis B-LOC\n\n"
+    content = "-DOCSTART- -X- O O\n\nLa O\nDGA B-ORG\n\nÀ O\nToulon B-LOC\n\n-DOCSTART- -X- O O\n\nParis B-LOC\n\n"
     docs = read_conll(content, group_sentences=True)
     assert docs_to_conll(docs, docstart=True) == content
+    assert [d.text for d in read_conll(content.replace(" -X- O O", " O"), group_sentences=True)] == [d.text for d in docs]
     again = read_conll(write_conll(docs, tmp_path / "g.conll", docstart=True), group_sentences=True)
     assert [(d.text, d.entities, d.sentences) for d in again] == [(d.text, d.entities, d.sentences) for d in docs]
 
@@ -382,3 +383,126 @@ def test_load_docs_dataset_errors(tmp_path) -> None:
     foreign.write_text('{"sentence": "abc", "label": 1}\n')
     with pytest.raises(RecordFormatError, match="cannot read"):
         load_docs_dataset(foreign, cache_dir=tmp_path / "cache")
+
+
+# ------------------------------------------------------------------------------------------------
+# outputs that other tools read (issue 18): CoNLL-2003 for spaCy, brat folders, Parquet columns
+# ------------------------------------------------------------------------------------------------
+def output_doc(doc_id: str = "a/b 1") -> Doc:
+    """Two sentences, a number with a narrow no-break space, no overlaps (as the pipeline writes)."""
+    text = "Le ministre des Armées a visité Brest.\nLa DGA a commandé 3\u202f500 obus à Nexter."
+    doc = Doc(text, id=doc_id, lang="fr", sentences=[Sentence(0, 38), Sentence(39, len(text))])
+    idx = {}
+    for surface, label in [("ministre des Armées", "ROLE"), ("Brest", "LOC"), ("DGA", "ORG"), ("3\u202f500", "QUANTITY"),
+                           ("Nexter", "ORG")]:
+        start = text.index(surface)
+        idx[surface] = doc.add_entity(start, start + len(surface), label, 0.9)
+    doc.add_relation(idx["DGA"], idx["Nexter"], "ACQUIRES_FROM", 0.8)
+    return doc.validate()
+
+
+ERROR = {"id": "broken", "error": {"type": "EmptyInputError", "message": "broken is empty", "hint": ""}, "source": "x"}
+
+
+def test_conll_output_is_conll2003_that_spacy_reads(tmp_path) -> None:
+    from spacy.training.converters import conll_ner_to_docs
+
+    from defnlp.io.outputs import ConllWriter
+
+    docs = [output_doc("d1"), output_doc("d2")]
+    out = tmp_path / "out.conll"
+    with ConllWriter(out, job={}) as writer:
+        writer.write(docs[0])
+        writer.write(ERROR)
+        writer.write(docs[1])
+    content = out.read_text(encoding="utf-8")
+    assert content.count("-DOCSTART- -X- O O\n\n") == 3 and "#" not in content
+    assert "3 B-QUANTITY\n500 I-QUANTITY\n" in content  # a token never holds whitespace
+    assert "Brest B-LOC\n. O\n\nLa O\n" in content  # a blank line between sentences
+    spacy_docs = list(conll_ner_to_docs(content, no_print=True))
+    assert len(spacy_docs) == 2  # the error record is an empty document
+    for sdoc, doc in zip(spacy_docs, docs):
+        assert [(e.text.split(), e.label_) for e in sdoc.ents] == [(e.text.split(), e.label) for e in doc.entities]
+        assert len(list(sdoc.sents)) == 2
+    again = read_conll(out, group_sentences=True)
+    assert [[(e.text.split(), e.label) for e in d.entities] for d in again] == [
+        [(e.text.split(), e.label) for e in d.entities] for d in docs]
+
+
+def test_brat_output_follows_brats_rules(tmp_path) -> None:
+    import re
+
+    from defnlp.io.brat import brat_record_id
+    from defnlp.io.outputs import BratWriter
+
+    ids = ["a/b 1", ".hidden", "A", "a", "x" * 300, "Armées", "A"]
+    out = tmp_path / "brat"
+    with BratWriter(out, job={}) as writer:
+        writer.declare_labels(["PER"], ["HAS_ROLE"])
+        for rid in ids:
+            writer.write(output_doc(rid))
+        writer.write(ERROR)
+    names = sorted(p.name for p in out.iterdir())
+    assert "a%2Fb%201.txt" in names and "%2Ehidden.ann" in names and "Armées.ann" in names and "broken.err" in names
+    assert "a~2.ann" in names and "A~3.ann" in names  # a/A on a case-insensitive file system, and the same id twice
+    stems = sorted({p.stem for p in out.glob("*.ann")})
+    assert len(stems) == len(ids) and all(len(s.encode()) <= 200 for s in stems)
+    assert sorted(brat_record_id(s) for s in stems if "~" not in s or s.endswith(("~2", "~3"))) == sorted(
+        i for i in ids if len(i) < 200)
+    conf = (out / "annotation.conf").read_text(encoding="utf-8").splitlines()
+    entities = conf[conf.index("[entities]") + 1 : conf.index("[relations]")]
+    relations = conf[conf.index("[relations]") + 1 : conf.index("[events]")]
+    assert entities == ["LOC", "ORG", "PER", "QUANTITY", "ROLE"]
+    assert relations == ["ACQUIRES_FROM\tArg1:<ENTITY>, Arg2:<ENTITY>", "HAS_ROLE\tArg1:<ENTITY>, Arg2:<ENTITY>"]
+    for ann in out.glob("*.ann"):
+        text = ann.with_suffix(".txt").read_text(encoding="utf-8")
+        refs = set()
+        for line in ann.read_text(encoding="utf-8").splitlines():
+            if line.startswith("T"):
+                m = re.fullmatch(r"(T\d+)\t(\S+) (\d+) (\d+)\t(.*)", line)
+                assert m, line  # one span: no discontinuous fragments
+                assert text[int(m[3]) : int(m[4])] == m[5] and m[2] in entities
+                refs.add(m[1])
+            elif line.startswith("R"):
+                m = re.fullmatch(r"R\d+\t(\S+) Arg1:(T\d+) Arg2:(T\d+)", line)
+                assert m and m[2] in refs and m[3] in refs, line
+            else:
+                assert re.fullmatch(r"#\d+\tAnnotatorNotes [TR]\d+\tscore=[0-9.]+", line), line
+    (back,) = [d for d in read_brat_dir(out) if d.id == "Armées"]
+    assert [(e.start, e.end, e.label) for e in back.entities] == [(e.start, e.end, e.label) for e in output_doc().entities]
+    assert [(r.head, r.tail, r.label) for r in back.relations] == [(2, 4, "ACQUIRES_FROM")]
+
+
+def test_brat_output_resumed_still_lists_the_labels_written_before(tmp_path) -> None:
+    from defnlp.io.outputs import BratWriter
+
+    out = tmp_path / "brat"
+    with pytest.raises(KeyboardInterrupt), BratWriter(out, job={"j": 1}) as writer:
+        writer.write(output_doc("one"))
+        raise KeyboardInterrupt
+    assert not (out / "annotation.conf").exists()
+    with BratWriter(out, job={"j": 1}) as writer:
+        assert writer.written_ids == ["one"]
+        writer.write(Doc("Rien.", id="two"))
+    assert "ROLE" in (out / "annotation.conf").read_text(encoding="utf-8")
+
+
+def test_parquet_output_keeps_extra_input_fields_as_typed_columns(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from defnlp.io.outputs import ParquetWriter, parquet_schema
+
+    out = tmp_path / "out.parquet"
+    base = {"text": "Brest", "entities": [], "relations": []}
+    with ParquetWriter(out, job={}) as writer:
+        writer.write({**base, "id": "a", "meta": {"year": 2024, "score": 1, "ok": True, "tags": ["x"], "mix": 1, "text": "clash"}})
+        writer.write({**base, "id": "b", "meta": {"year": 2023, "score": 0.5, "mix": "y", "site": "defense.gouv.fr"}})
+        writer.write(ERROR)
+    table = pq.read_table(out)
+    assert table.schema.names == parquet_schema().names + ["year", "score", "ok", "tags", "mix", "site"]
+    types = {f.name: str(f.type) for f in table.schema}
+    assert (types["year"], types["score"], types["ok"], types["tags"], types["mix"]) == ("int64", "double", "bool", "string", "string")
+    rows = table.to_pylist()
+    assert [r["year"] for r in rows] == [2024, 2023, None] and [r["score"] for r in rows] == [1.0, 0.5, None]
+    assert rows[0]["tags"] == '["x"]' and [r["mix"] for r in rows] == ["1", "y", None]
+    assert json.loads(rows[0]["meta"]) == {"text": "clash"} and rows[1]["meta"] is None  # a clashing name stays in meta
