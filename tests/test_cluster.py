@@ -69,7 +69,7 @@ def local_ray():
 def test_actor_on_a_pyarrow_batch_equals_the_local_path(tiny_ner_dir, tiny_nlp) -> None:
     actor = AnnotatorActor(model=str(tiny_ner_dir), device="cpu")
     table = actor(pa.Table.from_pylist(DOCS))
-    assert table.column_names == ["id", "text", "entities", "relations", "lang", "error"]
+    assert table.column_names == ["id", "text", "entities", "relations", "sentences", "lang", "error"]
     expected = local_rows(tiny_nlp, DOCS)
     for row in table.to_pylist():
         assert comparable(row) == comparable(expected[row["id"]])
