@@ -129,8 +129,8 @@ class TrainingTask(abc.ABC, Generic[Batch]):
         """Write the current model (the best so far) to ``output``."""
 
     @abc.abstractmethod
-    def finish(self, history: list[dict[str, Any]], best_epoch: int) -> None:
-        """Record the whole run in the saved (best) model's card."""
+    def finish(self, history: list[dict[str, Any]], best_epoch: int, wall_seconds: float | None = None) -> None:
+        """Record the whole run in the saved (best) model's card (``wall_seconds``: the run's wall time, setup included)."""
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """The trained tensors, for checkpoints (needed only when checkpoints are written)."""
@@ -224,6 +224,8 @@ class _LoopState:
     best_epoch: int = 0
     bad_epochs: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    #: wall time of the run so far, setup included, summed over the processes of a resumed run
+    wall_seconds: float = 0.0
 
 
 def _save_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser, state: _LoopState) -> None:
@@ -238,7 +240,7 @@ def _save_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser, state: _
     tmp.replace(folder / "weights.safetensors")
     np_state = np.random.get_state()
     data = {"epoch": state.epoch, "best_f1": state.best_score, "best_epoch": state.best_epoch, "history": state.history,
-            "steps": steps, "bad_epochs": state.bad_epochs,
+            "steps": steps, "bad_epochs": state.bad_epochs, "wall_seconds": state.wall_seconds,
             "rng": {"python": random.getstate(), "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]]}}
     state_tmp = folder / "state.json.tmp"
     state_tmp.write_text(json.dumps(data))
@@ -265,7 +267,8 @@ def _load_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser) -> _Loop
         random.setstate((version, tuple(internal), gauss))
         np.random.set_state((rng["numpy"][0], np.asarray(rng["numpy"][1], dtype=np.uint32), *rng["numpy"][2:]))
     return _LoopState(epoch=int(data["epoch"]), best_score=data["best_f1"], best_epoch=data["best_epoch"],
-                      bad_epochs=int(data.get("bad_epochs", 0)), history=data["history"])
+                      bad_epochs=int(data.get("bad_epochs", 0)), history=data["history"],
+                      wall_seconds=float(data.get("wall_seconds", 0.0)))
 
 
 def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) -> Path:
@@ -277,6 +280,7 @@ def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) 
     """
     from tqdm.auto import tqdm
 
+    process_started = time.perf_counter()
     set_seed(settings.seed)
     task = make_task()
     opt = _Optimiser(task, settings)
@@ -290,6 +294,7 @@ def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) 
 
     step = state.epoch * steps_per_epoch
     started = time.perf_counter()
+    wall_before = state.wall_seconds  # earlier processes of a resumed run
     for epoch in range(state.epoch, settings.epochs):
         task.model.train()
         batches = task.batches(epoch)
@@ -313,6 +318,7 @@ def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) 
         record.update(task.evaluate())
         state.history.append(record)
         state.epoch = epoch + 1
+        state.wall_seconds = round(wall_before + time.perf_counter() - process_started, 1)
         log.info("epoch %d: %s", epoch + 1, {k: v for k, v in record.items() if not isinstance(v, dict)})
         score = record.get("dev_f1", -record["loss"])
         if score > state.best_score:
@@ -329,7 +335,7 @@ def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) 
             break
     if not (task.output / "defnlp.json").is_file():
         raise TrainingError(f"training finished without saving a model to {task.output} (no epoch completed?)")
-    task.finish(state.history, state.best_epoch)
+    task.finish(state.history, state.best_epoch, wall_seconds=state.wall_seconds)
     return task.output
 
 
@@ -376,9 +382,13 @@ class TrainingConfigMixin:
         return resolve_training_precision(getattr(self, "precision", "fp32"))
 
     def training_record(self, history: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-        """The ``training`` entry of a model card: the portable config, the history, ``extra``, seed,
-        torch, the precision the run used (resolved), the CPU, its bf16 units and the thread count."""
+        """The ``training`` entry of a model card: the portable config and its sha256, the history,
+        ``extra`` (e.g. ``data``: :func:`~defnlp.training.provenance.data_record`), seed, library
+        versions, the precision the run used (resolved), the CPU, its bf16 units and the thread count."""
+        from .provenance import config_sha256, library_versions
+
         config = {k: v for k, v in config_to_dict(self).items() if k != "base_dir"}
-        return {"config": config, "history": history, **extra, "seed": self.seed, "torch": torch.__version__,
+        return {"config": config, "config_sha256": config_sha256(config), "history": history, **extra,
+                "seed": self.seed, "torch": torch.__version__, "versions": library_versions(),
                 "precision": self.training_precision(), "cpu_bf16_units": cpu_bf16_units(), "cpu": cpu_name(),
                 "threads": torch.get_num_threads()}

@@ -51,6 +51,8 @@ from ..tags import TagSet
 from ..scheme import load_scheme
 from .data import collate, length_grouped_batches, windows_dataset
 from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training, set_seed
+from .provenance import data_record
+from .rehearsal import RehearsalSettings, base_sources, pseudo_label, replay_documents
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     precision: str = "auto"  # "auto" (bf16 autocast where the CPU has bf16 units, else fp32), "fp32", "bf16"
     lora: LoraSettings = field(default_factory=LoraSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)  # for the sources with augment = true
+    rehearsal: RehearsalSettings = field(default_factory=RehearsalSettings)  # keeps the old labels when init_from is set
     description: str = ""
     base_dir: str = ""
 
@@ -108,6 +111,9 @@ class NerTrainingConfig(TrainingConfigMixin):
             raise ConfigError(f"unknown adapter {self.adapter!r}", f"use one of {', '.join(ADAPTERS)}")
         if self.precision not in TRAINING_PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}", f"use one of {', '.join(TRAINING_PRECISIONS)}")
+        self.rehearsal.validate()
+        for source in self.rehearsal.sources:
+            source.validate()
 
     def checkpoint_dir(self) -> Path:
         """``checkpoint`` if set, else ``<output>.checkpoint`` beside the output directory."""
@@ -280,10 +286,11 @@ class NerTask(TrainingTask[list[int]]):
                 cfg.lora.layers = [n for n in (cfg.lora.layers or self.trained_layers) if n >= cfg.frozen_layers]
             self.peft_model = add_lora(base, cfg.lora)
         self.model: NerModel = NerModel(self.peft_model, NerHead(int(base.config.hidden_size), len(self.tagset)))
+        self.base_dir: Path | None = None
         if cfg.init_from:
             local = cfg.resolve(cfg.init_from)
-            _init_from(self.model, local if local.is_dir() else find_model(cfg.init_from), self.tagset, encoder.info.sha256,
-                       cfg.adapter)
+            self.base_dir = local if local.is_dir() else find_model(cfg.init_from)
+            _init_from(self.model, self.base_dir, self.tagset, encoder.info.sha256, cfg.adapter)
         # the layers whose deltas a "full" model ships: the trained ones, and any that init_from changed
         self.delta_layers = self.trained_layers
         if cfg.adapter == "full" and cfg.init_from:
@@ -292,7 +299,11 @@ class NerTask(TrainingTask[list[int]]):
             self.delta_layers = sorted(changed | set(self.trained_layers))
 
         train_docs = cfg.load_train_docs()
+        self.rehearsal_record: dict[str, Any] = {}
+        if self.base_dir is not None and cfg.rehearsal.active(cfg.init_from):
+            train_docs = self._rehearse(train_docs)
         self.dev_docs = cfg.load_docs(cfg.dev) if cfg.dev else []
+        self.data = {"train": data_record(train_docs), "dev": data_record(self.dev_docs)}
         self.train_ds = windows_dataset(train_docs, tokenizer, self.tagset, cfg.max_tokens, cfg.overlap)
         self.lengths = [len(x) for x in self.train_ds["input_ids"]]
         log.info("training on %d windows (%d tokens) from %d documents; dev: %d documents",
@@ -300,6 +311,38 @@ class NerTask(TrainingTask[list[int]]):
         self.prefix = (FrozenPrefix(self.peft_model, cfg.frozen_layers, tokenizer.pad_token_id, self.precision)
                        if cfg.frozen_layers else None)
         self.cache = self.prefix.cache(self.train_ds, cfg.batch_tokens) if self.prefix else None
+
+    def _rehearse(self, train_docs: list[Doc]) -> list[Doc]:
+        """Pseudo-label the old labels the new sources leave out, then add replayed base documents
+        (:mod:`defnlp.training.rehearsal`); the counts go to the card (``training.rehearsal``)."""
+        import json as _json
+
+        from ..config import models_dir, project_root
+
+        settings, cfg = self.cfg.rehearsal, self.cfg
+        card = _json.loads((self.base_dir / "defnlp.json").read_text(encoding="utf-8"))
+        base_labels = [x for x in card["labels"] if x in self.labels]
+        record: dict[str, Any] = {"base_model": card.get("name", str(self.base_dir)), "share": settings.share,
+                                  "pseudo_label": settings.pseudo_label}
+        if settings.pseudo_label:
+            old = TagSet(base_labels)  # the base model's tags (those this run keeps)
+            base_head = NerHead(self.model.head.proj.in_features, len(old))
+            with torch.no_grad():
+                for i, tag in enumerate(old.tags):
+                    base_head.proj.weight[i] = self.model.head.proj.weight[self.tagset.index[tag]]
+                    base_head.proj.bias[i] = self.model.head.proj.bias[self.tagset.index[tag]]
+            base = NerModel(self.peft_model, base_head)
+            record["pseudo_labels"] = pseudo_label(
+                train_docs, base_labels,
+                lambda docs: predict_docs(base, self.tokenizer, old, docs, cfg.max_tokens, cfg.overlap))
+        new_docs = len({id(d) for d in train_docs})
+        count = settings.replay_count(new_docs)
+        sources = list(settings.sources) or base_sources(card, self.base_dir,
+                                                        search=[cfg.resolve("."), project_root() / "configs", models_dir()])
+        replay = replay_documents(sources, base_labels, count, cfg.seed) if count else []
+        record.update(replayed_documents=len(replay), replay_sources=sorted({d.meta["source"] for d in replay}))
+        self.rehearsal_record = record
+        return train_docs + replay
 
     def param_groups(self) -> list[dict[str, Any]]:
         cfg = self.cfg
@@ -352,19 +395,21 @@ class NerTask(TrainingTask[list[int]]):
             head={"type": "linear", "tags": self.tagset.tags},
             max_tokens=cfg.max_tokens,
             overlap=cfg.overlap,
-            training=cfg.training_record(history),
+            training=cfg.training_record(history, data=self.data,
+                                         **({"rehearsal": self.rehearsal_record} if self.rehearsal_record else {})),
             description=cfg.description,
         )
         write_model_dir(self.output, spec, self.model_tensors())
 
-    def finish(self, history: list[dict[str, Any]], best_epoch: int) -> None:
-        """Keep the provenance of the whole run in the best model's card."""
+    def finish(self, history: list[dict[str, Any]], best_epoch: int, wall_seconds: float | None = None) -> None:
+        """Keep the provenance of the whole run in the best model's card: history, best epoch, wall time."""
         from ..integrity import write_manifest
 
         path = self.output / "defnlp.json"
         spec = json.loads(path.read_text(encoding="utf-8"))
         spec["training"]["history"] = history
         spec["training"]["best_epoch"] = best_epoch
+        spec["training"]["wall_seconds"] = wall_seconds
         path.write_text(json.dumps(spec, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         files = ["weights.safetensors", "defnlp.json"] + (["README.md"] if (self.output / "README.md").is_file() else [])
         write_manifest(self.output, files)

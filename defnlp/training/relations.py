@@ -34,6 +34,7 @@ from ..relations.candidates import candidate_pairs, entity_token_ranges
 from ..relations.model import RelationHead, head_tensors, label_mask, predict_relations
 from ..scheme import load_scheme
 from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training
+from .provenance import data_record
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ class RelationTask(TrainingTask[list[int]]):
 
         train_docs = cfg.load_docs(cfg.train, keep=lambda d: bool(d.entities))
         dev_docs = cfg.load_docs(cfg.dev, keep=lambda d: bool(d.entities)) if cfg.dev else []
+        self.data = {"train": data_record(train_docs), "dev": data_record(dev_docs)}
         if not any(d.relations for d in train_docs):
             raise TrainingError("the training sources hold no relations")
         started = time.perf_counter()
@@ -205,11 +207,12 @@ class RelationTask(TrainingTask[list[int]]):
                 "dev_per_label": {k: round(v["f1"], 4) for k, v in report.per_label.items() if v["gold"]}}
 
     def save(self, history: list[dict[str, Any]]) -> None:
-        _save(self.model, self.cfg, self.ner, self.labels, self.output, history)
+        _save(self.model, self.cfg, self.ner, self.labels, self.output, history, data=self.data)
 
-    def finish(self, history: list[dict[str, Any]], best_epoch: int) -> None:
-        """Re-save the best head with the whole history."""
-        _save(head_from(self.output, self.ner, self.labels, self.cfg), self.cfg, self.ner, self.labels, self.output, history, best_epoch)
+    def finish(self, history: list[dict[str, Any]], best_epoch: int, wall_seconds: float | None = None) -> None:
+        """Re-save the best head with the whole history and the run's wall time."""
+        _save(head_from(self.output, self.ner, self.labels, self.cfg), self.cfg, self.ner, self.labels, self.output, history,
+              best_epoch, data=self.data, wall_seconds=wall_seconds)
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return head_tensors(self.model)
@@ -244,7 +247,8 @@ def head_from(path: Path, ner, labels: list[str], cfg: RelationTrainingConfig) -
     return load_relations(str(path), ner).head
 
 
-def _save(head: RelationHead, cfg: RelationTrainingConfig, ner, labels: list[str], output: Path, history, best_epoch: int | None = None) -> None:
+def _save(head: RelationHead, cfg: RelationTrainingConfig, ner, labels: list[str], output: Path, history,
+          best_epoch: int | None = None, data: dict[str, Any] | None = None, wall_seconds: float | None = None) -> None:
     spec = ModelSpec(
         name=cfg.name,
         task="relations",
@@ -257,7 +261,7 @@ def _save(head: RelationHead, cfg: RelationTrainingConfig, ner, labels: list[str
         max_tokens=ner.spec.max_tokens,
         overlap=ner.spec.overlap,
         depends_on={"name": ner.spec.name, "sha256": ner.weights_sha256},
-        training=cfg.training_record(history, best_epoch=best_epoch),
+        training=cfg.training_record(history, best_epoch=best_epoch, wall_seconds=wall_seconds, data=data or {}),
         description=cfg.description,
     )
     write_model_dir(output, spec, head_tensors(head))

@@ -65,7 +65,7 @@ class ToyTask(TrainingTask[list[int]]):
         save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(self.output / "weights.safetensors"))
         (self.output / "defnlp.json").write_text(json.dumps({"history": history}))
 
-    def finish(self, history: list[dict[str, Any]], best_epoch: int) -> None:
+    def finish(self, history: list[dict[str, Any]], best_epoch: int, wall_seconds: float | None = None) -> None:
         (self.output / "defnlp.json").write_text(json.dumps({"history": history, "best_epoch": best_epoch}))
 
     def state_tensors(self) -> dict[str, torch.Tensor]:

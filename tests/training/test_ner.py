@@ -238,3 +238,15 @@ def test_a_bf16_run_completes_and_is_recorded(tmp_path, tiny_markup_file, adapte
     weights = load_file(str(out / "weights.safetensors"))
     assert all(v.dtype in (torch.float16, torch.float32) for v in weights.values())  # master weights stayed fp32
     assert defnlp.load(out, device="cpu")(TEXTS[0]).text == TEXTS[0]
+
+
+def test_same_config_and_seed_give_bit_identical_weights(tmp_path, tiny_markup_file):
+    """Reproducibility on CPU: two runs of one config (dropout, shuffling, init) write the same bytes."""
+    import hashlib
+
+    def weights(name: str, **kw: Any) -> str:
+        out = train_ner(config(tmp_path, tiny_markup_file, name, epochs=2, precision="fp32", **kw))
+        return hashlib.sha256((out / "weights.safetensors").read_bytes()).hexdigest()
+
+    assert weights("a") == weights("b")
+    assert weights("c", seed=14) != weights("a2")
