@@ -27,10 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="files or folders (read recursively)")
     p.add_argument("-o", "--output", required=True,
-                   help="output file (.jsonl/.conll/.parquet) or folder (brat: ID.txt + ID.ann, annotation.conf)")
+                   help="output file (.jsonl/.conll/.parquet; labelstudio: tasks.json; doccano: .jsonl) or folder "
+                        "(brat: ID.txt + ID.ann, annotation.conf)")
     add_model_options(p)
     p.add_argument("-f", "--format", default=None, choices=OUTPUT_FORMATS,
-                   help="output format (default: from the output's suffix, .parquet/.conll, else jsonl)")
+                   help="output format (default: from the output's suffix, .parquet/.conll, else jsonl); labelstudio "
+                        "and doccano write pre-annotations to correct in those tools, then train on their export")
     p.add_argument("--encoding", default=None, help="input encoding when not UTF-8 (e.g. cp1252)")
     p.add_argument("--text-column", default="text", metavar="NAME",
                    help="field holding the text in .jsonl/.parquet/.csv inputs (default: text)")

@@ -20,10 +20,16 @@ types (:func:`doc_features`) so that datasets built from different sources conca
 ['id', 'lang', 'text', 'entities', 'relations', 'sentences', 'meta']
 >>> dataset_to_docs(ds) == [doc]
 True
+
+:func:`read_hf_dataset` (the ``hf_dataset`` corpus reader) reads a dataset saved with
+``Dataset.save_to_disk`` (a folder), or a ``.parquet`` / ``.jsonl`` file, whose rows are
+either documents in the columns above, or the common ``text`` + ``spans`` (or ``entities``)
+list of ``{start, end, label}`` (:func:`row_to_doc`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -31,9 +37,17 @@ from pathlib import Path
 from typing import Any
 
 from ..doc import Doc
-from ..errors import DataNotFoundError, MissingDependencyError, RecordFormatError
+from ..errors import ConfigError, DataNotFoundError, MissingDependencyError, RecordFormatError
 
-__all__ = ["DOC_COLUMNS", "doc_features", "docs_to_dataset", "dataset_to_docs", "load_docs_dataset"]
+__all__ = [
+    "DOC_COLUMNS",
+    "doc_features",
+    "docs_to_dataset",
+    "dataset_to_docs",
+    "load_docs_dataset",
+    "row_to_doc",
+    "read_hf_dataset",
+]
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +172,129 @@ def load_docs_dataset(
         ds = ds.map(_normalise, with_indices=True, features=features, desc="checking documents")
     log.info("loaded %d documents from %d file(s)", len(ds), len(files))
     return ds
+
+
+#: the columns that may hold a row's spans, in the order they are looked for
+SPAN_COLUMNS = ("entities", "spans")
+
+
+def row_to_doc(
+    row: dict[str, Any],
+    where: str = "row",
+    text_column: str = "text",
+    spans_column: str | None = None,
+    id_column: str = "id",
+) -> Doc:
+    """The Doc of one dataset row: ``text_column`` and a list of spans ``{start, end, label}``.
+
+    The spans are in ``spans_column``, else ``entities``, else ``spans``; each may carry
+    ``text`` (checked against the text) and ``score``. ``relations`` (``{head, tail, label}``,
+    indices into the spans), ``sentences``, ``lang`` and ``meta`` (a dict, or the JSON string
+    of defnlp's Parquet output) are read when present; other columns are not. Offsets are validated
+    (:class:`~defnlp.errors.RecordFormatError` naming ``where``).
+
+    >>> row_to_doc({"text": "Thales à Brest", "spans": [{"start": 9, "end": 14, "label": "LOC"}]}).entities
+    [Entity(start=9, end=14, label='LOC', text='Brest', score=None)]
+    """
+    if not isinstance(row, dict):
+        raise RecordFormatError(f"{where}: a row must be a mapping, got {type(row).__name__}")
+    if not isinstance(row.get(text_column), str):
+        columns = ", ".join(map(repr, row)) or "none"
+        raise RecordFormatError(f"{where}: no text string in column {text_column!r} (columns: {columns})",
+                                "pass text_column= the column that holds the text")
+    if spans_column is not None and spans_column not in row:
+        raise RecordFormatError(f"{where}: no column {spans_column!r}", f"columns: {', '.join(map(str, row))}")
+    column = spans_column or next((c for c in SPAN_COLUMNS if row.get(c) is not None), None)
+    spans = row.get(column) if column else None
+    meta = row.get("meta")
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except ValueError:
+            meta = {"meta": meta}
+    record = {
+        "id": row.get(id_column),
+        "lang": row.get("lang"),
+        "text": row[text_column],
+        "entities": spans or [],
+        "relations": row.get("relations") or [],
+        "sentences": row.get("sentences") or [],
+        "meta": meta if isinstance(meta, dict) else None,
+    }
+    return _doc_from_row(record, where)
+
+
+def _rows(path: Path, split: str | None) -> Iterable[dict[str, Any]]:
+    """The rows of a ``save_to_disk`` folder, a Parquet file or a JSONL file."""
+    if path.is_dir():
+        import datasets
+
+        try:
+            ds = datasets.load_from_disk(str(path))
+        except (FileNotFoundError, ValueError) as err:
+            raise DataNotFoundError(f"{path} is not a dataset saved with save_to_disk: {err}",
+                                    "give the folder written by Dataset.save_to_disk, or a .parquet/.jsonl file") from err
+        if isinstance(ds, datasets.DatasetDict):
+            if not split:
+                raise ConfigError(f"{path} holds a DatasetDict ({', '.join(ds)}): which split?", "set split = \"train\" (or another)")
+            if split not in ds:
+                raise ConfigError(f"{path} has no split {split!r}", f"its splits: {', '.join(ds)}")
+            ds = ds[split]
+        yield from ds
+        return
+    if split:
+        log.warning("%s: a single file has no splits; split=%r ignored", path, split)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(str(path)).iter_batches(batch_size=1024):
+            yield from batch.to_pylist()
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, start=1):
+                if line.strip():
+                    try:
+                        yield json.loads(line)
+                    except ValueError as err:
+                        raise RecordFormatError(f"{path}, line {n}: not valid JSON ({err})",
+                                                "give a JSON Lines file: one row object per line") from err
+    else:
+        raise RecordFormatError(f"{path}: unknown dataset file type {path.suffix or '(none)'}",
+                                "give a save_to_disk folder, a .parquet or a .jsonl file")
+
+
+def read_hf_dataset(
+    path: str | os.PathLike,
+    split: str | None = None,
+    text_column: str = "text",
+    spans_column: str | None = None,
+    id_column: str = "id",
+) -> list[Doc]:
+    """The Docs of a Hugging Face dataset on disk (the ``hf_dataset`` corpus reader).
+
+    ``path``: a folder written by ``Dataset.save_to_disk`` (``split`` picks one of a
+    ``DatasetDict``), or a ``.parquet`` / ``.jsonl`` file. Rows are read by :func:`row_to_doc`;
+    rows with an ``error`` (defnlp's annotate output for inputs it could not annotate) are left
+    out and counted in the log.
+
+    >>> import tempfile, pathlib, datasets
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "ds"
+    >>> datasets.Dataset.from_list([{"text": "Brest", "spans": [{"start": 0, "end": 5, "label": "LOC"}]}]).save_to_disk(folder)
+    >>> [(d.text, d.entities[0].label) for d in read_hf_dataset(folder)]
+    [('Brest', 'LOC')]
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataNotFoundError(f"dataset not found: {path}", "give a save_to_disk folder, a .parquet or a .jsonl file")
+    docs: list[Doc] = []
+    errors = 0
+    for i, row in enumerate(_rows(path, split)):
+        if isinstance(row, dict) and row.get("error") and row.get(text_column) is None:
+            errors += 1
+            continue
+        docs.append(row_to_doc(row, f"{path}, row {i}", text_column, spans_column, id_column))
+    if errors:
+        log.warning("%s: left out %d error row(s) (documents defnlp could not annotate)", path, errors)
+    log.info("%s: %d documents, %d entities", path, len(docs), sum(len(d.entities) for d in docs))
+    return docs

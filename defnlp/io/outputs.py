@@ -30,6 +30,12 @@ Parquet output (:class:`ParquetWriter`) is resumable the same way: records go to
 row groups, to ``OUT.parquet.tmp``, which is then renamed to ``OUT.parquet`` — a reader never
 sees a half-written Parquet file (see :data:`PARQUET_SCHEMA` for the columns).
 
+Label Studio output (:class:`LabelStudioWriter`) is published the same way: tasks go to
+``OUT.partial`` as JSON lines, and the JSON list Label Studio imports is written at the end and
+renamed to ``OUT``, so ``OUT`` is valid JSON whenever it exists. doccano output
+(:class:`DoccanoWriter`) is JSON Lines, written like JSONL. Both leave error records out (an
+annotation tool cannot import them; they are counted in the summary and logged).
+
 >>> import tempfile, pathlib, json
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "out.jsonl"
 >>> with JsonlWriter(out, job={"inputs": ["a"]}) as w:
@@ -65,6 +71,8 @@ __all__ = [
     "ConllWriter",
     "BratWriter",
     "ParquetWriter",
+    "LabelStudioWriter",
+    "DoccanoWriter",
     "OutputLock",
     "open_writer",
     "error_record",
@@ -78,7 +86,7 @@ __all__ = [
     "OUTPUT_FORMATS",
 ]
 
-OUTPUT_FORMATS = ("jsonl", "conll", "brat", "parquet")
+OUTPUT_FORMATS = ("jsonl", "conll", "brat", "parquet", "labelstudio", "doccano")
 
 #: flush a Parquet row group when it holds this many records or this many bytes of JSON
 PARQUET_GROUP_ROWS = 2048
@@ -174,7 +182,7 @@ def check_output_path(path: str | os.PathLike, folder: bool = False) -> Path:
     path = Path(path)
     if not folder and path.is_dir():
         raise OutputError(f"the output {path} is a folder",
-                          "give a file name for --output (out.jsonl, out.parquet, out.conll), or --format brat to write a folder")
+                          "give a file name for --output (out.jsonl, out.parquet, out.conll, tasks.json), or --format brat to write a folder")
     if folder and path.exists() and not path.is_dir():
         raise OutputError(f"{path} exists and is not a folder", "brat output needs a folder for --output")
     parent = path if folder else path.parent
@@ -513,6 +521,72 @@ class ParquetWriter(JsonlWriter):
         log.info("wrote %d records to %s", rows, self.path)
 
 
+class LabelStudioWriter(JsonlWriter):
+    """Label Studio tasks (:func:`~defnlp.io.labelstudio.doc_to_task`) as ``predictions`` with their
+    scores and the job's model as ``model_version``: pre-annotations to correct in Label Studio.
+
+    While running, ``OUT.partial`` holds one task per line (resumable like JSONL); at the end the
+    JSON list Label Studio imports is written to ``OUT.tmp`` and renamed to ``OUT``. Error records
+    are left out (a task needs a text). :func:`~defnlp.io.labelstudio.read_labelstudio` reads the
+    file back — and the export of the project once corrected.
+
+    >>> import tempfile, pathlib
+    >>> from defnlp.io.labelstudio import read_labelstudio
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "tasks.json"
+    >>> with LabelStudioWriter(out, job={"model": "tiny"}) as w:
+    ...     w.write({"id": "a", "text": "Brest", "entities": [{"start": 0, "end": 5, "label": "LOC", "score": 0.9}]})
+    ...     w.write({"id": "b", "error": {"type": "EmptyInputError", "message": "empty", "hint": ""}})
+    >>> [(d.id, d.entities[0].score, d.meta["labelstudio"]["from"]) for d in read_labelstudio(out)]
+    [('a', 0.9, 'predictions')]
+    """
+
+    def format(self, record: dict[str, Any]) -> str:
+        from .labelstudio import doc_to_task
+
+        if "error" in record:
+            return ""
+        model = self.job.get("model")
+        return _strict_json(doc_to_task(Doc.from_dict(record), predictions=True, model_version=model)) + "\n"
+
+    def _publish(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        count = 0
+        with open(self.partial, encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
+            dst.write("[")
+            for line in src:
+                if line.strip():
+                    dst.write(("\n" if count == 0 else ",\n") + line.rstrip("\n"))
+                    count += 1
+            dst.write("\n]\n")
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, self.path)
+        self.partial.unlink(missing_ok=True)
+        log.info("wrote %d Label Studio tasks to %s", count, self.path)
+
+
+class DoccanoWriter(_ResumableFile):
+    """doccano JSONL, relation form (:func:`~defnlp.io.doccano.doc_to_doccano`): one document per
+    line, imported by doccano as a sequence labelling project with relations. Error records are
+    left out (doccano cannot import a line without text)."""
+
+    def format(self, record: dict[str, Any]) -> str:
+        from .doccano import doc_to_doccano
+
+        if "error" in record:
+            return ""
+        return _strict_json(doc_to_doccano(Doc.from_dict(record))) + "\n"
+
+
+def _strict_json(value: Any) -> str:
+    """``value`` as one line of RFC 8259 JSON; ``ValueError`` if it cannot be (the writer then
+    treats the record as unwritable)."""
+    line = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    if _SURROGATE.search(line):
+        raise ValueError("lone surrogates")
+    return line
+
+
 def parquet_schema() -> Any:
     """The ``pyarrow`` schema of defnlp's Parquet output.
 
@@ -829,12 +903,13 @@ def open_writer(
     overwrite: bool = False,
     inputs: dict[str, Any] | None = None,
 ):
-    """A resumable, exclusive writer for ``fmt`` (jsonl | conll | brat | parquet).
+    """A resumable, exclusive writer for ``fmt`` (jsonl | conll | brat | parquet | labelstudio | doccano).
 
     ``job`` identifies the job (a partial output of another job is refused); ``inputs`` are the
     fingerprints of its input files (a resumed job whose inputs changed is refused).
     """
-    writers = {"jsonl": JsonlWriter, "parquet": ParquetWriter, "conll": ConllWriter, "brat": BratWriter}
+    writers = {"jsonl": JsonlWriter, "parquet": ParquetWriter, "conll": ConllWriter, "brat": BratWriter,
+               "labelstudio": LabelStudioWriter, "doccano": DoccanoWriter}
     if fmt in writers:
         return writers[fmt](path, job, overwrite, inputs)
     raise InputError(f"unknown output format {fmt!r}", f"use one of {', '.join(OUTPUT_FORMATS)}")

@@ -16,6 +16,10 @@ markup             docs        path (file or folder), split                   :f
 jsonl              docs        path, encoding, lang, line_ids                 :func:`~defnlp.io.inputs.read_jsonl_docs`
 conll              docs        path (= source), token_col, tag_col, ...       :func:`~defnlp.io.conll.read_conll`
 brat               docs        path (= directory), label_map, ...             :func:`~defnlp.io.brat.read_brat_dir`
+labelstudio        docs        path (JSON export), text_key, encoding         :func:`~defnlp.io.labelstudio.read_labelstudio`
+doccano            docs        path (JSONL export), text_key, encoding        :func:`~defnlp.io.doccano.read_doccano`
+hf_dataset         docs        path (save_to_disk folder, .parquet, .jsonl),  :func:`~defnlp.io.hf.read_hf_dataset`
+                               split, text_column, spans_column, id_column
 hansards           alignment   part                                           :func:`~.parallel.load_hansards`
 transread          alignment   novel                                          :func:`~.parallel.load_transread`
 tatoeba            alignment                                                  :func:`~.parallel.load_tatoeba`
@@ -36,7 +40,7 @@ code that is given a name (configurations, ``--corpus``, ``--format``) reads it 
 A *source* names where documents come from and which labels they annotate::
 
     [[train]]
-    format = "re3d"          # a reader of kind "docs": re3d | winer_fr | markup | jsonl | conll | brat ...
+    format = "re3d"          # a reader of kind "docs": re3d | winer_fr | markup | jsonl | conll | brat | labelstudio ...
     split = "train"          # for the corpora with fixed splits
     annotated = ["PER", "ORG", "LOC", "NAT", "DATE", "MONEY", "QUANTITY", "WEAPON", "PLATFORM", "DOCUMENT"]
 
@@ -60,7 +64,10 @@ from ...doc import Doc
 from ...errors import ConfigError, TrainingError
 from ..brat import read_brat_dir
 from ..conll import read_conll
+from ..doccano import read_doccano
+from ..hf import read_hf_dataset
 from ..inputs import read_jsonl_docs
+from ..labelstudio import read_labelstudio
 from ..markup import read_markup_files
 from .ner import load_conll2003, load_re3d, load_wikigold, load_winer_fr
 from .parallel import load_hansards, load_tatoeba, load_transread, load_wmt14, load_wmt14_segments
@@ -264,6 +271,9 @@ register_reader("markup", read_markup, needs_path=True)
 register_reader("jsonl", read_jsonl_docs, needs_path=True)
 register_reader("conll", read_conll, needs_path=True, aliases={"path": "source"})
 register_reader("brat", read_brat_dir, needs_path=True, aliases={"path": "directory"})
+register_reader("labelstudio", read_labelstudio, needs_path=True)
+register_reader("doccano", read_doccano, needs_path=True)
+register_reader("hf_dataset", read_hf_dataset, needs_path=True)
 register_reader("hansards", load_hansards, kind="alignment")
 register_reader("transread", load_transread, kind="alignment")
 register_reader("tatoeba", load_tatoeba, kind="alignment")
