@@ -188,10 +188,22 @@ def config_from_dict(cls: type[T], data: dict[str, Any], where: str = "config") 
 
 
 def load_config(cls: type[T], path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> T:
-    """Load a TOML/JSON file into dataclass ``cls``; relative paths stay relative to the file."""
+    """Load a TOML/JSON file into dataclass ``cls``; relative paths stay relative to the file.
+
+    ``overrides`` replace keys of the file; a dotted key sets a key of a table
+    (``{"rehearsal.enabled": False}``, ``{"lora.r": 8}``).
+    """
     path = Path(path)
     data = _read_config_file(path)
-    data.update(overrides or {})
+    for key, value in (overrides or {}).items():
+        *tables, last = key.split(".")
+        target = data
+        for table in tables:
+            node = target.setdefault(table, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"cannot set {key!r}: {table!r} is not a table in {path.name}")
+            target = node
+        target[last] = value
     obj = config_from_dict(cls, data, where=path.name)
     if hasattr(obj, "base_dir"):
         object.__setattr__(obj, "base_dir", str(path.resolve().parent))

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         t.add_argument("--format", default=None,
                        help="format of --data: jsonl, conll, brat, markup (default: from the name: .jsonl, "
                        ".conll/.bio/.iob, .ann or a folder of .ann, .md)")
+        t.add_argument("--split", default=None,
+                       help="score only the documents of --data whose split is this (markup '| split: dev', JSONL meta.split)")
         t.add_argument("--labels", default=None, help="comma-separated labels to score (default: the gold's labels)")
         t.add_argument("--json", dest="json_out", default=None, help="also write the report as JSON here")
         if task == "relations":
@@ -116,7 +118,15 @@ def load_gold(args: argparse.Namespace) -> list[Doc]:
 
     if args.corpus:
         return load_source(parse_corpus_spec(args.corpus), base_dir=".")
-    return read_gold_file(args.data, getattr(args, "format", None))
+    docs = read_gold_file(args.data, getattr(args, "format", None))
+    split = getattr(args, "split", None)
+    if split:
+        found = sorted({str(d.meta.get("split")) for d in docs})
+        docs = [d for d in docs if d.meta.get("split") == split]
+        if not docs:
+            raise ConfigError(f"no document of {args.data} has split {split!r} (splits found: {', '.join(found)})",
+                              "check --split, or leave it out to score every document")
+    return docs
 
 
 def _predict(nlp, gold: list[Doc], quiet: bool) -> list[Doc]:

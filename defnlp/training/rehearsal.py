@@ -89,7 +89,8 @@ def base_sources(card: dict[str, Any], model_dir: Path, search: Sequence[Path] =
     out = []
     for raw in ((card.get("training") or {}).get("config") or {}).get("train") or []:
         source = config_from_dict(DataSource, dict(raw))
-        source.augment, source.sample = False, 1.0  # the originals, once each
+        # the originals, once each, in the proportions the base model saw (a fraction stays a fraction)
+        source.augment, source.sample = False, min(source.sample, 1.0)
         if source.path and not Path(source.path).is_absolute():
             found = [base / source.path for base in (*search, model_dir.parent) if (base / source.path).exists()]
             if not found:
@@ -118,7 +119,7 @@ def replay_documents(sources: Sequence[DataSource], base_labels: Sequence[str], 
             log.warning("rehearsal: cannot read %s (%s); not replayed", source.describe(), err)
             continue
         for d in docs:
-            key = (source.describe(), str(d.id))
+            key = (source.format, str(d.id))  # one corpus read by two sources: each document once
             if key in seen:
                 continue
             seen.add(key)

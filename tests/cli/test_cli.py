@@ -212,3 +212,31 @@ def test_align_writes_its_output_atomically(tmp_path, monkeypatch):
     assert main(["-q", "align", str(fr), str(en), "--level", "sentence", "-o", str(out)]) == 2
     assert out.read_text(encoding="utf-8") == "previous output\n"  # not half-written
     assert sorted(p.name for p in tmp_path.iterdir()) == ["en.jsonl", "fr.jsonl", "links.jsonl"]
+
+
+def test_evaluate_split_scores_only_that_split(tmp_path, tiny_ner_dir, capsys):
+    gold = tmp_path / "gold.md"
+    gold.write_text("=== doc: a | split: train\nLa [DGA]{ORG} à [Brest]{LOC}.\n"
+                    "=== doc: b | split: dev\n[Thales]{ORG} à [Toulon]{LOC}.\n", encoding="utf-8")
+    report = tmp_path / "r.json"
+    assert main(["-q", "evaluate", "ner", "-m", str(tiny_ner_dir), "--data", str(gold), "--split", "dev",
+                 "--json", str(report)]) == 0
+    assert json.loads(report.read_text(encoding="utf-8"))["n_docs"] == 1
+    assert main(["evaluate", "ner", "-m", str(tiny_ner_dir), "--data", str(gold), "--split", "test"]) == 2
+    err = capsys.readouterr().err
+    assert "no document" in err and "dev, train" in err
+
+
+def test_train_set_overrides_keys_of_tables(tmp_path):
+    from defnlp.config import load_config
+    from defnlp.errors import ConfigError
+    from defnlp.training import NerTrainingConfig
+
+    path = tmp_path / "c.toml"
+    path.write_text('name = "x"\noutput = "o"\n[lora]\nr = 4\n[[train]]\nformat = "markup"\npath = "d.md"\n', encoding="utf-8")
+    cfg = load_config(NerTrainingConfig, path, {"lora.r": 8, "rehearsal.enabled": False, "epochs": 2})
+    assert (cfg.lora.r, cfg.rehearsal.enabled, cfg.epochs) == (8, False, 2)
+    with pytest.raises(ConfigError, match=r"rehearsal: unknown key\(s\) nope"):
+        load_config(NerTrainingConfig, path, {"rehearsal.nope": 1})
+    with pytest.raises(ConfigError, match="not a table"):
+        load_config(NerTrainingConfig, path, {"name.x": 1})

@@ -84,11 +84,12 @@ def test_base_sources_resolve_relative_paths_and_skip_missing_data(tmp_path, cap
     (tmp_path / "data.md").write_text("=== doc: a\nLa [DGA]{ORG}.\n", encoding="utf-8")
     card = {"training": {"config": {"train": [
         {"format": "markup", "path": "../data.md", "sample": 2.0, "augment": True},
+        {"format": "markup", "path": "../data.md", "sample": 0.2},
         {"format": "markup", "path": "../missing.md"},
     ]}}}
     sources = base_sources(card, tmp_path / "models" / "m", search=[tmp_path / "configs"])
-    assert [Path(s.path) for s in sources] == [(tmp_path / "data.md").resolve()]
-    assert sources[0].sample == 1.0 and not sources[0].augment
+    assert [Path(s.path) for s in sources] == [(tmp_path / "data.md").resolve()] * 2
+    assert [s.sample for s in sources] == [1.0, 0.2] and not sources[0].augment
     assert "missing.md" in caplog.text
 
 
