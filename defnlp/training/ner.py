@@ -311,6 +311,10 @@ class NerTask(TrainingTask[list[int]]):
         self.prefix = (FrozenPrefix(self.peft_model, cfg.frozen_layers, tokenizer.pad_token_id, self.precision)
                        if cfg.frozen_layers else None)
         self.cache = self.prefix.cache(self.train_ds, cfg.batch_tokens) if self.prefix else None
+        # distillation from the base model (rehearsal): its tag distribution on every training window
+        self.teacher: list[torch.Tensor] | None = None
+        if self.rehearsal_record and cfg.rehearsal.distill > 0:
+            self.teacher = self._teacher_logits()
 
     def _rehearse(self, train_docs: list[Doc]) -> list[Doc]:
         """Pseudo-label the old labels the new sources leave out, then add replayed base documents
@@ -322,8 +326,9 @@ class NerTask(TrainingTask[list[int]]):
         settings, cfg = self.cfg.rehearsal, self.cfg
         card = _json.loads((self.base_dir / "defnlp.json").read_text(encoding="utf-8"))
         base_labels = [x for x in card["labels"] if x in self.labels]
-        record: dict[str, Any] = {"base_model": card.get("name", str(self.base_dir)), "share": settings.share,
-                                  "pseudo_label": settings.pseudo_label}
+        record: dict[str, Any] = {"base_model": card.get("name", str(self.base_dir)), "base_labels": base_labels,
+                                  "share": settings.share, "pseudo_label": settings.pseudo_label,
+                                  "distill": settings.distill}
         if settings.pseudo_label:
             old = TagSet(base_labels)  # the base model's tags (those this run keeps)
             base_head = NerHead(self.model.head.proj.in_features, len(old))
@@ -343,6 +348,29 @@ class NerTask(TrainingTask[list[int]]):
         record.update(replayed_documents=len(replay), replay_sources=sorted({d.meta["source"] for d in replay}))
         self.rehearsal_record = record
         return train_docs + replay
+
+    def _logits(self, batch: list[int], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        if self.prefix is not None:
+            return self.model.head(self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask))
+        return self.model(ids, mask)
+
+    @torch.no_grad()
+    def _teacher_logits(self) -> list[torch.Tensor]:
+        """The base model's logits over its own tags for every training window (before any step: the
+        model still is the base model on those tags), for the distillation term of :meth:`loss`."""
+        from ..inference.batching import pack_batches
+
+        self.old_tags = torch.tensor([self.tagset.index[t] for t in TagSet(self.rehearsal_record["base_labels"]).tags])
+        out: list[torch.Tensor | None] = [None] * len(self.lengths)
+        self.model.eval()
+        for batch in pack_batches(self.lengths, self.cfg.batch_tokens * 4):
+            ids, mask, _ = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
+            logits = self._logits(batch, ids, mask).float()[..., self.old_tags]
+            for r, i in enumerate(batch):
+                out[i] = logits[r, : self.lengths[i]].clone()
+        self.model.train()
+        log.info("rehearsal: base-model logits kept for %d windows (distillation weight %g)", len(out), self.cfg.rehearsal.distill)
+        return out  # type: ignore[return-value]
 
     def param_groups(self) -> list[dict[str, Any]]:
         cfg = self.cfg
@@ -368,11 +396,24 @@ class NerTask(TrainingTask[list[int]]):
 
     def loss(self, batch: list[int]) -> torch.Tensor:
         ids, mask, allowed = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
-        if self.prefix is not None:
-            logits = self.model.head(self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask))
-        else:
-            logits = self.model(ids, mask)
-        return partial_label_loss(logits, allowed, self.cfg.unannotated_o_weight)
+        logits = self._logits(batch, ids, mask)
+        loss = partial_label_loss(logits, allowed, self.cfg.unannotated_o_weight)
+        if self.teacher is not None:
+            loss = loss + self.cfg.rehearsal.distill * self._distillation(batch, logits, allowed)
+        return loss
+
+    def _distillation(self, batch: list[int], logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+        """KL(base ‖ model) over the base model's tags (the model's distribution renormalised over them:
+        the new labels take mass freely), averaged over the labelled tokens."""
+        labelled = allowed.any(dim=-1)
+        if not labelled.any():
+            return logits.sum() * 0.0
+        teacher = torch.zeros(logits.shape[0], logits.shape[1], len(self.old_tags))
+        for r, i in enumerate(batch):
+            teacher[r, : self.teacher[i].shape[0]] = self.teacher[i]
+        t = teacher[labelled].log_softmax(-1)
+        s = logits.float()[..., self.old_tags][labelled].log_softmax(-1)
+        return (t.exp() * (t - s)).sum(-1).mean()
 
     def evaluate(self) -> dict[str, Any]:
         if not self.dev_docs:

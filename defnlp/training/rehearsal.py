@@ -13,6 +13,9 @@ set (``[rehearsal]`` table of the NER config):
 * **pseudo-labels** — on the new documents, the base model's labels that a source does not
   annotate (``annotated = ["UNIT"]``) are filled in with the base model's own predictions,
   where they do not overlap a gold entity; the source then counts as annotated for them.
+* **distillation** — on every training token, a KL term keeps the model's distribution over
+  the base model's tags (renormalised over them, so the new labels take mass freely) close to
+  the base model's (learning without forgetting), weighted by ``distill``.
 
 >>> RehearsalSettings().active(init_from="defence-v2-ner"), RehearsalSettings().active(init_from="")
 (True, False)
@@ -47,8 +50,10 @@ class RehearsalSettings:
     ``enabled``: ``None`` (default) = on when ``init_from`` is set; ``share``: fraction of the
     training documents replayed from the base model's data (0 = no replay); ``min_documents`` /
     ``max_documents`` bound that number; ``pseudo_label``: fill in the old labels a source does
-    not annotate with the base model's predictions; ``sources``: replay these data sources
-    instead of those recorded in the base model's card (same tables as ``[[train]]``).
+    not annotate with the base model's predictions; ``distill``: weight of the distillation
+    term (KL divergence from the base model's tag distribution over its own tags, on every
+    training token; 0 = off); ``sources``: replay these data sources instead of those recorded
+    in the base model's card (same tables as ``[[train]]``).
     """
 
     enabled: bool | None = None
@@ -56,12 +61,15 @@ class RehearsalSettings:
     min_documents: int = 50
     max_documents: int = 2000
     pseudo_label: bool = True
+    distill: float = 1.0
     sources: list[DataSource] = field(default_factory=list)
 
     def validate(self) -> None:
         if not 0.0 <= self.share < 1.0:
             raise ConfigError(f"rehearsal.share must be in [0, 1), not {self.share}",
                               "0.5 replays as many base documents as there are new ones; 0 turns replay off")
+        if self.distill < 0:
+            raise ConfigError("rehearsal.distill must be >= 0 (0 turns distillation off)")
         if self.min_documents < 0 or self.max_documents < self.min_documents:
             raise ConfigError("rehearsal needs 0 <= min_documents <= max_documents")
 

@@ -123,3 +123,23 @@ def test_a_card_records_data_config_hash_versions_and_wall_time(tiny_ner_dir):
     assert training["versions"]["torch"] and training["versions"]["transformers"] and training["versions"]["defnlp"]
     (train,) = training["data"]["train"]
     assert train["documents"] == 4 and train["entities"] == 18 and len(train["sha256"]) == 64
+
+
+def test_distillation_is_zero_for_the_base_model_and_grows_as_the_model_drifts(tmp_path, tiny_ner_dir):
+    import torch
+
+    from defnlp.training.data import collate
+    from defnlp.training.ner import NerTask
+
+    task = NerTask(_units_config(tmp_path, tiny_ner_dir, "distil"))
+    assert task.teacher is not None and len(task.teacher) == len(task.lengths)
+    batch = list(range(len(task.lengths)))
+    ids, mask, allowed = collate([task.train_ds[i] for i in batch], task.tagset, task.tokenizer.pad_token_id)
+    task.model.eval()
+    with torch.no_grad():
+        assert task._distillation(batch, task._logits(batch, ids, mask), allowed).item() < 1e-6
+        task.model.head.proj.bias[task.tagset.index["B-ORG"]] += 3.0  # the model drifts on an old tag
+        assert task._distillation(batch, task._logits(batch, ids, mask), allowed).item() > 1e-2
+        task.model.head.proj.bias[task.tagset.index["B-ORG"]] -= 3.0
+        task.model.head.proj.bias[task.tagset.index["B-UNIT"]] += 3.0  # mass on the new label is free
+        assert task._distillation(batch, task._logits(batch, ids, mask), allowed).item() < 1e-6
