@@ -16,8 +16,8 @@ new type alone:
   :func:`defnlp.evaluation.ner.evaluate_ner`), the same for both systems.
 
 defnlp: the shipped default NER model (``--base``, defence-v2-ner) fine-tuned with one more
-label (``init_from``, ``adapter = "full"``, layers from ``frozen_layers`` = 4 up, lr 1e-3, head
-lr 3e-3, batches of 1,024 tokens / 16 windows, ``--epochs`` with patience 3), the sources read
+label (``init_from``, ``adapter = "full"``, layers from ``frozen_layers`` = 4 up, lr 2e-4, head
+lr 3e-3, batches of 1,024 tokens / 8 windows (the settings of examples/fine-tuning/units-ner.toml), ``--epochs`` with patience 3), the sources read
 from JSONL with ``annotated = ["EVENT"]`` (partial-label loss: the other labels get no
 supervision on them). ``--rehearsal off`` turns the configuration's rehearsal (mixing the base
 model's training data / pseudo-labels of the old labels) off; ``on`` keeps the default; ``both``
@@ -64,8 +64,8 @@ from defnlp.evaluation.ner import evaluate_ner  # noqa: E402
 log = logging.getLogger("fine_tuning")
 
 NEW_LABEL = "EVENT"
-DEFNLP_SETTINGS = {"adapter": "full", "frozen_layers": 4, "lr": 1e-3, "head_lr": 3e-3, "batch_tokens": 1024,
-                   "max_batch": 16, "patience": 3}
+DEFNLP_SETTINGS = {"adapter": "full", "frozen_layers": 4, "lr": 2e-4, "head_lr": 3e-3, "batch_tokens": 1024,
+                   "max_batch": 8, "patience": 3}
 
 
 # ------------------------------------------------------------------------------------------------

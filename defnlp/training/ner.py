@@ -345,9 +345,12 @@ class NerTask(TrainingTask[list[int]]):
         sources = list(settings.sources) or base_sources(card, self.base_dir,
                                                         search=[cfg.resolve("."), project_root() / "configs", models_dir()])
         replay = replay_documents(sources, base_labels, count, cfg.seed) if count else []
-        record.update(replayed_documents=len(replay), replay_sources=sorted({d.meta["source"] for d in replay}))
+        # a small corpus under min_documents replayed ones is repeated, so that it keeps its share of the steps
+        repeat = max(1, round(len(replay) * (1.0 - settings.share) / (settings.share * len(train_docs)))) if replay else 1
+        record.update(replayed_documents=len(replay), replay_sources=sorted({d.meta["source"] for d in replay}),
+                      new_documents_repeated=repeat)
         self.rehearsal_record = record
-        return train_docs + replay
+        return train_docs * repeat + replay
 
     def _logits(self, batch: list[int], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.prefix is not None:
@@ -514,8 +517,12 @@ def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str, ad
         model.head.proj.bias.data.copy_(tensors["ner.proj.bias"])
     else:  # new label set: keep the adapters, copy the rows of shared tags
         old = TagSet(spec.labels)
+        bias = tensors["ner.proj.bias"]
+        floor = float(bias[1:].min()) if bias.numel() > 1 else 0.0
         for i, tag in enumerate(tagset.tags):
             if tag in old.index:
                 model.head.proj.weight.data[i] = tensors["ner.proj.weight"][old.index[tag]]
-                model.head.proj.bias.data[i] = tensors["ner.proj.bias"][old.index[tag]]
+                model.head.proj.bias.data[i] = bias[old.index[tag]]
+            else:  # a new tag starts as unlikely as the base model's least likely one: it takes no token before it is learned
+                model.head.proj.bias.data[i] = floor
     log.info("initialised from %s", path)

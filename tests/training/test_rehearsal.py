@@ -108,9 +108,9 @@ def test_fine_tuning_from_a_model_rehearses_by_default(tmp_path, tiny_ner_dir):
     training = json.loads((out / "defnlp.json").read_text())["training"]
     rehearsal = training["rehearsal"]
     assert rehearsal["replayed_documents"] == 4  # the tiny base was trained on 4 documents (min_documents is 50)
-    assert rehearsal["pseudo_labels"]["documents"] == 2
+    assert rehearsal["pseudo_labels"]["documents"] == 2 and rehearsal["new_documents_repeated"] == 2
     sources = {r["source"]: r for r in training["data"]["train"]}
-    assert any(s.startswith("rehearsal:markup") for s in sources) and sources[next(iter(sources))]["documents"] == 2
+    assert any(s.startswith("rehearsal:markup") for s in sources) and sources[next(iter(sources))]["documents"] == 4
 
     off = train_ner(_units_config(tmp_path, tiny_ner_dir, "without", rehearsal=RehearsalSettings(enabled=False)))
     training = json.loads((off / "defnlp.json").read_text())["training"]
@@ -143,3 +143,13 @@ def test_distillation_is_zero_for_the_base_model_and_grows_as_the_model_drifts(t
         task.model.head.proj.bias[task.tagset.index["B-ORG"]] -= 3.0
         task.model.head.proj.bias[task.tagset.index["B-UNIT"]] += 3.0  # mass on the new label is free
         assert task._distillation(batch, task._logits(batch, ids, mask), allowed).item() < 1e-6
+
+
+def test_new_tags_start_as_unlikely_as_the_least_likely_old_tag(tmp_path, tiny_ner_dir):
+    from defnlp.training.ner import NerTask
+
+    task = NerTask(_units_config(tmp_path, tiny_ner_dir, "rows", rehearsal=RehearsalSettings(enabled=False)))
+    bias = task.model.head.proj.bias.detach()
+    old = [i for t, i in task.tagset.index.items() if not t.endswith("UNIT") and t != "O"]
+    for tag in ("B-UNIT", "I-UNIT"):
+        assert bias[task.tagset.index[tag]] == bias[old].min()
