@@ -252,7 +252,8 @@ class Pipeline:
         alias links, which :meth:`_finish` draws over the whole document)."""
         doc = encoded.doc
         try:
-            doc.entities = decode_entities(self.ner.tagset, doc.text, encoded.token_spans, encoded.outputs["ner"])
+            doc.entities = decode_entities(self.ner.tagset, doc.text, encoded.token_spans, encoded.outputs["ner"],
+                                           joins=encoded.joins)
             doc.relations = []
             if self.relations is not None and len(doc.entities) > 1 and encoded.hidden is not None:
                 if whole:

@@ -15,6 +15,7 @@ import pytest
 
 from defnlp.errors import InputError
 from defnlp.io.outputs import ParquetWriter
+from tests.interruptions import Interrupted, StopsAfter
 
 ROOT = Path(__file__).resolve().parents[1]
 N_DOCS = 5000
@@ -89,23 +90,6 @@ def test_kill_9_then_restart_gives_each_input_exactly_once_in_order(tmp_path, ti
     assert got_ids == ids
     assert error_ids == [ids[i] for i in range(0, n_docs, 997)]
     assert not partial.exists() and not out.with_name(out.name + ".partial.json").exists()
-
-
-class Interrupted(Exception):
-    pass
-
-
-class StopsAfter:
-    """A pipeline that stops the run (like a kill) after ``n`` results."""
-
-    def __init__(self, nlp, n: int) -> None:
-        self.nlp, self.n = nlp, n
-
-    def pipe(self, items, errors="raise"):
-        for k, result in enumerate(self.nlp.pipe(items, errors=errors)):
-            if k == self.n:
-                raise Interrupted
-            yield result
 
 
 @pytest.mark.parametrize("columns", [{}, {"text_column": "text", "id_column": "id"}])

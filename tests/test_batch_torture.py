@@ -33,25 +33,9 @@ from defnlp.errors import (
 from defnlp.io import outputs
 from defnlp.io.inputs import InputRecord
 from defnlp.io.outputs import ConllWriter, JsonlWriter, dumps_record
+from tests.interruptions import Interrupted, StopsAfter
 
 SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class Interrupted(Exception):
-    pass
-
-
-class StopsAfter:
-    """A pipeline that stops the run (like a kill) after ``n`` results."""
-
-    def __init__(self, nlp, n: int) -> None:
-        self.nlp, self.n = nlp, n
-
-    def pipe(self, items, errors="raise"):
-        for k, result in enumerate(self.nlp.pipe(items, errors=errors)):
-            if k == self.n:
-                raise Interrupted
-            yield result
 
 
 def _reject_constant(name: str):
