@@ -257,6 +257,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="25,50,100,200", help="training documents per run, comma-separated")
     parser.add_argument("--epochs", type=int, default=8, help="defnlp epochs (patience 3 on the dev sample)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a defnlp training setting, e.g. --set patience=5 --set lr=5e-4 (VALUE as JSON)")
     parser.add_argument("--seed", type=int, default=13, help="samples, defnlp and spaCy seed")
     parser.add_argument("--rehearsal", choices=["on", "off", "both"], default="on")
     parser.add_argument("--no-spacy", action="store_true", help="defnlp only")
@@ -271,6 +273,12 @@ def main() -> None:
                         help="keep the JSONL, DocBin files and models here (default: a temp dir, removed)")
     parser.add_argument("--output", default="fine_tuning")
     args = parser.parse_args()
+    for pair in args.set:
+        key, _, value = pair.partition("=")
+        try:
+            DEFNLP_SETTINGS[key] = json.loads(value)
+        except json.JSONDecodeError:
+            DEFNLP_SETTINGS[key] = value
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     import torch
