@@ -311,10 +311,6 @@ class NerTask(TrainingTask[list[int]]):
         self.prefix = (FrozenPrefix(self.peft_model, cfg.frozen_layers, tokenizer.pad_token_id, self.precision)
                        if cfg.frozen_layers else None)
         self.cache = self.prefix.cache(self.train_ds, cfg.batch_tokens) if self.prefix else None
-        self.new_tags: list[str] = []
-        if self.base_dir is not None:
-            base_tags = set(TagSet(read_model_dir(self.base_dir)[0].labels).tags)
-            self.new_tags = self._init_new_tags_from_examples([t for t in self.tagset.tags if t not in base_tags])
         # distillation from the base model (rehearsal): its tag distribution on every training window
         self.teacher: list[torch.Tensor] | None = None
         if self.rehearsal_record and cfg.rehearsal.distill > 0:
@@ -356,62 +352,10 @@ class NerTask(TrainingTask[list[int]]):
         self.rehearsal_record = record
         return train_docs * repeat + replay
 
-    def _hidden(self, batch: list[int], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.prefix is not None:
-            return self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask)
-        return self.model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state
-
     def _logits(self, batch: list[int], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self.model.head(self._hidden(batch, ids, mask))
-
-    @torch.no_grad()
-    def _init_new_tags_from_examples(self, new_tags: list[str], margin: float = 2.0) -> list[str]:
-        """Start each new tag's head row as a nearest-centroid rule between it and ``O``.
-
-        With ``c`` the mean hidden state of the training tokens gold-tagged with the new tag and
-        ``o`` that of the ``O`` tokens of the same windows, the row becomes ``w_O + β(c − o)`` with
-        bias ``b_O − β(c − o)·(c + o)/2``, ``β = 2·margin / |c − o|²``: its logit beats ``O`` by
-        ``margin`` at ``c``, loses by ``margin`` at ``o``. A fresh label then starts where its
-        examples are, instead of from a random row (few-shot labels learn in fewer steps).
-        Tags without any example keep their initial row. Returns the tags initialised.
-        """
-        from ..inference.batching import pack_batches
-
-        ids_of = {t: self.tagset.index[t] for t in new_tags}
-        wanted = set(ids_of.values())
-        rows = [i for i, tags in enumerate(self.train_ds["tags"]) if wanted & set(tags)]
-        if not rows:
-            return []
-        sums = {t: torch.zeros(self.model.head.proj.in_features, dtype=torch.float64) for t in wanted | {0}}
-        counts = dict.fromkeys(sums, 0)
-        was_training = self.model.training
-        self.model.eval()
-        lengths = [self.lengths[i] for i in rows]
-        for part in pack_batches(lengths, self.cfg.batch_tokens * 4):
-            batch = [rows[j] for j in part]
-            ids, mask, _ = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
-            hidden = self._hidden(batch, ids, mask).double()
-            for r, i in enumerate(batch):
-                tags = torch.tensor(self.train_ds[i]["tags"])
-                for t in sums:
-                    pos = (tags == t).nonzero(as_tuple=True)[0]
-                    sums[t] += hidden[r, pos].sum(0)
-                    counts[t] += len(pos)
-        self.model.train(was_training)
-        proj = self.model.head.proj
-        o = sums[0] / max(counts[0], 1)
-        done = []
-        for tag, t in ids_of.items():
-            if not counts[t] or not counts[0]:
-                continue
-            diff = sums[t] / counts[t] - o
-            beta = 2.0 * margin / float(diff @ diff)
-            proj.weight[t] = (proj.weight[0].double() + beta * diff).to(proj.weight.dtype)
-            proj.bias[t] = float(proj.bias[0]) - beta * float(diff @ (sums[t] / counts[t] + o)) / 2.0
-            done.append(tag)
-        log.info("new tags started from their %s training examples: %s",
-                 "/".join(str(counts[ids_of[t]]) for t in done), ", ".join(done))
-        return done
+        if self.prefix is not None:
+            return self.model.head(self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask))
+        return self.model(ids, mask)
 
     @torch.no_grad()
     def _teacher_logits(self) -> list[torch.Tensor]:
