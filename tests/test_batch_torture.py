@@ -89,10 +89,10 @@ def test_a_record_that_crashes_the_model_becomes_an_error_and_the_others_are_ann
 
     real_decode = pipeline.decode_entities
 
-    def decode(tagset, text, *args):  # and decoding breaks on that one
+    def decode(tagset, text, *args, **kwargs):  # and decoding breaks on that one
         if text.startswith("CRASH"):
             raise IndexError("index 7 is out of bounds")
-        return real_decode(tagset, text, *args)
+        return real_decode(tagset, text, *args, **kwargs)
 
     monkeypatch.setattr(pipeline, "decode_entities", decode)
     texts = [f"La DGA a commandé {i} Griffon." for i in range(6)]

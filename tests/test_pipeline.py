@@ -210,7 +210,7 @@ def _fake_models(monkeypatch) -> None:
     from defnlp.doc import Relation
     from defnlp.relations.candidates import candidate_rows, entity_token_ranges
 
-    def decode(tagset, text, token_spans, log_probs):
+    def decode(tagset, text, token_spans, log_probs, joins=None):
         return [Entity(m.start(), m.end(), NAMES[m.group()], m.group(), 0.9) for m in _NAME_RE.finditer(text)]
 
     def pairs(head, doc, hidden, token_spans, scheme, threshold=0.5, max_sentence_distance=1, **_):

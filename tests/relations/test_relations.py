@@ -123,7 +123,10 @@ def test_relation_training_is_deterministic_and_records_the_run(tmp_path, tiny_n
     assert [h["loss"] for h in card_a["history"]] == [h["loss"] for h in card_b["history"]]
     assert [list(h) for h in card_a["history"]] == [["epoch", "loss"]] * 4  # no dev: all epochs, no timings
     assert card_a["best_epoch"] == min(card_a["history"], key=lambda h: h["loss"])["epoch"]
-    assert list(card_a) == ["config", "history", "best_epoch", "seed", "torch", "precision", "cpu_bf16_units", "cpu", "threads"]
+    assert list(card_a) == ["config", "config_sha256", "history", "best_epoch", "wall_seconds", "data", "seed", "torch",
+                            "versions", "precision", "cpu_bf16_units", "cpu", "threads"]
+    assert len(card_a["config_sha256"]) == 64 and card_a["data"] == card_b["data"]
+    assert card_a["data"]["train"][0]["documents"] > 0 and card_a["wall_seconds"] > 0
     assert "base_dir" not in card_a["config"] and card_a["precision"] == "fp32"  # relations default to fp32
 
 

@@ -36,7 +36,7 @@ FR defence terms    :func:`load_defence_terms`, ``_acronyms`` dicts
 By name, through the registry (what configurations and the CLI do):
 
 >>> sorted(reader_names("docs"))
-['brat', 'conll', 'conll2003', 'jsonl', 'markup', 're3d', 'wikigold', 'winer_fr']
+['brat', 'conll', 'conll2003', 'doccano', 'hf_dataset', 'jsonl', 'labelstudio', 'markup', 're3d', 'wikigold', 'winer_fr']
 >>> test = read_corpus("re3d", split="test")  # doctest: +SKIP
 
 Training code keeps BBC Online (CC BY-NC 3.0) out with ``exclude_bbc=True`` or ``meta["bbc"]``:
