@@ -287,10 +287,11 @@ class NerTask(TrainingTask[list[int]]):
             self.peft_model = add_lora(base, cfg.lora)
         self.model: NerModel = NerModel(self.peft_model, NerHead(int(base.config.hidden_size), len(self.tagset)))
         self.base_dir: Path | None = None
+        self.base_spec: ModelSpec | None = None
         if cfg.init_from:
             local = cfg.resolve(cfg.init_from)
             self.base_dir = local if local.is_dir() else find_model(cfg.init_from)
-            _init_from(self.model, self.base_dir, self.tagset, encoder.info.sha256, cfg.adapter)
+            self.base_spec = _init_from(self.model, self.base_dir, self.tagset, encoder.info.sha256, cfg.adapter)
         # the layers whose deltas a "full" model ships: the trained ones, and any that init_from changed
         self.delta_layers = self.trained_layers
         if cfg.adapter == "full" and cfg.init_from:
@@ -319,12 +320,10 @@ class NerTask(TrainingTask[list[int]]):
     def _rehearse(self, train_docs: list[Doc]) -> list[Doc]:
         """Pseudo-label the old labels the new sources leave out, then add replayed base documents
         (:mod:`defnlp.training.rehearsal`); the counts go to the card (``training.rehearsal``)."""
-        import json as _json
-
         from ..config import models_dir, project_root
 
         settings, cfg = self.cfg.rehearsal, self.cfg
-        card = _json.loads((self.base_dir / "defnlp.json").read_text(encoding="utf-8"))
+        card = self.base_spec.to_dict()  # the card _init_from read and checked (manifest, hashes)
         base_labels = [x for x in card["labels"] if x in self.labels]
         record: dict[str, Any] = {"base_model": card.get("name", str(self.base_dir)), "base_labels": base_labels,
                                   "share": settings.share, "pseudo_label": settings.pseudo_label,
@@ -496,8 +495,10 @@ def train_ner(cfg: NerTrainingConfig) -> Path:
     return run_training(lambda: NerTask(cfg), settings)
 
 
-def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str, adapter: str = "lora") -> None:
-    """Start from a trained model: its adapters (LoRA run) or its merged encoder changes (full run), and its head rows."""
+def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str, adapter: str = "lora") -> ModelSpec:
+    """Start from a trained model: its adapters (LoRA run) or its merged encoder changes (full run), and its head rows.
+
+    Returns the model's checked card (rehearsal reads its labels and training sources)."""
     from safetensors.torch import load_file
 
     spec, weights = read_model_dir(path)
@@ -526,3 +527,4 @@ def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str, ad
             else:  # a new tag starts as unlikely as the base model's least likely one: it takes no token before it is learned
                 model.head.proj.bias.data[i] = floor
     log.info("initialised from %s", path)
+    return spec
