@@ -30,8 +30,9 @@ or its own probability is at least ``extra_threshold``.
 >>> from defnlp import Doc
 >>> fr = Doc("L'OTAN et la Corse.", lang="fr"); _ = fr.add_entity(2, 6, "ORG"); _ = fr.add_entity(13, 18, "LOC")
 >>> en = Doc("NATO and Corsica.", lang="en"); _ = en.add_entity(0, 4, "ORG"); _ = en.add_entity(9, 16, "LOC")
->>> [(l.fr, l.en, l.evidence) for l in align_entities(fr, en, use_words=False, use_embeddings=False)]
-[(0, 0, 'lexicon'), (1, 1, 'lexicon')]
+>>> links = align_entities(fr, en, use_words=False, use_embeddings=False)
+>>> sorted((l.fr, l.en) for l in links), all(0.5 <= l.score < 1 for l in links)
+([(0, 0), (1, 1)], True)
 """
 
 from __future__ import annotations
@@ -99,11 +100,13 @@ FEATURES: tuple[str, ...] = (
     "same_label",  # equal labels (else a compatible pair)
     "rel_position",  # |relative position of the FR mention - of the EN mention|
     "match_elsewhere",  # either mention has an exact/lexicon/acronym match with another mention
+    "lexicon_clash",  # the lexicon knows one of the forms but does not pair them
 )
 _WORD_FEATURES = ("words", "words_mutual_best", "same_segment")
 _EMBEDDING_FEATURES = ("embedding", "embedding_names")
 _ORDER_FEATURES = ("rel_position",)  # comparable texts tell their story in another order
 _NAME_LABELS = frozenset({"LOC", "PER", "NAT"})
+_PLACE_LABELS = frozenset({"LOC", "NAT"})
 _EVIDENCE_GROUPS = {  # which feature group an EntityLink's ``evidence`` names
     "words": ("words", "words_mutual_best", "same_segment"),
     "lexicon": ("lexicon",),
@@ -239,6 +242,9 @@ def _string_features(f: Entity, e: Entity, lexicon: BilingualLexicon) -> dict[st
     df, de = _digits(f.text), _digits(e.text)
     return {
         "lexicon": float(lexicon.translates(f.text, e.text)),
+        "lexicon_clash": float(not exact and not lexicon.translates(f.text, e.text)
+                               and (lexicon.knows(fr=f.text) or lexicon.knows(en=e.text))
+                               and not (lexicon.knows(fr=f.text) and fold(f.text) == fold(e.text))),
         "exact": exact,
         "acronym": acronym,
         "alias": float(not exact and _alias(f.text, e.text)),
@@ -246,6 +252,14 @@ def _string_features(f: Entity, e: Entity, lexicon: BilingualLexicon) -> dict[st
         "digits_match": float(bool(df) and bool(de) and set(df) == set(de)),
         "digits_clash": float(bool(df) and bool(de) and set(df) != set(de)),
     }
+
+
+def _known_different(f: Entity, e: Entity, lexicon: BilingualLexicon) -> bool:
+    """The lexicon knows both forms and does not pair them, and they are not one name."""
+    ff, fe = fold(f.text), fold(e.text)
+    if not ff or not fe or ff == fe or lexicon.translates(f.text, e.text) or _alias(f.text, e.text):
+        return False
+    return lexicon.knows(fr=f.text) and lexicon.knows(en=e.text)
 
 
 @dataclass
@@ -292,6 +306,13 @@ def link_features(
                 x[i, j, col[name]] = value
             x[i, j, col["same_label"]] = float(f.label == e.label)
             x[i, j, col["rel_position"]] = abs(f.start / fr_len - e.start / en_len)
+    # places and nationalities that the lexicon knows on both sides but does not pair are two
+    # different places (Paris / Brussels): never candidates, whatever the word aligner says
+    for i, f in enumerate(fr_ents):
+        for j, e in enumerate(en_ents):
+            if ok[i, j] and f.label in _PLACE_LABELS and e.label in _PLACE_LABELS and _known_different(f, e, lexicon):
+                ok[i, j] = False
+                x[i, j] = 0.0
     strong = (x[..., col["exact"]] + x[..., col["lexicon"]] + x[..., col["acronym"]]) > 0
     if n_fr and n_en:
         row_strong = strong.sum(1, keepdims=True) - strong
@@ -587,10 +608,12 @@ def fit_link_calibration(
     need_emb = any(e for _, e in variants)
     rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # features, both mentions in parallel segments, target
     n_pairs = 0
+    pair_ids: list[str] = []
     for fr_doc, en_doc in pairs:
         if not fr_doc.entities or not en_doc.entities:
             continue
         n_pairs += 1
+        pair_ids.append(str(fr_doc.meta.get("pair") or fr_doc.id))
         votes = aligner.word_votes(fr_doc, en_doc) if need_words else None
         sims = aligner._mention_similarity(fr_doc.entities, en_doc.entities) if need_emb else None
         with_words = link_features(fr_doc, en_doc, aligner.lexicon, aligner.compatible, votes, sims)
@@ -617,5 +640,6 @@ def fit_link_calibration(
         "l2": l2,
         "counts": counts,
         "regenerate": "python benchmarks/alignment.py --only entities --refit",
+        "train_pairs": pair_ids,
     }
     return LinkCalibration(out, meta)

@@ -96,6 +96,8 @@ class BilingualLexicon:
     fr_to_en: dict[str, set[str]] = field(default_factory=dict)
     labels: dict[tuple[str, str], str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    _en_forms: set[str] | None = field(default=None, repr=False, compare=False)
+    _en_size: int = field(default=-1, repr=False, compare=False)
 
     def add(self, fr_forms: list[str], en_forms: list[str], label: str | None = None) -> None:
         for f in fr_forms:
@@ -117,6 +119,22 @@ class BilingualLexicon:
     def translates(self, fr: str, en: str) -> bool:
         """Whether the lexicon pairs these French and English forms."""
         return fold(en) in self.translations(fr)
+
+    def knows(self, fr: str | None = None, en: str | None = None) -> bool:
+        """Whether the lexicon has a French form ``fr`` / an English form ``en`` at all.
+
+        >>> lex = load_lexicon(include_terminology=False)
+        >>> lex.knows(fr="Bruxelles"), lex.knows(en="Brussels"), lex.knows(fr="Trifouillis")
+        (True, True, False)
+        """
+        if fr is not None and fold(fr) in self.fr_to_en:
+            return True
+        if en is not None:
+            if self._en_forms is None or self._en_size != len(self.fr_to_en):
+                self._en_forms = {v for vs in self.fr_to_en.values() for v in vs}
+                self._en_size = len(self.fr_to_en)
+            return fold(en) in self._en_forms
+        return False
 
     def __len__(self) -> int:
         return len(self.fr_to_en)
