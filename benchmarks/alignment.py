@@ -22,6 +22,12 @@ are replaced, the others kept). Figures are measured in the run that writes them
   aligner, same run); seconds to sentence-align a 1,000-sentence document pair.
 * ``projection`` — WMT14 defence segments: EN entities from the NER model projected onto FR,
   compared with the NER model run directly on FR.
+* ``entities`` — FR↔EN entity links on gold entities: the dev pairs of ``data/examples``
+  (translations; gold: same ref) and the comparable pairs of ``data/comparable`` (gold: same
+  entity id), link precision/recall/F1, a reliability table of the link probabilities and the
+  expected calibration error, and the score of Paris↔Brussels in the bundled
+  ``examples/texts`` CaMo pair. ``--refit`` first refits the link model on the train pairs of
+  ``data/examples`` and rewrites ``defnlp/resources/align/entity_links.json``.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from defnlp.io.corpora import ParallelSegment, load_hansards, load_tatoeba, load
 
 log = logging.getLogger("benchmarks.alignment")
 RESULTS = Path(__file__).resolve().parent / "results" / "alignment.json"
-SECTIONS = ("aer", "synthetic", "transread", "tatoeba", "speed", "projection")
+SECTIONS = ("aer", "synthetic", "transread", "tatoeba", "speed", "projection", "entities")
 ANCHORS_AER = [  # published Hansards EN-FR AER (%), no fine-tuning unless said
     ("fast_align", 10.5),
     ("eflomal", 8.2),
@@ -461,6 +467,171 @@ def bench_projection(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------
+# entity links
+# ------------------------------------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _markup_pairs(folder: Path) -> list[tuple[str, str | None, Any, Any]]:
+    """(pair id, split, FR doc, EN doc) of a markup folder, in pair order."""
+    from defnlp.io.markup import read_markup_files
+
+    by_pair: dict[str, dict[str, Any]] = {}
+    for doc in read_markup_files([folder]):
+        by_pair.setdefault(doc.meta["pair"], {})[doc.lang] = doc
+    return [(p, v["fr"].meta.get("split"), v["fr"], v["en"]) for p, v in sorted(by_pair.items()) if "fr" in v and "en" in v]
+
+
+def _reliability(scores: list[float], correct: list[bool], n_bins: int = 10) -> tuple[list[dict[str, Any]], float]:
+    """Rows (bin, count, mean score, accuracy) over equal-width score bins, and the expected calibration error."""
+    s, y = np.array(scores, dtype=float), np.array(correct, dtype=float)
+    bins = np.minimum((s * n_bins).astype(int), n_bins - 1)
+    rows, ece = [], 0.0
+    for b in range(n_bins):
+        mask = bins == b
+        if not mask.any():
+            continue
+        mean, acc = float(s[mask].mean()), float(y[mask].mean())
+        ece += abs(mean - acc) * mask.sum() / max(len(s), 1)
+        rows.append({"bin": f"{b / n_bins:.1f}-{(b + 1) / n_bins:.1f}", "count": int(mask.sum()),
+                     "mean_score": round(mean, 4), "accuracy": round(acc, 4)})
+    return rows, round(float(ece), 4)
+
+
+def _score_links(aligner: Any, pairs: list[tuple[str, str | None, Any, Any]]) -> dict[str, Any]:
+    """Link P/R/F1 and calibration of ``aligner`` on gold-annotated pairs.
+
+    A link is right when its two mentions carry the same entity id (``entity_of``: ``o2``,
+    ``o2b``… are one entity). Mention recall: share of gold mention pairs (same ref on both
+    sides) linked; entity recall: share of entity ids present on both sides with at least one
+    right link. F1 uses the precision and the entity recall (``mention_f1``: with mention recall).
+    """
+    from defnlp.align.entities import entity_of, gold_links
+
+    scores, correct, wrong = [], [], []
+    n_links = n_mention_gold = n_mention_found = n_entities = n_entities_found = n_many = 0
+    for pair_id, _, fr, en in pairs:
+        links = aligner.align(fr, en)
+        mentions, same = gold_links(fr, en)
+        fr_ids = {i: entity_of(r) for r, i in fr.meta["refs"].items()}
+        en_ids = {j: entity_of(r) for r, j in en.meta["refs"].items()}
+        shared = set(fr_ids.values()) & set(en_ids.values())
+        found = set()
+        for link in links:
+            ok = bool(same[link.fr, link.en])
+            scores.append(link.score)
+            correct.append(ok)
+            n_many += link.many_to_one
+            if ok:
+                found.add(fr_ids[link.fr])
+            else:
+                wrong.append({"pair": pair_id, "fr": fr.entities[link.fr].text, "en": en.entities[link.en].text,
+                              "score": link.score, "evidence": link.evidence})
+        n_links += len(links)
+        n_mention_gold += len(mentions)
+        n_mention_found += sum((l.fr, l.en) in mentions for l in links)
+        n_entities += len(shared)
+        n_entities_found += len(found & shared)
+    p = sum(correct) / n_links if n_links else 0.0
+    r = n_entities_found / n_entities if n_entities else 0.0
+    rm = n_mention_found / n_mention_gold if n_mention_gold else 0.0
+    table_rows, ece = _reliability(scores, correct)
+    f1 = lambda a, b: round(2 * a * b / (a + b), 4) if a + b else 0.0  # noqa: E731
+    return {"pairs": len(pairs), "links": n_links, "many_to_one_links": n_many, "precision": round(p, 4),
+            "entity_recall": round(r, 4), "f1": f1(p, r), "mention_recall": round(rm, 4), "mention_f1": f1(p, rm),
+            "shared_entities": n_entities, "gold_mention_links": n_mention_gold, "ece": ece, "reliability": table_rows,
+            "wrong_links": wrong}
+
+
+def _paris_brussels(aligner: Any, ner_model: str | None) -> dict[str, Any]:
+    """The score of every link from Paris in the bundled CaMo pair (examples/texts), annotated by the NER model."""
+    import defnlp
+
+    from defnlp.align.lexicon import fold
+
+    if not hasattr(defnlp, "load"):
+        return {"skipped": "no NER pipeline (defnlp.load) in this build"}
+    try:
+        from defnlp.cli.model_args import resolve_model
+        from defnlp.models import DEFAULT_PIPELINE
+
+        ner_dir, _ = resolve_model(ner_model or DEFAULT_PIPELINE)
+        nlp = defnlp.load(str(ner_dir), relations=False)
+    except Exception as err:  # noqa: BLE001 - a benchmark reports what it could not run
+        return {"skipped": f"NER model not available: {err}"}
+    fr = nlp((ROOT / "examples/texts/communique-camo-fr.txt").read_text(encoding="utf-8"), lang="fr")
+    en = nlp((ROOT / "examples/texts/press-release-camo-en.txt").read_text(encoding="utf-8"), lang="en")
+    fr.lang, en.lang = "fr", "en"
+    feats = aligner.features(fr, en)
+    p, _ = aligner.probabilities(feats)
+    out = {"links": [], "paris_to_brussels_max": 0.0}
+    for i, f in enumerate(fr.entities):
+        for j, e in enumerate(en.entities):
+            if fold(f.text) == "paris" and fold(e.text) == "brussels":
+                out["paris_to_brussels_max"] = max(out["paris_to_brussels_max"], round(float(p[i, j]), 4))
+    for link in aligner.align(fr, en):
+        out["links"].append({"fr": fr.entities[link.fr].text, "en": en.entities[link.en].text, "score": link.score})
+    return out
+
+
+def bench_entities(args: argparse.Namespace) -> dict[str, Any]:
+    from defnlp.align.entities import EntityAligner, calibration_path, fit_link_calibration, load_link_calibration
+    from defnlp.align.sentences import SentenceAligner
+    from defnlp.align.words import WordAligner
+
+    examples = _markup_pairs(ROOT / "data" / "examples")
+    comparable = _markup_pairs(ROOT / "data" / "comparable")
+    dev = [x for x in examples if x[1] == "dev"]
+    sentence_aligner = SentenceAligner(embedder=args.embedder)
+    word_aligner = WordAligner(args.encoder, batch_size=args.batch_size, device=args.device)
+    out: dict[str, Any] = {}
+    if args.refit:
+        fitter = EntityAligner(word_aligner=word_aligner, sentence_aligner=sentence_aligner,
+                               calibration=load_link_calibration())
+        train = [(fr, en) for _, split, fr, en in examples if split == "train"]
+        cal = fit_link_calibration(train, fitter)
+        path = calibration_path()
+        path.write_text(json.dumps({**cal.to_dict(), "fitted_with": "default aligners: WordAligner() "
+                                    f"({args.encoder}, tuned layer), SentenceAligner() with {args.embedder}, mode auto, "
+                                    "parallel_score 0.5; defnlp gazetteer + official terminology from the data directory"},
+                                   indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"\nlink model refitted on {len(train)} train pairs -> {path}")
+        out["refit"] = True
+    calibration = load_link_calibration(calibration_path() if args.refit else None)
+
+    def aligner(**options: Any) -> Any:
+        return EntityAligner(word_aligner=word_aligner, sentence_aligner=sentence_aligner, calibration=calibration, **options)
+
+    runs = [("examples dev (translations)", "examples_dev", dev, {}),
+            ("examples dev, no word alignment", "examples_dev_comparable_mode", dev, {"mode": "comparable"}),
+            ("comparable pairs, mode auto", "comparable_auto", comparable, {}),
+            ("comparable pairs, mode comparable", "comparable", comparable, {"mode": "comparable"})]
+    rows = []
+    for title, key, pairs, options in runs:
+        res = _score_links(aligner(**options), pairs)
+        out[key] = res
+        rows.append([title, res["pairs"], res["links"], res["precision"], res["entity_recall"], res["f1"],
+                     res["mention_recall"], res["ece"]])
+        table(f"Reliability of link scores: {title}", ["score bin", "links", "mean score", "accuracy"],
+              [[r["bin"], r["count"], f"{r['mean_score']:.3f}", f"{r['accuracy']:.3f}"] for r in res["reliability"]]
+              + [["ECE", "", "", f"{res['ece']:.3f}"]])
+    table("FR-EN entity links on gold entities (a link is right when both mentions name the same entity)",
+          ["set", "pairs", "links", "P", "R (entities)", "F1", "R (mentions)", "ECE"],
+          [[r[0], r[1], r[2], f"{r[3]:.3f}", f"{r[4]:.3f}", f"{r[5]:.3f}", f"{r[6]:.3f}", f"{r[7]:.3f}"] for r in rows])
+    out["paris_brussels"] = _paris_brussels(aligner(), args.ner_model)
+    if "paris_to_brussels_max" in out["paris_brussels"]:
+        print(f"\nbundled CaMo pair (examples/texts), NER entities: Paris<->Brussels score "
+              f"{out['paris_brussels']['paris_to_brussels_max']:.4f}")
+    out["acceptance"] = {
+        "examples_dev_f1_ge_0.90": out["examples_dev"]["f1"] >= 0.90,
+        "comparable_f1_ge_0.80": out["comparable_auto"]["f1"] >= 0.80 and out["comparable"]["f1"] >= 0.80,
+        "comparable_precision_ge_0.85": out["comparable_auto"]["precision"] >= 0.85 and out["comparable"]["precision"] >= 0.85,
+    }
+    out["calibration"] = {k: v for k, v in calibration.meta.items() if k not in ("about", "train_pairs")}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=None, help="sections to run (default: all)")
@@ -472,7 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speed-pairs", type=int, default=300)
     parser.add_argument("--speed-chunk", type=int, default=100, help="pairs per alternation of the two speed modes")
     parser.add_argument("--doc-sentences", type=int, default=1000)
-    parser.add_argument("--ner-model", default=None, help="NER model for the projection section")
+    parser.add_argument("--ner-model", default=None, help="NER model for the projection and entities sections")
+    parser.add_argument("--refit", action="store_true", help="entities: refit the link model on the examples' train pairs first")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args(argv)
@@ -486,13 +658,16 @@ def main(argv: list[str] | None = None) -> int:
     sections = args.only or list(SECTIONS)
     output = Path(args.output)
     results: dict[str, Any] = json.loads(output.read_text()) if output.is_file() else {}
-    runners = {"aer": bench_aer, "synthetic": bench_synthetic, "transread": bench_transread, "tatoeba": bench_tatoeba, "speed": bench_speed, "projection": bench_projection}
+    runners = {"aer": bench_aer, "synthetic": bench_synthetic, "transread": bench_transread, "tatoeba": bench_tatoeba, "speed": bench_speed, "projection": bench_projection,
+               "entities": bench_entities}
     for name in sections:
         start = time.perf_counter()
         section = runners[name](args)
         section["wall_seconds"] = round(time.perf_counter() - start, 1)
         section["machine"] = {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": args.threads,
                               "load_average_1min_at_end": round(os.getloadavg()[0], 2), "date": time.strftime("%Y-%m-%d %H:%M")}
+        if output.is_file():  # re-read: other sections may have been written meanwhile
+            results = json.loads(output.read_text())
         results[name] = section
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
