@@ -1,14 +1,18 @@
-"""Relation extraction: the default model vs the type-pair baseline, and the cost of joint annotation.
+"""Relation extraction: the default model vs the type-pair baseline, calibration, and the cost of joint annotation.
 
-    python benchmarks/relations.py [--model defence-v1] [--timing-docs 200]
+    python benchmarks/relations.py [--model defence-v1] [--timing-docs 200] [--no-timing]
 
-1. re3d test, non-BBC and BBC separately: relation precision/recall/F1 per type and micro,
-   with gold entities and end to end, for the shipped relation model and for the baseline a
-   user could write in an afternoon (:class:`defnlp.evaluation.relations.TypePairBaseline`:
-   for every pair of entities in a sentence, the most frequent relation of that pair of entity
-   labels in the training data — re3d train + the project's examples, like the model).
-   End to end, a relation counts only if its label and both entity spans are exact.
-2. Joint cost: time to annotate the same documents with NER alone and with NER + relations
+1. Four sets: the project's examples (dev split: selects the epoch and fits the decision, see
+   docs/relations.md), the layout dev set (data/layout-dev, never trained or tuned on), re3d test
+   non-BBC and BBC: relation precision/recall/F1 per type and micro, with gold entities and end to
+   end, for the shipped relation model and for the baseline a user could write in an afternoon
+   (:class:`defnlp.evaluation.relations.TypePairBaseline`: for every pair of entities in a
+   sentence, the most frequent relation of that pair of entity labels in the training data —
+   re3d train + the project's examples, like the model). End to end, a relation counts only if
+   its label and both entity spans are exact.
+2. Calibration: per set, end to end, the reliability table of the output relations' scores
+   (score bins: count, mean score, accuracy) and the expected calibration error.
+3. Joint cost: time to annotate the same documents with NER alone and with NER + relations
    (the encoder runs once; the relation head reads the same hidden states).
 
 Writes benchmarks/results/relations.json.
@@ -26,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import best_time, save, table  # noqa: E402
 
 from defnlp.doc import Doc  # noqa: E402
-from defnlp.evaluation.relations import TypePairBaseline, evaluate_relations, predict_with_gold_entities  # noqa: E402
+from defnlp.evaluation.calibration import reliability  # noqa: E402
+from defnlp.evaluation.relations import TypePairBaseline, evaluate_relations, predict_with_gold_entities, relation_keys  # noqa: E402
 
 log = logging.getLogger("relations")
 
@@ -35,6 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="pipeline with a relation model (default: defence-v2)")
     parser.add_argument("--timing-docs", type=int, default=200)
+    parser.add_argument("--no-timing", action="store_true", help="skip the joint-cost timing (quality only)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -51,10 +57,12 @@ def main() -> None:
     train = corpora.load_re3d(split="train") + corpora.read_corpus("markup", path=examples, split="train")
     baseline = TypePairBaseline().fit(train)
     test = corpora.load_re3d(split="test")
-    sets = {"re3d test non-BBC": [d for d in test if not d.meta.get("bbc")], "re3d test BBC": [d for d in test if d.meta.get("bbc")]}
-    labels = sorted({r.label for d in test for r in d.relations})
+    sets = {"examples dev": corpora.read_corpus("markup", path=examples, split="dev"),
+            "layout dev": corpora.read_corpus("markup", path=project_root() / "data" / "layout-dev", split="dev"),
+            "re3d test non-BBC": [d for d in test if not d.meta.get("bbc")], "re3d test BBC": [d for d in test if d.meta.get("bbc")]}
+    labels = sorted(nlp.relation_labels)
 
-    rows, details = [], {}
+    rows, details, calibration = [], {}, {}
     for name, gold in sets.items():
         n_rel = sum(len(d.relations) for d in gold)
         model_gold = predict_with_gold_entities(nlp, gold)
@@ -71,6 +79,18 @@ def main() -> None:
             print(f"\n{name}, {mode}")
             print(rm.table("model"))
             print(rb.table("type-pair baseline"))
+        rel = reliability(*_scored(gold, model_e2e, symmetric))
+        calibration[name] = rel.to_dict()
+        rows[-1]["ece"] = rel.ece
+        print(rel.table(f"{name}, end to end: are relation scores probabilities?"))
+    print()
+    print(table(rows, ["set", "mode", "docs", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta", "ece"],
+                title="relation micro-F1: defnlp relation model vs type-pair baseline"))
+    if args.no_timing:
+        path = save("relations", {"model": nlp.info().get("relations"), "rows": rows, "details": details, "calibration": calibration,
+                                  "labels": labels, "baseline_table": {f"{h}->{t}": l for (h, t), l in baseline.table.items()}})
+        print(f"\nwrote {path}")
+        return
 
     # joint cost: NER alone vs NER + relations on the same documents
     docs = [Doc(d.text) for d in corpora.load_re3d()] + [Doc(d.text) for d in corpora.load_winer_fr(defence_only=True)]
@@ -80,13 +100,24 @@ def main() -> None:
     t_joint = best_time(lambda: list(nlp.pipe(d.copy() for d in docs)), repeats=2)
     timing = {"docs": len(docs), "seconds_ner": t_ner, "seconds_ner_re": t_joint, "ratio": t_joint / t_ner}
 
-    print()
-    print(table(rows, ["set", "mode", "docs", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta"],
-                title="relation micro-F1: defnlp relation model vs type-pair baseline"))
     print(f"\njoint NER + relations vs NER alone on {len(docs)} documents: {t_joint:.1f} s vs {t_ner:.1f} s = {timing['ratio']:.2f}x")
     path = save("relations", {"model": nlp.info().get("relations"), "rows": rows, "details": details, "timing": timing,
+                              "calibration": calibration,
                               "labels": labels, "baseline_table": {f"{h}->{t}": l for (h, t), l in baseline.table.items()}})
     print(f"\nwrote {path}")
+
+
+def _scored(gold: list[Doc], pred: list[Doc], symmetric: set[str]) -> tuple[list[float], list[bool]]:
+    """Each predicted relation's score and whether it is right (label and both spans)."""
+    scores, correct = [], []
+    for g, p in zip(gold, pred):
+        keys = relation_keys(g, symmetric)
+        for r in p.relations:
+            one = Doc(p.text)
+            one.entities, one.relations = p.entities, [r]
+            scores.append(float(r.score if r.score is not None else 1.0))
+            correct.append(bool(relation_keys(one, symmetric) & keys))
+    return scores, correct
 
 
 if __name__ == "__main__":

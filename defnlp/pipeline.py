@@ -266,7 +266,7 @@ class Pipeline:
                     rel = self.relations
                     with torch.inference_mode():
                         doc.relations = predict_relations(rel.head, doc, torch.from_numpy(encoded.hidden),
-                                                          encoded.token_spans, rel.scheme, rel.threshold,
+                                                          encoded.token_spans, rel.scheme, rel.decision,
                                                           rel.max_sentence_distance)
         except DefnlpError as err:
             return err

@@ -177,6 +177,6 @@ def predict_with_gold_entities(nlp: Pipeline, docs: Sequence[Doc]) -> list[Doc]:
     out: list[Doc] = []
     for p, hidden, spans in nlp.engine.hidden_states(docs):  # p: a copy of the gold document, with sentences
         with torch.inference_mode():
-            p.relations = predict_relations(rel.head, p, torch.from_numpy(hidden), spans, rel.scheme, rel.threshold, rel.max_sentence_distance)
+            p.relations = predict_relations(rel.head, p, torch.from_numpy(hidden), spans, rel.scheme, rel.decision, rel.max_sentence_distance)
         out.append(p)
     return out

@@ -12,7 +12,7 @@ scored from both directions and reported once.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
@@ -26,26 +26,73 @@ from ..models import ModelSpec, read_model_dir
 from ..scheme import LabelScheme, load_scheme
 from .aliases import link_aliases
 from .candidates import N_BUCKETS, Candidate, candidate_rows, entity_token_ranges
+from .decision import MIN_PROBABILITY, Decision, decision_from_card
 
 if TYPE_CHECKING:
     from ..ner.model import LoadedNer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RelationHead", "LoadedRelations", "load_relations", "NONE"]
+__all__ = ["RelationHead", "LoadedRelations", "load_relations", "predict_relations", "pair_probabilities", "NONE"]
 
 NONE = "NONE"
 
 
+class TypedContext(nn.Module):
+    """Block-local self-attention over the projected tokens, each entity's tokens marked with
+    its label (first token and inside apart): typed entity markers, computed once per document
+    rather than once per pair, so that the tokens around a mention learn what kind of entity
+    stands next to them ("commandés par [LOC]"). Attention stays within blocks of ``block``
+    tokens at fixed positions (0, block, 2·block…): cost linear in the document, and a slice
+    starting at a block boundary gets the same states as the whole document.
+    """
+
+    def __init__(self, dim: int, n_labels: int, layers: int, block: int = 128, heads: int = 4, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.block = block
+        self.marker = nn.Embedding(2 * (n_labels + 1) + 1, dim)  # 0 outside; 1 + 2k first token of label k; 2 + 2k inside
+        nn.init.zeros_(self.marker.weight)
+        layer = nn.TransformerEncoderLayer(dim, heads, 2 * dim, dropout, activation="gelu", batch_first=True, norm_first=True)
+        self.layers = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+    def forward(self, x: torch.Tensor, spans: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(T, dim)`` → ``(T, dim)``; ``spans`` ``(E, 2)`` token ranges (in ``x``) of the
+        entities with label ids ``labels`` ``(E,)``."""
+        n_tokens, dim = x.shape
+        marks = torch.zeros(n_tokens, dtype=torch.long, device=x.device)
+        if len(spans):
+            a, b = spans[:, 0].clamp(0, n_tokens), spans[:, 1].clamp(0, n_tokens)
+            widths = (b - a).clamp(min=0)
+            owner = torch.repeat_interleave(torch.arange(len(spans), device=x.device), widths)
+            first = torch.repeat_interleave(torch.cumsum(widths, 0) - widths, widths)
+            pos = a[owner] + torch.arange(len(owner), device=x.device) - first
+            marks[pos] = 2 + 2 * labels[owner]
+            start = widths > 0
+            marks[a[start]] = 1 + 2 * labels[start]
+        x = x + self.marker(marks)
+        n_blocks = -(-n_tokens // self.block)
+        pad = n_blocks * self.block - n_tokens
+        blocks = torch.nn.functional.pad(x, (0, 0, 0, pad)).view(n_blocks, self.block, dim)
+        padding = (torch.arange(n_blocks * self.block, device=x.device) >= n_tokens).view(n_blocks, self.block)
+        return self.layers(blocks, src_key_padding_mask=padding).reshape(-1, dim)[:n_tokens]
+
+
 class RelationHead(nn.Module):
-    """Pair classifier over pooled hidden states. Outputs logits over ``[NONE] + labels``."""
+    """Pair classifier over pooled hidden states. Outputs logits over ``[NONE] + labels``.
+
+    ``context_layers`` > 0 adds a :class:`TypedContext` between the token projection and the
+    pooling (design "typed context"); 0 pools the projected encoder states directly.
+    """
 
     def __init__(self, hidden_size: int, entity_labels: Sequence[str], relation_labels: Sequence[str],
-                 proj: int = 256, mlp: int = 256, label_dim: int = 32, dropout: float = 0.2) -> None:
+                 proj: int = 256, mlp: int = 256, label_dim: int = 32, dropout: float = 0.2,
+                 context_layers: int = 0, context_block: int = 128) -> None:
         super().__init__()
         self.entity_labels = list(entity_labels)
         self.relation_labels = list(relation_labels)
         self.proj = nn.Sequential(nn.Linear(hidden_size, proj), nn.GELU())
+        self.context = (TypedContext(proj, len(self.entity_labels), context_layers, context_block, dropout=min(dropout, 0.1))
+                        if context_layers else None)
         self.label_emb = nn.Embedding(len(self.entity_labels) + 1, label_dim)  # last = unknown label
         self.dist_emb = nn.Embedding(N_BUCKETS, 16)
         self.sent_emb = nn.Embedding(3, 8)
@@ -57,23 +104,25 @@ class RelationHead(nn.Module):
             nn.Dropout(dropout),
             nn.Linear(mlp, len(self.relation_labels) + 1),
         )
-        self.config = {"proj": proj, "mlp": mlp, "label_dim": label_dim, "dropout": dropout}
+        self.config = {"proj": proj, "mlp": mlp, "label_dim": label_dim, "dropout": dropout,
+                       **({"context_layers": context_layers, "context_block": context_block} if context_layers else {})}
 
     def label_ids(self, labels: Sequence[str]) -> torch.Tensor:
         index = {l: i for i, l in enumerate(self.entity_labels)}
         return torch.tensor([index.get(l, len(self.entity_labels)) for l in labels], dtype=torch.long)
 
     def forward(self, hidden: torch.Tensor, ranges: Sequence[tuple[int, int]], labels: torch.Tensor,
-                pairs: Sequence[Candidate] | torch.Tensor) -> torch.Tensor:
+                pairs: Sequence[Candidate] | torch.Tensor,
+                markers: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """Logits ``(len(pairs), 1 + n_relations)`` for one document's candidate pairs.
 
         ``pairs``: :class:`Candidate` objects, or a ``(n_pairs, 6)`` integer tensor of
-        :func:`~defnlp.relations.candidates.candidate_rows` (the fast path of inference).
+        :func:`~defnlp.relations.candidates.candidate_rows` (the fast path of inference). ``markers``: see :meth:`score`.
         """
         device = hidden.device
         if isinstance(pairs, torch.Tensor):
             rows = pairs.to(device=device, dtype=torch.long).reshape(-1, 6)
-            return self.score(hidden, ranges, labels, rows[:, 0], rows[:, 1], rows[:, 2:4], rows[:, 4], rows[:, 5])
+            return self.score(hidden, ranges, labels, rows[:, 0], rows[:, 1], rows[:, 2:4], rows[:, 4], rows[:, 5], markers)
         return self.score(
             hidden, ranges, labels,
             torch.tensor([c.head for c in pairs], dtype=torch.long, device=device),
@@ -81,13 +130,20 @@ class RelationHead(nn.Module):
             torch.tensor([c.context for c in pairs], dtype=torch.long, device=device).reshape(-1, 2),
             torch.tensor([c.distance_bucket for c in pairs], dtype=torch.long, device=device),
             torch.tensor([c.sentence_distance for c in pairs], dtype=torch.long, device=device),
+            markers,
         )
 
     def score(self, hidden: torch.Tensor, ranges: Sequence[tuple[int, int]] | torch.Tensor, labels: torch.Tensor,
               heads: torch.Tensor, tails: torch.Tensor, contexts: torch.Tensor, distance_buckets: torch.Tensor,
-              sentence_distances: torch.Tensor) -> torch.Tensor:
-        """:meth:`forward` with the pairs given as tensors (``contexts``: ``(n_pairs, 2)``)."""
+              sentence_distances: torch.Tensor, markers: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """:meth:`forward` with the pairs given as tensors (``contexts``: ``(n_pairs, 2)``).
+        ``markers``: the token ranges and label ids of every entity in ``hidden`` for the typed
+        context (default: the entities of ``ranges``/``labels``)."""
         p = self.proj(hidden)  # (T, proj)
+        if self.context is not None:
+            if markers is None:
+                markers = (torch.as_tensor(ranges, dtype=torch.long, device=p.device).reshape(-1, 2), labels)
+            p = self.context(p, *markers)
         # means over token ranges from a cumulative sum, all ranges at once (cheap for many pairs)
         csum = torch.cat([p.new_zeros(1, p.shape[-1]), p.cumsum(0)], dim=0)
 
@@ -130,8 +186,13 @@ class LoadedRelations:
     head: RelationHead
     scheme: LabelScheme | None
     path: str
-    threshold: float = 0.5
+    decision: Decision = field(default_factory=Decision)  # calibration and per-label thresholds
     max_sentence_distance: int = 1
+
+    @property
+    def threshold(self) -> float:
+        """The shared threshold (labels may have their own: :attr:`decision`)."""
+        return self.decision.threshold
 
     def to(self, device: torch.device | str) -> "LoadedRelations":
         self.head.to(device)
@@ -154,7 +215,7 @@ class LoadedRelations:
         if len(doc.entities) < 2:
             return []
         found = predict_relations(self.head, doc, torch.from_numpy(hidden), token_spans, self.scheme,
-                                  self.threshold, self.max_sentence_distance)
+                                  self.decision, self.max_sentence_distance)
         if "SAME_AS" in self.head.relation_labels:
             found = merge_relations(found, link_aliases(doc))
         return found
@@ -176,10 +237,30 @@ PAIR_CHUNK = 4096
 
 
 def predict_relations(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_spans: Sequence[tuple[int, int]],
-                      scheme: LabelScheme | None, threshold: float = 0.5, max_sentence_distance: int = 1,
+                      scheme: LabelScheme | None, decision: Decision | float = 0.5, max_sentence_distance: int = 1,
                       chunk_pairs: int = PAIR_CHUNK) -> list[Relation]:
     """Decode relations for one document from its token hidden states ``(n_tokens, H)`` and the
-    tokens' character spans (used at inference, in training and for evaluation).
+    tokens' character spans (used at inference, in training and for evaluation): the pairs of
+    :func:`pair_probabilities` that ``decision`` (a :class:`~defnlp.relations.decision.Decision`,
+    or one threshold) keeps, with its calibrated scores.
+    """
+    decision = decision if isinstance(decision, Decision) else Decision(threshold=float(decision))
+    found = pair_probabilities(head, doc, hidden, token_spans, scheme, max_sentence_distance,
+                               min_probability=decision.min_probability, chunk_pairs=chunk_pairs)
+    out = []
+    for (h, t, label), p in sorted(found.items()):
+        score = decision.score(label, p)
+        if score >= decision.threshold_for(label):
+            out.append(Relation(h, t, label, score))
+    return out
+
+
+def pair_probabilities(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_spans: Sequence[tuple[int, int]],
+                       scheme: LabelScheme | None, max_sentence_distance: int = 1, min_probability: float = MIN_PROBABILITY,
+                       chunk_pairs: int = PAIR_CHUNK) -> dict[tuple[int, int, str], float]:
+    """Each candidate pair's most probable label other than NONE and its head probability
+    (a symmetric label: the mean of both directions, keyed ``(min, max, label)``), where that
+    probability is at least ``min_probability``.
 
     Every candidate pair is scored (:func:`~defnlp.relations.candidates.candidate_rows`),
     ``chunk_pairs`` at a time: a chunk reads only the tokens its pairs span, so time and memory
@@ -195,10 +276,10 @@ def predict_relations(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_
         pairs = np.asarray(chunk, dtype=np.int64).reshape(-1, 6)
         whole = n == 0 and len(chunk) < chunk_pairs  # the whole document in one pass
         probs = _pair_probs(head, hidden, span_array, labels, pairs, allowed, whole)
-        _decode_pairs(head, scheme, threshold, pairs, probs, out)
+        _best_labels(head, scheme, min_probability, pairs, probs, out)
         if not whole:
             release_free_memory()  # freed chunks fragment the heap: RSS would creep up with length
-    return [Relation(h, t, label, score) for (h, t, label), score in sorted(out.items())]
+    return out
 
 
 def _row_chunks(rows: Iterator[tuple[int, ...]], size: int) -> Iterator[list[tuple[int, ...]]]:
@@ -234,6 +315,7 @@ def _pair_probs(head: RelationHead, hidden: torch.Tensor, spans: np.ndarray, lab
     heads, tails, contexts = pairs[:, 0], pairs[:, 1], pairs[:, 2:4]
     entity_label, table = allowed
     mask = torch.from_numpy(table[entity_label[heads], entity_label[tails]])
+    markers = None
     if not whole:  # the entities and tokens of these pairs, renumbered
         ents, local = np.unique(np.concatenate([heads, tails]), return_inverse=True)
         heads, tails = local[: len(pairs)], local[len(pairs):]
@@ -241,23 +323,32 @@ def _pair_probs(head: RelationHead, hidden: torch.Tensor, spans: np.ndarray, lab
         t1 = int(max(spans[ents, 1].max(), contexts[:, 1].max()))
         t0 = max(0, min(t0, hidden.shape[0] - 1))
         t1 = max(t0 + 1, t1)
+        if head.context is not None:  # whole blocks, every entity in them marked: the states of the whole document
+            block = head.context.block
+            t0, t1 = t0 // block * block, min(hidden.shape[0], -(-t1 // block) * block)
+            inside = np.flatnonzero((spans[:, 1] > t0) & (spans[:, 0] < t1))
+            markers = (torch.from_numpy(spans[inside] - t0).to(device), labels[torch.from_numpy(inside)].to(device))
         hidden, spans, contexts, labels = hidden[t0:t1], spans[ents] - t0, contexts - t0, labels[torch.from_numpy(ents)]
     rows = np.concatenate([heads[:, None], tails[:, None], contexts, pairs[:, 4:6]], axis=1)
-    logits = head(hidden.to(device).float(), spans.tolist(), labels.to(device), torch.from_numpy(rows).to(device))
+    logits = head(hidden.to(device).float(), spans.tolist(), labels.to(device), torch.from_numpy(rows).to(device), markers)
     logits = logits.masked_fill(~mask.to(device), float("-inf"))
     return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 
-def _decode_pairs(head: RelationHead, scheme: LabelScheme | None, threshold: float, pairs: np.ndarray,
-                  probs: np.ndarray, out: dict[tuple[int, int, str], float]) -> None:
-    """Add the relations of ``pairs`` to ``out``: each pair's best label over ``threshold``; a
-    symmetric one scored by the mean of both directions (which follow each other in ``pairs``)."""
+def _best_labels(head: RelationHead, scheme: LabelScheme | None, min_probability: float, pairs: np.ndarray,
+                 probs: np.ndarray, out: dict[tuple[int, int, str], float]) -> None:
+    """Add to ``out`` each pair's best label other than NONE with its probability, where at
+    least ``min_probability``; a symmetric one scored by the mean of both directions (which
+    follow each other in ``pairs``)."""
+    if probs.shape[1] < 2:
+        return
     heads, tails = pairs[:, 0], pairs[:, 1]
     partner = np.full(len(pairs), -1, dtype=np.int64)
     swapped = np.flatnonzero((heads[1:] == tails[:-1]) & (tails[1:] == heads[:-1]))
     partner[swapped + 1], partner[swapped] = swapped, swapped + 1
-    best_labels = probs.argmax(axis=-1)
-    for k in np.flatnonzero(best_labels).tolist():
+    best_labels = probs[:, 1:].argmax(axis=-1) + 1
+    best_probs = probs[np.arange(len(pairs)), best_labels]
+    for k in np.flatnonzero(best_probs >= min_probability * 0.5).tolist():
         best = int(best_labels[k])
         h, t = int(heads[k]), int(tails[k])
         label = head.relation_labels[best - 1]
@@ -268,7 +359,7 @@ def _decode_pairs(head: RelationHead, scheme: LabelScheme | None, threshold: flo
             key = (min(h, t), max(h, t), label)
         else:
             score, key = float(probs[k, best]), (h, t, label)
-        if score >= threshold and score > out.get(key, -1.0):
+        if score >= min_probability and score > out.get(key, -1.0):
             out[key] = score
 
 
@@ -296,7 +387,7 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
             "load the NER model the relation model names in its defnlp.json (depends_on), or retrain the relation head",
         )
     cfg = _head_settings(spec.head, f"{path}/defnlp.json")
-    sizes = {k: cfg[k] for k in ("proj", "mlp", "label_dim")}
+    sizes = {k: cfg[k] for k in ("proj", "mlp", "label_dim", "context_layers", "context_block")}
     hidden = int(ner.encoder.model.config.hidden_size)
     tensors = load_weights(weights)
     stray = sorted(k for k in tensors if not k.startswith("re."))
@@ -322,7 +413,7 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
         scheme = load_scheme(spec.scheme)
     except Exception:  # a custom scheme that is not installed: no type constraints
         scheme = None
-    return LoadedRelations(spec, head, scheme, str(path), threshold=cfg["threshold"],
+    return LoadedRelations(spec, head, scheme, str(path), decision=decision_from_card(cfg, f"{path}/defnlp.json"),
                            max_sentence_distance=cfg["max_sentence_distance"])
 
 
@@ -336,17 +427,23 @@ def _head_settings(head: dict, where: str) -> dict:
     defnlp.errors.ModelError: defnlp.json: head 'proj' must be an integer from 1 to 65536, not -1 ...
     """
     hint = "the relation head settings of the card (defnlp.json 'head') are malformed: re-export the model"
-    cfg = {"proj": 256, "mlp": 256, "label_dim": 32, "threshold": 0.5, "max_sentence_distance": 1, **head}
+    cfg = {"proj": 256, "mlp": 256, "label_dim": 32, "threshold": 0.5, "max_sentence_distance": 1,
+           "context_layers": 0, "context_block": 128, **head}
     labels = cfg.get("entity_labels")
     if (not isinstance(labels, list) or not labels or not all(isinstance(l, str) and l for l in labels)
             or len(set(labels)) != len(labels)):
         raise ModelError(f"{where}: head 'entity_labels' must be a non-empty list of distinct entity labels", hint)
     if cfg.get("type", "span-pair-mlp") != "span-pair-mlp":
         raise ModelError(f"{where}: unknown relation head type {cfg['type']!r}", "this defnlp reads 'span-pair-mlp' heads")
-    for key in ("proj", "mlp", "label_dim"):
+    for key in ("proj", "mlp", "label_dim", "context_block"):
         value = cfg[key]
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65536:
             raise ModelError(f"{where}: head {key!r} must be an integer from 1 to 65536, not {value!r}", hint)
+    layers = cfg["context_layers"]
+    if not isinstance(layers, int) or isinstance(layers, bool) or not 0 <= layers <= 12:
+        raise ModelError(f"{where}: head 'context_layers' must be an integer from 0 to 12, not {layers!r}", hint)
+    if layers and cfg["proj"] % 4:
+        raise ModelError(f"{where}: head 'proj' must be a multiple of 4 with a typed context (4 attention heads)", hint)
     threshold = cfg["threshold"]
     if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not 0 <= threshold <= 1:
         raise ModelError(f"{where}: head 'threshold' must be a number in [0, 1], not {threshold!r}", hint)

@@ -31,7 +31,9 @@ from ..io.corpora import DataSource
 from ..models import ModelSpec, find_model, write_model_dir
 from ..ner.model import load_ner
 from ..relations.candidates import candidate_pairs, entity_token_ranges
-from ..relations.model import RelationHead, head_tensors, label_mask, predict_relations
+from ..ner.decoding import decode_entities
+from ..relations.decision import Decision, DevPair, fit_decision
+from ..relations.model import RelationHead, head_tensors, label_mask, pair_probabilities, predict_relations
 from ..scheme import load_scheme
 from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training
 from .provenance import data_record
@@ -57,13 +59,26 @@ class RelationTrainingConfig(TrainingConfigMixin):
     lr: float = 1e-3  # AdamW, constant
     weight_decay: float = 0.01
     none_weight: float = 0.3  # loss weight of the "no relation" class
+    none_sample: float = 1.0  # share of the NONE pairs each step sees (< 1: faster epochs; raise none_weight to match)
     docs_per_batch: int = 4  # documents per optimisation step
     patience: int = 8  # epochs without dev improvement before stopping
-    threshold: float = 0.5  # least probability of a predicted relation
+    threshold: float = 0.5  # least probability of a predicted relation (before calibration)
+    # also train on the NER model's own entities for the training documents (a spurious or mis-cut
+    # entity learns NONE, relations carried over where both spans are right), and select the best
+    # epoch end to end on dev: on what users see
+    predicted_entities: bool = True
+    # after training: calibrate the scores and choose a threshold per relation on dev, end to end
+    # (defnlp.relations.decision.fit_decision); needs dev sources
+    calibrate: bool = True
     max_sentence_distance: int = 1  # candidate pairs within the same or neighbouring sentences
     proj: int = 256  # width of the token projection
     mlp: int = 256  # width of the pair classifier's hidden layer
     dropout: float = 0.2  # in the head, while training
+    # design of the head: 0 pools the NER encoder's states directly ("span pair"); n > 0 adds n
+    # block-local self-attention layers over them with typed entity markers ("typed context",
+    # defnlp.relations.model.TypedContext)
+    context_layers: int = 0
+    context_block: int = 128
     # "fp32" (default), "bf16" or "auto" (bf16 where the CPU has bf16 units): autocast of the head's
     # steps. fp32 by default: the head is small (bf16 saves little) and its span means are taken from
     # cumulative sums over a document's tokens, which lose precision in bf16's 8-bit mantissa
@@ -73,8 +88,10 @@ class RelationTrainingConfig(TrainingConfigMixin):
 
     def validate(self) -> None:
         self.validate_sources()
-        if self.epochs < 1 or self.lr <= 0 or not (0 < self.threshold < 1):
-            raise ConfigError("epochs >= 1, lr > 0 and 0 < threshold < 1 are required")
+        if self.epochs < 1 or self.lr <= 0 or not (0 < self.threshold < 1) or not (0 < self.none_sample <= 1):
+            raise ConfigError("epochs >= 1, lr > 0, 0 < threshold < 1 and 0 < none_sample <= 1 are required")
+        if self.context_layers < 0 or (self.context_layers and self.proj % 4):
+            raise ConfigError("context_layers must be >= 0, and proj a multiple of 4 with a typed context (4 attention heads)")
         if self.precision not in TRAINING_PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}", f"use one of {', '.join(TRAINING_PRECISIONS)}")
 
@@ -101,6 +118,32 @@ def encode_documents(ner, docs: list[Doc]) -> list[EncodedDoc]:
     return [EncodedDoc(doc, torch.from_numpy(hidden).half(), spans) for doc, hidden, spans in engine.hidden_states(docs)]
 
 
+def predicted_view(ner, enc: EncodedDoc) -> EncodedDoc:
+    """``enc`` with the NER model's entities (decoded from the same hidden states) in place of
+    the gold ones; a gold relation is kept where both of its entities were found with exact spans.
+
+    The relation head then learns from what it meets at inference: spurious and mis-cut
+    entities (NONE), labels the NER model gets wrong.
+    """
+    with torch.inference_mode():
+        log_probs = torch.log_softmax(ner.head(enc.hidden.float()), dim=-1).numpy()
+    gold = enc.doc
+    view = gold.copy(annotations=False)
+    for e in decode_entities(ner.tagset, gold.text, enc.token_spans, log_probs):
+        view.add_entity(e.start, e.end, e.label, e.score)
+    where = {(e.start, e.end): k for k, e in enumerate(view.entities)}
+    for r in gold.relations:
+        h, t = gold.entities[r.head], gold.entities[r.tail]
+        kh, kt = where.get((h.start, h.end)), where.get((t.start, t.end))
+        if kh is not None and kt is not None and kh != kt:
+            view.add_relation(kh, kt, r.label)
+    return EncodedDoc(view, enc.hidden, enc.token_spans)
+
+
+def _spans(doc: Doc) -> set[tuple[int, int, str]]:
+    return {(e.start, e.end, e.label) for e in doc.entities}
+
+
 def _targets(doc: Doc, pairs, labels: list[str], symmetric: set[str]) -> tuple[list[int], int]:
     index = {l: k + 1 for k, l in enumerate(labels)}
     gold: dict[tuple[int, int], int] = {}
@@ -117,7 +160,7 @@ def _targets(doc: Doc, pairs, labels: list[str], symmetric: set[str]) -> tuple[l
     return targets, missed
 
 
-# one training document: (encoded doc, entity token ranges, candidate pairs, targets, label mask, entity label ids)
+# one training document: (encoded doc, entity token ranges, candidate rows (n, 6), targets, label mask, entity label ids)
 Example = tuple[EncodedDoc, Any, Any, torch.Tensor, torch.Tensor, Any]
 
 
@@ -144,12 +187,22 @@ class RelationTask(TrainingTask[list[int]]):
         self.dev_enc = encode_documents(ner, dev_docs) if dev_docs else []
         log.info("encoded %d train / %d dev documents in %.0f s", len(train_enc), len(self.dev_enc), time.perf_counter() - started)
 
+        self.ner.head.eval()
+        self.dev_views = [predicted_view(ner, e) for e in self.dev_enc] if cfg.predicted_entities else []
+        if cfg.predicted_entities:  # the documents where the NER model's entities differ from gold
+            views = [v for v, e in ((predicted_view(ner, e), e) for e in train_enc) if _spans(v.doc) != _spans(e.doc)]
+            log.info("training also on the NER model's entities where they differ from gold: %d documents, %d entities, "
+                     "%d gold relations kept", len(views), sum(len(v.doc.entities) for v in views),
+                     sum(len(v.doc.relations) for v in views))
+            train_enc = train_enc + views
         self.model: RelationHead = RelationHead(int(ner.encoder.model.config.hidden_size), ner.spec.labels, labels,
-                                                proj=cfg.proj, mlp=cfg.mlp, dropout=cfg.dropout)
+                                                proj=cfg.proj, mlp=cfg.mlp, dropout=cfg.dropout,
+                                                context_layers=cfg.context_layers, context_block=cfg.context_block)
         self.examples = self._examples(train_enc)
         self.weights = torch.ones(len(labels) + 1)
         self.weights[0] = cfg.none_weight
         self._rng, self._order, self._shuffled = random.Random(cfg.seed), list(range(len(self.examples))), 0
+        self._sampler = torch.Generator().manual_seed(cfg.seed)
 
     def _examples(self, encoded: list[EncodedDoc]) -> list[Example]:
         cfg, head, labels = self.cfg, self.model, self.labels
@@ -167,7 +220,9 @@ class RelationTask(TrainingTask[list[int]]):
             t[~keep] = -100
             n_pos += int((t > 0).sum())
             n_missed += missed
-            examples.append((enc, ranges, pairs, t, mask, head.label_ids([e.label for e in enc.doc.entities])))
+            rows = torch.tensor([(c.head, c.tail, *c.context, c.distance_bucket, c.sentence_distance) for c in pairs],
+                                dtype=torch.long).reshape(-1, 6)
+            examples.append((enc, ranges, rows, t, mask, head.label_ids([e.label for e in enc.doc.entities])))
         log.info("relation training: %d documents, %d positive pairs, %d gold relations outside the candidates",
                  len(examples), n_pos, n_missed)
         return examples
@@ -192,8 +247,11 @@ class RelationTask(TrainingTask[list[int]]):
     def loss(self, batch: list[int]) -> torch.Tensor:
         logits_all, targets_all = [], []
         for k in batch:
-            enc, ranges, pairs, t, mask, lab = self.examples[k]
-            logits_all.append(self.model(enc.hidden.float(), ranges, lab, pairs).masked_fill(~mask, -1e4))
+            enc, ranges, rows, t, mask, lab = self.examples[k]
+            if self.cfg.none_sample < 1.0:  # a random share of the NONE pairs, fresh every step
+                keep = (t != 0) | (torch.rand(len(t), generator=self._sampler) < self.cfg.none_sample)
+                rows, t, mask = rows[keep], t[keep], mask[keep]
+            logits_all.append(self.model(enc.hidden.float(), ranges, lab, rows).masked_fill(~mask, -1e4))
             targets_all.append(t)
         return torch.nn.functional.cross_entropy(torch.cat(logits_all), torch.cat(targets_all), weight=self.weights, ignore_index=-100)
 
@@ -201,18 +259,60 @@ class RelationTask(TrainingTask[list[int]]):
         if not self.dev_enc:
             return {}
         self.model.eval()
-        report = evaluate_relations([e.doc for e in self.dev_enc], _predict(self.model, self.dev_enc, self.scheme, self.cfg),
-                                    self.labels, self.symmetric)
-        return {"dev_f1": report.micro["f1"],
-                "dev_per_label": {k: round(v["f1"], 4) for k, v in report.per_label.items() if v["gold"]}}
+        gold_docs = [e.doc for e in self.dev_enc]
+        report = evaluate_relations(gold_docs, _predict(self.model, self.dev_enc, self.scheme, self.cfg), self.labels, self.symmetric)
+        out = {"dev_f1": report.micro["f1"], "dev_gold_entities_f1": report.micro["f1"],
+               "dev_per_label": {k: round(v["f1"], 4) for k, v in report.per_label.items() if v["gold"]}}
+        if self.dev_views:  # selection end to end: the NER model's entities, scored against gold
+            e2e = evaluate_relations(gold_docs, _predict(self.model, self.dev_views, self.scheme, self.cfg), self.labels, self.symmetric)
+            out.update(dev_f1=e2e.micro["f1"], dev_end_to_end_f1=e2e.micro["f1"],
+                       dev_per_label={k: round(v["f1"], 4) for k, v in e2e.per_label.items() if v["gold"]})
+        return out
 
     def save(self, history: list[dict[str, Any]]) -> None:
         _save(self.model, self.cfg, self.ner, self.labels, self.output, history, data=self.data)
 
     def finish(self, history: list[dict[str, Any]], best_epoch: int, wall_seconds: float | None = None) -> None:
-        """Re-save the best head with the whole history and the run's wall time."""
-        _save(head_from(self.output, self.ner, self.labels, self.cfg), self.cfg, self.ner, self.labels, self.output, history,
-              best_epoch, data=self.data, wall_seconds=wall_seconds)
+        """Re-save the best head with the whole history, its fitted decision (calibration and
+        per-label thresholds, :func:`fit_decision`) and the run's wall time."""
+        head = head_from(self.output, self.ner, self.labels, self.cfg)
+        decision, record = Decision(threshold=self.cfg.threshold), {}
+        views = self.dev_views or self.dev_enc
+        if self.cfg.calibrate and views:
+            decision, record = self.fit_decision(head, views)
+        _save(head, self.cfg, self.ner, self.labels, self.output, history, best_epoch, data=self.data,
+              wall_seconds=wall_seconds, decision=decision, decision_record=record)
+
+    def fit_decision(self, head: RelationHead, views: list[EncodedDoc]) -> tuple[Decision, dict[str, Any]]:
+        """Calibration and thresholds on the dev documents ``views`` (end to end where the
+        config trains on predicted entities), with dev micro-F1 before and after."""
+        from ..evaluation.relations import relation_keys
+
+        head.eval()
+        gold_docs = [e.doc for e in self.dev_enc]
+        pairs: list[DevPair] = []
+        gold_counts: dict[str, int] = {}
+        with torch.inference_mode():
+            for gold, view in zip(gold_docs, views):
+                keys = relation_keys(gold, self.symmetric, set(self.labels))
+                for r in gold.relations:
+                    if r.label in self.labels:
+                        gold_counts[r.label] = gold_counts.get(r.label, 0) + 1
+                found = pair_probabilities(head, view.doc, view.hidden, view.token_spans, self.scheme, self.cfg.max_sentence_distance)
+                ents = view.doc.entities
+                for (h, t, label), p in found.items():
+                    hs, ts = (ents[h].start, ents[h].end), (ents[t].start, ents[t].end)
+                    if label in self.symmetric and ts < hs:
+                        hs, ts = ts, hs
+                    pairs.append(DevPair(label, p, (label, hs, ts) in keys))
+        decision = fit_decision(pairs, gold_counts, default_threshold=self.cfg.threshold)
+        before = evaluate_relations(gold_docs, _predict(head, views, self.scheme, self.cfg), self.labels, self.symmetric)
+        after = evaluate_relations(gold_docs, _predict(head, views, self.scheme, self.cfg, decision), self.labels, self.symmetric)
+        log.info("dev micro-F1 %s: %.1f with threshold %.2f, %.1f with the fitted decision",
+                 "end to end" if self.dev_views else "on gold entities", 100 * before.micro["f1"], self.cfg.threshold,
+                 100 * after.micro["f1"])
+        return decision, {"dev_pairs": len(pairs), "mode": "end to end" if self.dev_views else "gold entities",
+                          "dev_f1_before": round(before.micro["f1"], 4), "dev_f1_after": round(after.micro["f1"], 4)}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return head_tensors(self.model)
@@ -231,12 +331,14 @@ def train_relations(cfg: RelationTrainingConfig) -> Path:
     return run_training(lambda: RelationTask(cfg), cfg.loop_settings())  # loop_settings resolves the precision first
 
 
-def _predict(head: RelationHead, encoded: list[EncodedDoc], scheme, cfg: RelationTrainingConfig) -> list[Doc]:
+def _predict(head: RelationHead, encoded: list[EncodedDoc], scheme, cfg: RelationTrainingConfig,
+             decision: Decision | None = None) -> list[Doc]:
     out = []
     with torch.inference_mode():
         for enc in encoded:
             p = enc.doc.copy()
-            p.relations = predict_relations(head, p, enc.hidden, enc.token_spans, scheme, cfg.threshold, cfg.max_sentence_distance)
+            p.relations = predict_relations(head, p, enc.hidden, enc.token_spans, scheme, decision or cfg.threshold,
+                                            cfg.max_sentence_distance)
             out.append(p)
     return out
 
@@ -248,7 +350,8 @@ def head_from(path: Path, ner, labels: list[str], cfg: RelationTrainingConfig) -
 
 
 def _save(head: RelationHead, cfg: RelationTrainingConfig, ner, labels: list[str], output: Path, history,
-          best_epoch: int | None = None, data: dict[str, Any] | None = None, wall_seconds: float | None = None) -> None:
+          best_epoch: int | None = None, data: dict[str, Any] | None = None, wall_seconds: float | None = None,
+          decision: Decision | None = None, decision_record: dict[str, Any] | None = None) -> None:
     spec = ModelSpec(
         name=cfg.name,
         task="relations",
@@ -257,11 +360,13 @@ def _save(head: RelationHead, cfg: RelationTrainingConfig, ner, labels: list[str
         encoder=dict(ner.spec.encoder),
         adapter={"type": "none"},
         head={**head.config, "dropout": cfg.dropout, "entity_labels": list(ner.spec.labels), "threshold": cfg.threshold,
-              "max_sentence_distance": cfg.max_sentence_distance, "type": "span-pair-mlp"},
+              "max_sentence_distance": cfg.max_sentence_distance, "type": "span-pair-mlp",
+              **({"decision": decision.to_dict()} if decision is not None and decision != Decision(threshold=cfg.threshold) else {})},
         max_tokens=ner.spec.max_tokens,
         overlap=ner.spec.overlap,
         depends_on={"name": ner.spec.name, "sha256": ner.weights_sha256},
-        training=cfg.training_record(history, best_epoch=best_epoch, wall_seconds=wall_seconds, data=data or {}),
+        training=cfg.training_record(history, best_epoch=best_epoch, wall_seconds=wall_seconds, data=data or {},
+                                     **({"decision": decision_record} if decision_record else {})),
         description=cfg.description,
     )
     write_model_dir(output, spec, head_tensors(head))

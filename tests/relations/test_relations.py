@@ -20,7 +20,8 @@ def tiny_re_dir(tmp_path_factory, tiny_ner_dir, tiny_markup_file):
     out = tmp_path_factory.mktemp("models") / "tiny-re"
     cfg = RelationTrainingConfig(name="tiny-re", output=str(out), ner_model=str(tiny_ner_dir), epochs=30, lr=5e-3,
                                  train=[DataSource(format="markup", path=str(tiny_markup_file))],
-                                 dev=[DataSource(format="markup", path=str(tiny_markup_file))], proj=32, mlp=32, dropout=0.0)
+                                 dev=[DataSource(format="markup", path=str(tiny_markup_file))], proj=32, mlp=32, dropout=0.0,
+                                 predicted_entities=False)  # the tiny NER model finds little: learn on gold entities
     return train_relations(cfg)
 
 
@@ -167,6 +168,7 @@ def test_training_and_gold_evaluation_draw_pairs_per_sentence(tiny_ner_dir):
 
     class AlwaysMeets(torch.nn.Module):  # a head that relates every candidate pair
         relation_labels = ["MEETS"]
+        context = None
 
         def parameters(self):
             return iter([torch.zeros(1)])
@@ -174,11 +176,11 @@ def test_training_and_gold_evaluation_draw_pairs_per_sentence(tiny_ner_dir):
         def label_ids(self, labels):
             return torch.zeros(len(labels), dtype=torch.long)
 
-        def forward(self, hidden, ranges, labels, pairs):
+        def forward(self, hidden, ranges, labels, pairs, markers=None):
             return torch.tensor([[0.0, 5.0]] * len(pairs))
 
     class Rel:
-        head, scheme, threshold, max_sentence_distance = AlwaysMeets(), load_scheme(), 0.5, 1
+        head, scheme, decision, max_sentence_distance = AlwaysMeets(), load_scheme(), 0.5, 1
 
     nlp.relations = Rel()
     pred = predict_with_gold_entities(nlp, [d])[0]
@@ -331,3 +333,45 @@ def test_relations_of_a_long_document_are_scored_in_chunks(tiny_re_dir, tiny_ner
     assert all(abs(a.score - b.score) < 1e-4 for a, b in zip(one, chunked))
     if one:  # relations are found all along the document, not only at its start
         assert max(doc.entities[r.head].start for r in one) > len(text) // 2
+
+
+def test_typed_context_head_scores_chunks_like_the_whole_document():
+    """With the typed context (block-local attention), a chunk of pairs sees whole blocks and
+    every entity in them: the same probabilities as one pass over the document."""
+    from defnlp.relations.model import RelationHead, pair_probabilities
+
+    torch.manual_seed(0)
+    n_ents = 120
+    text = " ".join(f"Ville{k}" for k in range(n_ents))
+    d, pos, spans = Doc(text), 0, []
+    for k in range(n_ents):
+        d.add_entity(pos, pos + len(f"Ville{k}"), "LOC" if k % 3 else "ORG")
+        spans.append((pos, pos + len(f"Ville{k}")))
+        pos += len(f"Ville{k}") + 1
+    head = RelationHead(16, ["ORG", "LOC"], ["LOCATED_IN", "PARTNER_OF"], proj=16, mlp=16, context_layers=1, context_block=8).eval()
+    hidden = torch.randn(len(spans), 16)
+    scheme = load_scheme()
+    with torch.inference_mode():
+        whole = pair_probabilities(head, d, hidden, spans, scheme, min_probability=0.0)
+        chunked = pair_probabilities(head, d, hidden, spans, scheme, min_probability=0.0, chunk_pairs=16)
+        plain = pair_probabilities(RelationHead(16, ["ORG", "LOC"], ["LOCATED_IN", "PARTNER_OF"], proj=16, mlp=16).eval(),
+                                   d, hidden, spans, scheme, min_probability=0.0)
+    assert whole.keys() == chunked.keys() and len(whole) > 100
+    assert max(abs(whole[k] - chunked[k]) for k in whole) < 1e-5
+    assert whole != plain  # the context layer does change the scores
+
+
+def test_decision_calibrates_and_thresholds_per_label():
+    from defnlp.relations.decision import Decision, DevPair, decision_from_card, fit_decision
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    pairs = []
+    for label, bias in (("SIGNS", 0.0), ("LOCATED_IN", -0.3)):  # LOCATED_IN is over-confident by 0.3
+        for p in rng.uniform(0.05, 0.95, 400):
+            pairs.append(DevPair(label, float(p), bool(rng.uniform() < max(0.0, p + bias))))
+    d = fit_decision(pairs, {"SIGNS": 200, "LOCATED_IN": 120})
+    assert d.score("LOCATED_IN", 0.7) < d.score("SIGNS", 0.7)  # per-label calibration
+    assert abs(d.score("SIGNS", 0.7) - 0.7) < 0.1 and abs(d.score("LOCATED_IN", 0.7) - 0.4) < 0.12
+    again = decision_from_card({"decision": d.to_dict()}, "card")
+    assert again == d and Decision().score("X", 0.3) == 0.3
