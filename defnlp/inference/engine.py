@@ -12,9 +12,12 @@ the business of its callers (:mod:`defnlp.pipeline` composes :mod:`defnlp.ner.de
    at the document's sentence boundaries (``doc.sentences``) where possible — no text is ever
    truncated. The caller prepares documents (sentences and language,
    :func:`defnlp.doc.prepare_doc`); the engine neither splits sentences nor detects languages;
-3. windows of many documents (a pool of ``pool_tokens``) are sorted by length and packed into
-   padded batches under a padded-token budget (:func:`~defnlp.inference.batching.padded_batches`,
-   each window framed by the tokenizer's CLS and SEP tokens);
+3. windows of many documents (a pool of ``pool_tokens``) are grouped by exact length into
+   batches under a token budget (:func:`~defnlp.inference.batching.padded_batches` with
+   ``same_length``, each window framed by the tokenizer's CLS and SEP tokens): no window is
+   ever padded, so a document's numbers do not depend on the other documents of its pool — it
+   gives the same bits alone, in any stream, or in a resumed run (fp32 on CPU, bf16/fp16 on
+   GPU; not int8, see :mod:`~defnlp.inference.batching`);
 4. the encoder runs once per batch through :meth:`Runtime.encode_with_heads
    <defnlp.inference.runtime.Runtime.encode_with_heads>` — the one encoder pass of the library
    (aligners and embedders use it too): device, ``torch.inference_mode``, autocast and
@@ -243,7 +246,8 @@ class Engine:
         del encodings
         windows = [enc.token_ids[w.start : w.end] for enc, w in tasks]  # views, no copy
         for batch in padded_batches(windows, self.pad_id, token_budget=self.runtime.token_budget,
-                                    max_batch=self.runtime.max_batch, before=[self.cls_id], after=[self.sep_id]):
+                                    max_batch=self.runtime.max_batch, before=[self.cls_id], after=[self.sep_id],
+                                    same_length=True):
             self._forward(batch, [tasks[i] for i in batch.indices], hidden)
         del tasks, windows
         results.reverse()

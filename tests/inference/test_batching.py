@@ -47,3 +47,32 @@ def test_special_tokens_around_an_e5_text():
     tok = load_encoder("tiny-random-e5").tokenizer
     before, after = special_tokens_around(tok)
     assert before + tok("Brest", add_special_tokens=False)["input_ids"] + after == tok("Brest")["input_ids"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(1, 300), max_size=200), st.integers(1, 4096), st.integers(1, 16))
+def test_exact_length_batches_hold_one_length_each_under_the_budget(lengths, budget, max_batch):
+    from defnlp.inference.batching import exact_length_batches
+
+    batches = exact_length_batches(lengths, budget, max_batch)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len({lengths[i] for i in b}) == 1 and b == sorted(b)  # one length, input order
+        assert len(b) == 1 or (len(b) <= max_batch and len(b) * lengths[b[0]] <= budget)
+    # a batch closes only when full: as few batches as one length per batch allows
+    assert len(batches) == sum(-(-lengths.count(n) // max(1, min(max_batch, budget // n))) for n in set(lengths))
+
+
+def test_same_length_batches_are_never_padded_and_small_ones_repeat_their_rows():
+    from defnlp.inference.batching import MIN_BATCH_TOKENS
+
+    seqs = [[5] * 30, [6], [7] * 30, [8] * 200, [9] * 5]
+    got = list(padded_batches(seqs, 0, token_budget=4096, before=[1], after=[2], same_length=True))
+    assert [b.indices for b in got] == [[1], [4], [0, 2], [3]]
+    for b in got:
+        assert b.attention_mask.all()
+        n = len(b.indices)
+        rows = b.input_ids.shape[0]
+        assert rows == max(n, -(-MIN_BATCH_TOKENS // b.input_ids.shape[1]))
+        for r in range(rows):
+            assert b.input_ids[r].tolist() == [1] + seqs[b.indices[r % n]] + [2]

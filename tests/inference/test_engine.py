@@ -215,29 +215,43 @@ def test_engine_matches_a_plain_forward_over_the_model_view(tiny_ner_dir):
 # ------------------------------------------------------------------------------------------------
 def test_every_engine_batch_goes_through_the_runtimes_encoder_pass(tiny_ner_dir, monkeypatch):
     """The engine has no forward pass of its own: each batch is one Runtime.encode_with_heads call,
-    with the engine's windows framed by CLS/SEP and padded, and the heads run in that call."""
+    with the engine's windows framed by CLS/SEP, never padded (one length per batch), and the
+    heads run in that call."""
     from defnlp.doc import Doc, prepare_doc
+    from defnlp.inference import engine as engine_module
+    from defnlp.inference.batching import MIN_BATCH_TOKENS
 
     nlp = defnlp.load(tiny_ner_dir, device="cpu", relations=False, token_budget=96)
-    docs = [prepare_doc(Doc(t)) for t in TEXTS * 4]
+    docs = [prepare_doc(Doc(t)) for t in TEXTS * 4 + [" ".join(TEXTS * 8)]]
     before = list(nlp.engine.run(docs, hidden=True))
-    calls = []
+    calls, planned = [], []
     real = Runtime.encode_with_heads
+    real_batches = engine_module.padded_batches
 
     def spy(self, model, input_ids, attention_mask, heads=()):
         calls.append((input_ids.copy(), attention_mask.copy(), len(heads)))
         return real(self, model, input_ids, attention_mask, heads)
 
+    def spy_batches(*args, **kwargs):
+        for batch in real_batches(*args, **kwargs):
+            planned.append(batch.indices)
+            yield batch
+
     monkeypatch.setattr(Runtime, "encode_with_heads", spy)
+    monkeypatch.setattr(engine_module, "padded_batches", spy_batches)
     after = list(nlp.engine.run(docs, hidden=True))
     n_windows = sum(len(enc.windows) for enc in after)
-    assert len(calls) > 1 and sum(len(ids) for ids, _, _ in calls) == n_windows
+    assert len(calls) == len(planned) > 1 and sum(len(rows) for rows in planned) == n_windows
+    assert max(len(enc.windows) for enc in after) > 1
     tok = nlp.engine.tokenizer
-    for ids, mask, n_heads in calls:
-        assert n_heads == 1 and ids.size <= 96 and (ids[:, 0] == tok.cls_token_id).all()
-        lengths = mask.sum(1)
-        assert (ids[np.arange(len(ids)), lengths - 1] == tok.sep_token_id).all()
-        assert all((row[n:] == tok.pad_token_id).all() for row, n in zip(ids, lengths))
+    for (ids, mask, n_heads), rows in zip(calls, planned):
+        assert n_heads == 1 and (ids[:, 0] == tok.cls_token_id).all() and (ids[:, -1] == tok.sep_token_id).all()
+        assert mask.all()  # one length per batch: no padding
+        if len(ids) > len(rows):  # a small batch, its rows repeated up to MIN_BATCH_TOKENS
+            assert ids[: len(rows)].size < MIN_BATCH_TOKENS <= ids.size < MIN_BATCH_TOKENS + ids.shape[1]
+            assert all((ids[r] == ids[r % len(rows)]).all() for r in range(len(ids)))
+        else:
+            assert ids.size <= 96 or len(rows) == 1
     for a, b in zip(before, after):
         assert np.array_equal(a.outputs["ner"], b.outputs["ner"]) and np.array_equal(a.hidden, b.hidden)
 
@@ -262,3 +276,72 @@ def test_the_engine_gives_decoding_the_model_views_joins(tiny_ner_dir, monkeypat
     monkeypatch.setattr(decoding, "hyphen_joins", no_second_pass)
     given = [decode_entities(nlp.ner.tagset, e.doc.text, e.token_spans, e.outputs["ner"], joins=e.joins) for e in encs]
     assert given == computed
+
+
+# ------------------------------------------------------------------------------------------------
+# batch invariance: a document's outputs do not depend on the documents batched with it
+# ------------------------------------------------------------------------------------------------
+WORDS = ("la DGA a commandé Griffon KNDS Brest Toulon ministre Armées contrat frégate the Ministry "
+         "of Defence awarded Thales a contract to support Royal Navy frigates Caesar guns Ukraine").split()
+
+
+def _sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n)).capitalize() + "."
+
+
+def _neighbour_sets(rng: random.Random, long_text: str) -> list[list[str]]:
+    """Neighbours that share batches with a document: none, short ones, long ones, its own twin."""
+    short = [_sentence(rng, rng.randint(1, 60)) for _ in range(40)]
+    long = [" ".join(_sentence(rng, rng.randint(3, 40)) for _ in range(rng.randint(10, 40))) for _ in range(4)]
+    return [[], short[:7], short, long, long[:2] + short[:20], [long_text] + short[20:30]]
+
+
+def test_a_documents_outputs_do_not_depend_on_the_documents_batched_with_it(tiny_ner_dir):
+    """Bit-identical head outputs and hidden states for a long document (many windows), a short
+    one and a one-token one, whatever documents share the engine's pool and batches, wherever
+    the document sits among them (issue 16: a resumed run must give the same bytes)."""
+    from dataclasses import replace
+
+    from defnlp.doc import Doc, prepare_doc
+    from defnlp.inference import Engine
+
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", relations=False, token_budget=1024)
+    rng = random.Random(16)
+    long_text = " ".join(_sentence(rng, rng.randint(3, 45)) for _ in range(60))
+    targets = [long_text, TEXTS[0], "A"]
+    engines = [nlp.engine]  # and one whose pools hold a few documents: other pool boundaries
+    small_pools = replace(nlp.engine.runtime, pool_docs=3)
+    engines.append(Engine(nlp.engine.model, nlp.engine.tokenizer, nlp.engine.heads, small_pools,
+                          nlp.engine.max_tokens, nlp.engine.overlap))
+
+    def encode(engine, texts):
+        return list(engine.run([prepare_doc(Doc(t), detect_lang=False) for t in texts], hidden=True))
+
+    (ref_long,) = encode(nlp.engine, [long_text])
+    assert len(ref_long.windows) >= 6
+    for target in targets:
+        (ref,) = encode(nlp.engine, [target])
+        for neighbours in _neighbour_sets(rng, long_text):
+            for at in sorted({0, len(neighbours) // 2, len(neighbours)}):
+                for engine in engines:
+                    texts = neighbours[:at] + [target] + neighbours[at:]
+                    got = encode(engine, texts)[at]
+                    assert got.token_spans == ref.token_spans and got.windows == ref.windows
+                    same = np.array_equal(got.outputs["ner"], ref.outputs["ner"]) and np.array_equal(got.hidden, ref.hidden)
+                    assert same, (f"{target[:20]!r} with {len(neighbours)} neighbours at {at}: max difference "
+                                  f"{np.abs(got.hidden - ref.hidden).max():.2g} in the hidden states")
+
+
+def test_a_documents_json_does_not_depend_on_the_documents_piped_with_it(tiny_ner_dir):
+    """The same at the pipeline's output: a document's JSON, alone or in any stream, is the same
+    bytes, and its scores the same floats before the JSON rounds them."""
+    nlp = defnlp.load(tiny_ner_dir, device="cpu")
+    rng = random.Random(7)
+    long_text = " ".join(_sentence(rng, rng.randint(3, 45)) for _ in range(40))
+    alone = nlp(long_text)
+    scores = [(e.start, e.end, e.label, e.score) for e in alone.entities]
+    assert scores
+    for neighbours in _neighbour_sets(rng, long_text)[1:4]:
+        docs = list(nlp.pipe(neighbours[:3] + [long_text] + neighbours[3:]))
+        assert docs[3].to_json() == alone.to_json()
+        assert [(e.start, e.end, e.label, e.score) for e in docs[3].entities] == scores
