@@ -111,6 +111,55 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, tiny_nlp, column
     assert out.read_bytes() == full.read_bytes()
 
 
+def test_a_long_document_resumed_among_other_neighbours_gives_the_same_bytes(tmp_path, tiny_ner_dir) -> None:
+    """Issue 16: a resumed run batches a long document with other neighbours than the first run
+    did (the read-ahead pools start elsewhere); its output must still be the same bytes. Pools of
+    four documents here, so that every interruption point moves the pools of what follows."""
+    import random
+
+    import defnlp
+    from defnlp.batch import annotate_files
+
+    nlp = defnlp.load(tiny_ner_dir, device="cpu")
+    nlp.engine.runtime.pool_docs = 4  # this pipeline's own runtime
+    rng = random.Random(16)
+    words = "la DGA a commandé Griffon KNDS Brest the Ministry of Defence awarded Thales frigates Caesar".split()
+
+    def sentence(n: int) -> str:
+        return " ".join(rng.choice(words) for _ in range(n)).capitalize() + "."
+
+    src = tmp_path / "docs.jsonl"
+    with open(src, "w", encoding="utf-8") as fh:
+        for i in range(30):
+            n = 60 if i in (5, 17, 18) else 1  # three long documents (several windows each)
+            fh.write(json.dumps({"id": f"d{i}", "text": " ".join(sentence(rng.randint(2, 40)) for _ in range(n))}) + "\n")
+    full = tmp_path / "full.jsonl"
+    scores: dict[str, list] = {}  # the scores before the JSON rounds them: the same floats too
+    annotate_files([src], full, nlp=Scores(nlp, scores), progress=False)
+    assert sum(len(v) for v in scores.values()) > 50
+    for stop in (3, 6, 17, 25):
+        out = tmp_path / f"out-{stop}.jsonl"
+        with pytest.raises(Interrupted):
+            annotate_files([src], out, nlp=StopsAfter(nlp, stop), progress=False)
+        resumed: dict[str, list] = {}
+        summary = annotate_files([src], out, nlp=Scores(nlp, resumed), progress=False)
+        assert (summary["resumed_from"], summary["records"]) == (stop, 30)
+        assert out.read_bytes() == full.read_bytes()
+        assert resumed == {k: scores[k] for k in resumed} and len(resumed) == 30 - stop
+
+
+class Scores:
+    """A pipeline that notes each document's entities with their unrounded scores."""
+
+    def __init__(self, nlp, into: dict) -> None:
+        self.nlp, self.into = nlp, into
+
+    def pipe(self, items, errors="raise"):
+        for result in self.nlp.pipe(items, errors=errors):
+            self.into[getattr(result, "id", None)] = [(e.start, e.end, e.label, e.score) for e in getattr(result, "entities", [])]
+            yield result
+
+
 def record(i: int) -> dict:
     return {"id": f"d{i}", "lang": "fr", "text": "Brest", "meta": {"n": i},
             "entities": [{"start": 0, "end": 5, "label": "LOC", "text": "Brest", "score": 0.9}], "relations": []}
