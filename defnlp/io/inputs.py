@@ -641,16 +641,15 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-def _json_line(line: str, where: str, strict: bool = True) -> Any:
-    """One JSONL line parsed; a line that is not JSON raises RecordFormatError naming ``where``.
+def _json_line(line: str, where: str) -> Any:
+    """One JSONL line parsed strictly (RFC 8259), for every JSONL reader of defnlp; a line that
+    is not JSON raises RecordFormatError naming ``where``.
 
-    ``strict``: ``NaN``, ``Infinity`` and numbers that overflow a float are refused (RFC 8259),
-    as are integers too long for Python to convert (over 4,300 digits).
+    ``NaN``, ``Infinity`` and numbers that overflow a float are refused (Python's ``json``
+    accepts them), as are integers too long for Python to convert (over 4,300 digits).
     """
     try:
-        if strict:
-            return json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
-        return json.loads(line)
+        return json.loads(line, parse_constant=_reject_constant, parse_float=_finite_float)
     except _NonFiniteNumber as err:
         raise RecordFormatError(
             f"{where}: {err} is not a JSON number",
@@ -679,7 +678,10 @@ def iter_jsonl_docs(
     (with its ``file:line`` id under ``line_ids``), e.g. to tell a record without an
     ``"entities"`` key from one with none. Unlike
     :func:`iter_jsonl_records` (documents to annotate, one error record per bad line), a bad
-    line raises: :class:`~defnlp.errors.RecordFormatError` naming ``file:line``.
+    line raises: :class:`~defnlp.errors.RecordFormatError` naming ``file:line`` — a line that is
+    not JSON, not an object, or that :func:`iter_jsonl_records` refuses too: ``NaN``,
+    ``Infinity`` or a number that overflows a float anywhere (strict RFC 8259, the same parser),
+    or a lone surrogate (``"\\ud800"`` without its pair) in any field.
 
     * ``lang``: the language of records that give none;
     * ``line_ids=True``: records without an id get ``file:line`` (else ``None``);
@@ -701,9 +703,10 @@ def iter_jsonl_docs(
         if not line.strip():
             continue
         where = f"{path.name}:{lineno}"
-        obj = _json_line(line, where, strict=False)
+        obj = _json_line(line, where)
         if not isinstance(obj, dict):
-            raise RecordFormatError(f"{where}: expected a JSON object")
+            raise RecordFormatError(f"{where}: expected a JSON object, got {_json_type(obj)}")
+        _check_fields(where, obj)  # lone surrogates: no tokenizer and no UTF-8 output can hold them
         if line_ids:
             obj.setdefault("id", where)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import threading
@@ -345,6 +346,34 @@ def test_bad_jsonl_records_are_one_error_record_each(tmp_path) -> None:
     for rec, (_, _, message) in zip(records, BAD_LINES):
         assert isinstance(rec.error, RecordFormatError) and message in rec.error.message, rec
     assert_output_safe(records)
+
+
+def test_the_jsonl_docs_reader_refuses_what_the_annotate_reader_refuses(tmp_path) -> None:
+    """iter_jsonl_docs (the jsonl corpus reader, defnlp align's JSONL input) parses as strictly as
+    iter_jsonl_records: NaN, ±Infinity, overflowing and 5,000-digit numbers, lone surrogates, values
+    that are not objects and truncated lines are a RecordFormatError naming file:line (it raises
+    where the annotate reader gives an error record), never a Doc with a NaN or a surrogate in it."""
+    from defnlp.io import corpora
+    from defnlp.io.inputs import iter_jsonl_docs
+
+    json_level = [entry for entry in BAD_LINES if "not a string" not in entry[2] and "is an array" not in entry[2]
+                  and "is a boolean" not in entry[2]]
+    assert len(json_level) == 13
+    path = tmp_path / "x.jsonl"
+    for line, _, message in json_level:
+        path.write_text('{"id": "ok", "text": "Toulon", "score": 0.5}\n\n' + line + "\n", encoding="utf-8")
+        (annotate_record,) = list(iter_jsonl_records(path))[1:]
+        assert type(annotate_record.error) is RecordFormatError
+        fragment = "lone surrogate" if "surrogate" in message else message
+        with pytest.raises(RecordFormatError, match=re.escape(fragment)) as err:
+            list(iter_jsonl_docs(path))
+        assert err.value.message.startswith("x.jsonl:3: ")
+        with pytest.raises(RecordFormatError, match="x.jsonl:3"):
+            corpora.read_corpus("jsonl", path=path)
+    # what it accepted before and still does: finite numbers, surrogate pairs, annotations
+    path.write_text('{"id": "d", "text": "Brest \\ud83d\\ude00", "score": -1.5e300, "n": 12}\n', encoding="utf-8")
+    ((doc, record),) = list(iter_jsonl_docs(path))
+    assert doc.text == "Brest 😀" and record["score"] == -1.5e300
 
 
 def test_integer_and_null_ids_and_blank_lines(tmp_path) -> None:
