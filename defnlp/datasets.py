@@ -12,8 +12,12 @@ returns it with every column it had and five more, as the records of ``defnlp an
 ``error``     ``{type, message, hint}`` when the row could not be annotated, else null
 ============= =========================================================================
 
-A row that cannot be annotated (null or empty text...) gets an ``error`` and empty lists: it is
-never dropped, and the other rows go on. The pipeline is loaded once per process, never
+Every input row gives one output row, in order, as ``defnlp annotate`` gives one record per
+input record. A row that cannot be annotated gets an ``error`` and empty lists: it is never
+dropped, and the other rows go on — a text that is null, not a string, blank, absent from the
+row (a stream whose rows lack the field) or holding a lone surrogate; a ``lang`` holding one.
+The annotation columns are always valid UTF-8 (ids and messages written with ``\\udXXX``
+escapes where a stream carried lone surrogates); the original columns are kept as they are. The pipeline is loaded once per process, never
 pickled: with ``num_proc=N`` give ``model=`` (a name or path) and each worker process loads
 its own copy.
 
@@ -39,7 +43,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .doc import Doc, DocResult
-from .errors import EmptyInputError, InputError, RecordedError, RecordFormatError
+from .errors import AnnotationError, EmptyInputError, InputError, RecordedError, RecordFormatError
+from .io.outputs import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +94,8 @@ class ColumnAnnotator:
     'EmptyInputError'
 
     A row without a text string that already carries an ``error`` value (e.g. a file that could
-    not be decoded when it was read) keeps that error.
+    not be decoded when it was read) keeps that error. A batch without the text column (a stream
+    whose rows lack the field) gives each row a :class:`~defnlp.errors.RecordFormatError`.
     """
 
     def __init__(
@@ -150,36 +156,44 @@ class ColumnAnnotator:
 
         ``indices`` (the rows' positions in the dataset) only serve error messages.
         """
-        if self.text_column not in batch:
-            raise InputError(
-                f"no column {self.text_column!r} in the data (columns: {', '.join(map(str, batch))})",
-                "name the column that holds the text with text_column=...",
-            )
-        texts = list(batch[self.text_column])
-        n = len(texts)
+        n = len(next(iter(batch.values()))) if batch else 0
+        if self.text_column in batch:
+            texts = list(batch[self.text_column])
+        else:  # a stream's rows without the field: one error each, as a Parquet file without the column
+            log.warning("no column %r in a batch of %d rows (columns: %s): each row gets an error",
+                        self.text_column, n, ", ".join(map(str, batch)))
+            texts = [_ABSENT] * n
         ids = _column(batch, self.id_column or "id", n)
         langs = _column(batch, self.lang_column, n)
         upstream = _column(batch, f"{self.prefix}error", n)
-        where = [f"row {indices[i]}" if indices is not None else "a row" for i in range(n)]
         items: list[DocResult] = []
         for i, text in enumerate(texts):
-            rec_id = None if ids[i] is None else str(ids[i])
-            name = f"{where[i]} (id {rec_id})" if rec_id is not None else where[i]
-            if not isinstance(text, str):
-                if isinstance(upstream[i], dict) and upstream[i].get("type"):
-                    items.append(RecordedError(upstream[i]))  # the reason why this row has no text
-                else:
-                    items.append(RecordFormatError(
-                        f"{name}: the {self.text_column!r} value is {'null' if text is None else type(text).__name__}, not a string",
-                        "fill the text column, or drop such rows first (e.g. ds.filter)",
-                    ))
+            rec_id = _display_id(ids[i])
+            row = f"row {indices[i]}" if indices is not None else "a row"
+            name = f"{row} (id {rec_id})" if rec_id is not None else row
+            lang = langs[i]
+            if text is _ABSENT:
+                items.append(RecordFormatError(f"{name}: the row has no {self.text_column!r} field",
+                                               "give every row a text, or name its field with text_column=..."))
+            elif not isinstance(text, str):
+                recorded = _recorded_error(upstream[i])
+                items.append(recorded if recorded is not None else RecordFormatError(
+                    f"{name}: the {self.text_column!r} value is {'null' if text is None else type(text).__name__}, not a string",
+                    "fill the text column, or drop such rows first (e.g. ds.filter)",
+                ))
             elif not text.strip():
                 items.append(EmptyInputError(f"{name}: the text is empty"))
+            elif isinstance(lang, str) and safe_text(lang) != lang:
+                items.append(RecordFormatError(
+                    f"{name}: the {self.lang_column!r} field holds a lone surrogate (U+D800..U+DFFF), which is not Unicode text",
+                    "fix the program that wrote the data: a \\udXXX escape must be one half of a surrogate pair"))
             else:
-                lang = langs[i] if isinstance(langs[i], str) and langs[i] else None
-                items.append(Doc(text=text, id=rec_id, lang=lang))
+                items.append(Doc(text=text, id=rec_id, lang=lang if isinstance(lang, str) and lang else None))
         if any(isinstance(item, Doc) for item in items):  # (a batch of errors only loads no pipeline)
             items = list(self.nlp.pipe(items, errors="return"))
+            if len(items) != n:  # zip would drop rows silently, datasets would fail far from here
+                raise AnnotationError(f"the pipeline returned {len(items)} results for {n} rows",
+                                      "a pipeline's pipe(items, errors='return') must yield one result per item")
         return self._columns(items, langs)
 
     def _columns(self, results: list[DocResult], langs: list[Any]) -> dict[str, list[Any]]:
@@ -194,23 +208,68 @@ class ColumnAnnotator:
                 out[f"{p}lang"].append(result.lang)
                 out[f"{p}error"].append(None)
                 continue
-            error = result.to_dict()
+            error = _safe_error(result.to_dict())
             log.debug("row not annotated: %s", error.get("message"))
             failed += 1
             out[f"{p}entities"].append([])
             out[f"{p}relations"].append([])
             out[f"{p}sentences"].append([])
-            out[f"{p}lang"].append(lang if isinstance(lang, str) and lang else None)
+            out[f"{p}lang"].append(lang if isinstance(lang, str) and lang and safe_text(lang) == lang else None)
             out[f"{p}error"].append(error)
         if failed:
             log.warning("%d of %d rows not annotated (see the %serror column)", failed, len(results), p)
         return out
 
 
+#: the value of a text that a row does not have (a batch without the text column)
+_ABSENT = object()
+
+
 def _column(batch: Mapping[str, Sequence[Any]], name: str | None, n: int) -> list[Any]:
     if name is None or name not in batch:
         return [None] * n
     return list(batch[name])
+
+
+def _display_id(value: Any) -> str | None:
+    r"""A row's id for messages and ``Doc.id``, as ``defnlp annotate`` reads ids: a string (lone
+    surrogates escaped), an integer's digits (``7.0`` too); None for anything else, so that a
+    message names the row by its index instead of a Python repr.
+
+    >>> _display_id("a\udc80"), _display_id(915), _display_id(7.0), _display_id({"nested": 915}), _display_id(True)
+    ('a\\udc80', '915', '7', None, None)
+    """
+    if isinstance(value, str):
+        return safe_text(value) or None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return None
+
+
+def _recorded_error(value: Any) -> RecordedError | None:
+    """The error recorded upstream in a row's ``error`` column, when it is one (a ``type`` string)."""
+    if isinstance(value, Mapping) and isinstance(value.get("type"), str) and value["type"]:
+        return RecordedError(_safe_error(value))
+    return None
+
+
+def _safe_error(error: Mapping[str, Any]) -> dict[str, str | None]:
+    r"""``{type, message, hint}`` as strings (or None) in valid UTF-8: what the ``error`` column holds.
+
+    >>> _safe_error({"type": "X", "message": ["a"], "hint": "b\ud800", "extra": 1})
+    {'type': 'X', 'message': '["a"]', 'hint': 'b\\ud800'}
+    """
+    out: dict[str, str | None] = {}
+    for key in ("type", "message", "hint"):
+        value = error.get(key)
+        if value is not None and not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        out[key] = None if value is None else safe_text(value)
+    return out
 
 
 def annotate_dataset(

@@ -79,6 +79,72 @@ def test_bad_rows_get_an_error_and_never_stop_the_others(tiny_nlp) -> None:
     assert [out[0]["entities"], out[3]["entities"]] == [r["entities"] for r in local_annotations(tiny_nlp, [TEXTS[0], TEXTS[1]])]
 
 
+def assert_arrow_writable(columns: dict) -> None:
+    """The annotation columns are valid UTF-8 and fit their features: Arrow (and JSON) can hold them."""
+    import json as json_module
+
+    datasets.Dataset.from_dict(columns, features=defnlp.datasets.annotation_features())
+    json_module.dumps(columns, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+# rows a stream can carry that Arrow tables cannot (lone surrogates, mixed types), each with the
+# error type its row gets (None: annotated)
+STREAM_ROWS = [
+    ({"id": "ok", "text": TEXTS[0]}, None),
+    ({"id": "no-text", "body": "La DGA."}, "RecordFormatError"),
+    ({"id": "int", "text": 915}, "RecordFormatError"),
+    ({"id": "list", "text": ["La DGA"]}, "RecordFormatError"),
+    ({"id": "dict", "text": {"fr": "La DGA"}}, "RecordFormatError"),
+    ({"id": "surrogate", "text": "Brest \ud800 et la DGA"}, "UnpairedSurrogateError"),
+    ({"id": "c\udc80", "text": ""}, "EmptyInputError"),
+    ({"id": {"nested": 915}, "text": 3}, "RecordFormatError"),
+    ({"id": "lang", "text": TEXTS[1], "lang": "en\ud800"}, "RecordFormatError"),
+    ({"id": "int-lang", "text": TEXTS[1], "lang": 3}, None),
+    ({"id": "bad-upstream", "text": None, "error": {"type": 3, "message": "x"}}, "RecordFormatError"),
+    ({"id": "upstream", "text": None, "error": {"type": "BinaryInputError", "message": ["x"], "hint": "\udc80"}},
+     "BinaryInputError"),
+    ({"id": "str-upstream", "text": None, "error": "boom"}, "RecordFormatError"),
+    ({"id": "ok2", "text": TEXTS[2]}, None),
+]
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_every_row_of_a_stream_gives_one_row_annotated_or_with_its_error(tiny_nlp, batch_size) -> None:
+    """The input contract of defnlp annotate for datasets (issue 16): one output row per input row,
+    in order; a bad row gets a clear error (never an exception from the tokenizer or Arrow, never a
+    Python repr of its id), whatever the batch it falls in (with batch_size=1 the row without a
+    text field is a batch without the text column)."""
+    rows = [row for row, _ in STREAM_ROWS]
+    ds = datasets.IterableDataset.from_generator(lambda: iter(rows))
+    out = list(defnlp.annotate_dataset(ds, nlp=tiny_nlp, batch_size=batch_size))
+    assert len(out) == len(rows)
+    types = [row["error"] and row["error"]["type"] for row in out]
+    assert types == [t for _, t in STREAM_ROWS]
+    annotation = {name: [row[name] for row in out] for name in defnlp.datasets.ANNOTATION_COLUMNS}
+    assert_arrow_writable(annotation)
+    messages = {row["id"] if isinstance(row["id"], str) else "dict": row["error"]["message"] for row in out if row["error"]}
+    assert "{'nested'" not in messages["dict"] and "row 7" in messages["dict"]
+    assert "c\\udc80" in messages["c\udc80"]  # the id, written with its escape
+    assert "'lang'" in messages["lang"] and "lone surrogate" in messages["lang"]
+    # alone in its batch the row has no text column, else datasets fills it with null
+    assert messages["no-text"].endswith("no 'text' field" if batch_size == 1 else "'text' value is null, not a string")
+    assert [out[0]["entities"], out[-1]["entities"]] == [r["entities"] for r in local_annotations(tiny_nlp, [TEXTS[0], TEXTS[2]])]
+    assert out[-3]["error"] == {"type": "BinaryInputError", "message": '["x"]', "hint": "\\udc80"}  # kept, as text
+    assert out[9]["entities"] == local_annotations(tiny_nlp, [TEXTS[1]])[0]["entities"]  # a non-string lang is ignored
+
+
+def test_a_pipeline_that_loses_a_result_is_a_clear_error(tiny_nlp) -> None:
+    from defnlp.datasets import ColumnAnnotator
+    from defnlp.errors import DefnlpError
+
+    class Lossy:
+        def pipe(self, items, errors="raise"):
+            yield from list(tiny_nlp.pipe(items, errors=errors))[1:]
+
+    with pytest.raises(DefnlpError, match="1 result.* for 2 rows"):
+        ColumnAnnotator(nlp=Lossy())({"text": TEXTS[:2]})
+
+
 def test_an_error_recorded_upstream_is_kept_as_it_was_and_errors_only_load_no_pipeline(tiny_nlp) -> None:
     from defnlp.datasets import ColumnAnnotator
 
