@@ -204,7 +204,7 @@ def re_card(path: Path) -> str:
                   "types, with gold entities and end to end (a relation counts only with its label and both entity spans "
                   "exact), against the type-pair baseline (most frequent relation per pair of entity labels within a "
                   "sentence, fitted on the same training data); `ece`: expected calibration error of the end-to-end scores. "
-                  "The examples dev split chose the epoch and fitted the decision; the layout dev set and re3d test did not.", "",
+                  "The dev splits (examples dev, re3d dev) chose the epoch and fitted the decision; the layout dev set and re3d test did not.", "",
                   md_table(rel["rows"], ["set", "mode", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta", "ece"]),
                   ""]
         if rel.get("timing"):
