@@ -94,9 +94,11 @@ def word_record(
 
 
 def entity_record(record_id: str, fr_doc: Doc, en_doc: Doc, links: list[EntityLink]) -> dict[str, Any]:
-    """An entity-level record."""
+    """An entity-level record: each link with its calibrated score, the evidence that decided it
+    and ``many_to_one`` (an extra link to a mention already linked one-to-one, e.g. an acronym)."""
     out = []
     for link in links:
         f, e = fr_doc.entities[link.fr], en_doc.entities[link.en]
-        out.append(_link([(f.start, f.end)], [(e.start, e.end)], link.score, [link.fr], [link.en]))
+        out.append({**_link([(f.start, f.end)], [(e.start, e.end)], link.score, [link.fr], [link.en]),
+                    "evidence": link.evidence, "many_to_one": bool(link.many_to_one)})
     return {"id": record_id, "level": "entity", "fr": fr_doc.to_dict(), "en": en_doc.to_dict(), "links": out}
