@@ -483,19 +483,14 @@ def _markup_pairs(folder: Path) -> list[tuple[str, str | None, Any, Any]]:
 
 
 def _reliability(scores: list[float], correct: list[bool], n_bins: int = 10) -> tuple[list[dict[str, Any]], float]:
-    """Rows (bin, count, mean score, accuracy) over equal-width score bins, and the expected calibration error."""
-    s, y = np.array(scores, dtype=float), np.array(correct, dtype=float)
-    bins = np.minimum((s * n_bins).astype(int), n_bins - 1)
-    rows, ece = [], 0.0
-    for b in range(n_bins):
-        mask = bins == b
-        if not mask.any():
-            continue
-        mean, acc = float(s[mask].mean()), float(y[mask].mean())
-        ece += abs(mean - acc) * mask.sum() / max(len(s), 1)
-        rows.append({"bin": f"{b / n_bins:.1f}-{(b + 1) / n_bins:.1f}", "count": int(mask.sum()),
-                     "mean_score": round(mean, 4), "accuracy": round(acc, 4)})
-    return rows, round(float(ece), 4)
+    """Rows (bin, count, mean score, accuracy) over equal-width score bins, and the expected
+    calibration error (:func:`defnlp.evaluation.calibration.reliability`)."""
+    from defnlp.evaluation.calibration import reliability
+
+    rel = reliability(scores, correct, bins=n_bins)
+    rows = [{"bin": f"{b.low:.1f}-{b.high:.1f}", "count": b.count, "mean_score": round(b.mean_score, 4),
+             "accuracy": round(b.accuracy, 4)} for b in rel.bins]
+    return rows, round(rel.ece, 4)
 
 
 def _score_links(aligner: Any, pairs: list[tuple[str, str | None, Any, Any]]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from common import best_time, save, table  # noqa: E402
 
 from defnlp.doc import Doc  # noqa: E402
 from defnlp.evaluation.calibration import reliability  # noqa: E402
-from defnlp.evaluation.relations import TypePairBaseline, evaluate_relations, predict_with_gold_entities, relation_keys  # noqa: E402
+from defnlp.evaluation.relations import TypePairBaseline, evaluate_relations, predict_with_gold_entities, relation_key, relation_keys  # noqa: E402
 
 log = logging.getLogger("relations")
 
@@ -119,10 +119,8 @@ def _scored(gold: list[Doc], pred: list[Doc], symmetric: set[str]) -> tuple[list
     for g, p in zip(gold, pred):
         keys = relation_keys(g, symmetric)
         for r in p.relations:
-            one = Doc(p.text)
-            one.entities, one.relations = p.entities, [r]
             scores.append(float(r.score if r.score is not None else 1.0))
-            correct.append(bool(relation_keys(one, symmetric) & keys))
+            correct.append(relation_key(p, r.head, r.tail, r.label, symmetric) in keys)
     return scores, correct
 
 

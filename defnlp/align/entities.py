@@ -444,26 +444,19 @@ class EntityAligner(LazyAligners):
         alias (same name, acronym, words inside) of the mention linked there, or scores ``extra_threshold``."""
         extra = []
         assert self.extra_threshold is not None
-        for i in range(len(fr_ents)):
-            if i in fr_to:
-                continue
-            for j in np.argsort(-p[i], kind="stable"):
-                j = int(j)
-                if p[i, j] < self.threshold:
-                    break
-                if j in en_to and (p[i, j] >= self.extra_threshold or _same_side_alias(fr_ents[i], fr_ents[en_to[j]])):
-                    extra.append(self._link(i, j, p, feats, with_words, many_to_one=True))
-                    break
-        for j in range(len(en_ents)):
-            if j in en_to:
-                continue
-            for i in np.argsort(-p[:, j], kind="stable"):
-                i = int(i)
-                if p[i, j] < self.threshold:
-                    break
-                if i in fr_to and (p[i, j] >= self.extra_threshold or _same_side_alias(en_ents[j], en_ents[fr_to[i]])):
-                    extra.append(self._link(i, j, p, feats, with_words, many_to_one=True))
-                    break
+        # the French leftovers, then the English ones (scores transposed: rows are the leftover's side)
+        for scores, own_to, other_to, ents, french in ((p, fr_to, en_to, fr_ents, True), (p.T, en_to, fr_to, en_ents, False)):
+            for a in range(len(ents)):
+                if a in own_to:
+                    continue
+                for b in np.argsort(-scores[a], kind="stable"):
+                    b = int(b)
+                    if scores[a, b] < self.threshold:
+                        break
+                    if b in other_to and (scores[a, b] >= self.extra_threshold or _same_side_alias(ents[a], ents[other_to[b]])):
+                        i, j = (a, b) if french else (b, a)
+                        extra.append(self._link(i, j, p, feats, with_words, many_to_one=True))
+                        break
         return extra
 
     def _link(self, i: int, j: int, p: np.ndarray, feats: LinkFeatures, with_words: np.ndarray,

@@ -29,7 +29,7 @@ from ..errors import EvaluationError
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
 
-__all__ = ["RelationReport", "evaluate_relations", "TypePairBaseline", "relation_keys"]
+__all__ = ["RelationReport", "evaluate_relations", "TypePairBaseline", "relation_keys", "relation_key"]
 
 
 @dataclass
@@ -53,16 +53,18 @@ class RelationReport:
 
 def relation_keys(doc: Doc, symmetric: set[str], labels: set[str] | None = None) -> set[tuple]:
     """Comparable keys ``(label, head span, tail span)`` of a document's relations."""
-    keys = set()
-    for r in doc.relations:
-        if labels is not None and r.label not in labels:
-            continue
-        h, t = doc.entities[r.head], doc.entities[r.tail]
-        hs, ts = (h.start, h.end), (t.start, t.end)
-        if r.label in symmetric and ts < hs:
-            hs, ts = ts, hs
-        keys.add((r.label, hs, ts))
-    return keys
+    return {relation_key(doc, r.head, r.tail, r.label, symmetric) for r in doc.relations
+            if labels is None or r.label in labels}
+
+
+def relation_key(doc: Doc, head: int, tail: int, label: str, symmetric: set[str]) -> tuple:
+    """The comparable key of relation ``label`` from ``doc.entities[head]`` to ``doc.entities[tail]``:
+    its label and the two character spans (in text order for a symmetric label)."""
+    h, t = doc.entities[head], doc.entities[tail]
+    hs, ts = (h.start, h.end), (t.start, t.end)
+    if label in symmetric and ts < hs:
+        hs, ts = ts, hs
+    return (label, hs, ts)
 
 
 def _prf(tp: int, n_pred: int, n_gold: int) -> dict[str, float]:

@@ -287,7 +287,7 @@ class RelationTask(TrainingTask[list[int]]):
     def fit_decision(self, head: RelationHead, views: list[EncodedDoc]) -> tuple[Decision, dict[str, Any]]:
         """Calibration and thresholds on the dev documents ``views`` (end to end where the
         config trains on predicted entities), with dev micro-F1 before and after."""
-        from ..evaluation.relations import relation_keys
+        from ..evaluation.relations import relation_key, relation_keys
 
         head.eval()
         gold_docs = [e.doc for e in self.dev_enc]
@@ -300,12 +300,8 @@ class RelationTask(TrainingTask[list[int]]):
                     if r.label in self.labels:
                         gold_counts[r.label] = gold_counts.get(r.label, 0) + 1
                 found = pair_probabilities(head, view.doc, view.hidden, view.token_spans, self.scheme, self.cfg.max_sentence_distance)
-                ents = view.doc.entities
                 for (h, t, label), p in found.items():
-                    hs, ts = (ents[h].start, ents[h].end), (ents[t].start, ents[t].end)
-                    if label in self.symmetric and ts < hs:
-                        hs, ts = ts, hs
-                    pairs.append(DevPair(label, p, (label, hs, ts) in keys))
+                    pairs.append(DevPair(label, p, relation_key(view.doc, h, t, label, self.symmetric) in keys))
         decision = fit_decision(pairs, gold_counts, default_threshold=self.cfg.threshold)
         before = evaluate_relations(gold_docs, _predict(head, views, self.scheme, self.cfg), self.labels, self.symmetric)
         after = evaluate_relations(gold_docs, _predict(head, views, self.scheme, self.cfg, decision), self.labels, self.symmetric)
