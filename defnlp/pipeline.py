@@ -520,6 +520,16 @@ def load(
     return Pipeline(ner, rel, runtime)
 
 
+def _available_hint() -> str:
+    """The models and pipelines a name can stand for, for a not-found error's hint."""
+    from .models import HUB_PREFIX, shipped_models
+
+    names = [p.name for p in shipped_models()]
+    pipelines = sorted({n[: -len("-ner")] for n in names if n.endswith("-ner")})
+    return (f"available pipelines: {', '.join(pipelines) or 'none'}; models: {', '.join(names) or 'none'}; "
+            f"or give the path of a model directory, or {HUB_PREFIX}owner/name (see docs/models.md)")
+
+
 def resolve_pipeline(name: str) -> tuple[Path, Path | None]:
     """The model folders a pipeline name stands for: ``(ner_dir, relations_dir or None)``.
 
@@ -541,7 +551,10 @@ def resolve_pipeline(name: str) -> tuple[Path, Path | None]:
             raise ModelError(f"relation model {path} does not name the NER model it runs on")
         ner_path = path.parent / dep if (path.parent / dep).is_dir() else find_model(dep)
         return ner_path, path
-    ner_path = find_model(f"{name}-ner")
+    try:
+        ner_path = find_model(f"{name}-ner")
+    except ModelNotFoundError as err:  # name what the user typed, not the "-ner" name tried for a pipeline
+        raise ModelNotFoundError(f"no defnlp model or pipeline named {str(name)!r}", _available_hint()) from err
     re_path = None
     try:
         re_path = find_model(f"{name}-re")

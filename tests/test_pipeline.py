@@ -84,6 +84,20 @@ def test_unknown_model_name():
     with pytest.raises(ModelNotFoundError) as err:
         defnlp.load("does-not-exist")
     assert isinstance(err.value, DefnlpError) and err.value.hint
+    # the error names what the user typed (not the "-ner" name tried for a pipeline) and lists what exists
+    assert "'does-not-exist'" in err.value.message and "-ner" not in err.value.message
+    assert "available pipelines" in err.value.hint and "models:" in err.value.hint
+
+
+def test_unknown_model_name_lists_available(tmp_path, monkeypatch, tiny_ner_dir):
+    import shutil
+
+    shutil.copytree(tiny_ner_dir, tmp_path / "mine-ner")
+    monkeypatch.setenv("DEFNLP_MODELS_DIR", str(tmp_path))
+    with pytest.raises(ModelNotFoundError) as err:
+        defnlp.load("unknown")
+    assert "'unknown'" in err.value.message and "unknown-ner" not in str(err.value)
+    assert "mine" in err.value.hint and "mine-ner" in err.value.hint
 
 
 # ---- long documents: annotated in sections (issue 16, finding 4: memory) ---------------------------
