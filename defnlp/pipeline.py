@@ -283,12 +283,10 @@ class Pipeline:
         doc = parts.doc
         doc.entities, doc.relations = parts.entities, parts.relations
         try:
-            aliases = self.relations is not None and "SAME_AS" in self.relations.head.relation_labels
-            if aliases and len(doc.entities) > 1:
-                from .relations.aliases import link_aliases
+            if self.relations is not None:
                 from .relations.model import merge_relations
 
-                doc.relations = merge_relations(doc.relations, link_aliases(doc))
+                doc.relations = merge_relations(doc.relations, self.relations.alias_links(doc))
         except DefnlpError as err:
             return err
         except Exception as exc:  # noqa: BLE001

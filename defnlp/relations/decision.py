@@ -12,6 +12,11 @@ and then picks each label's threshold for F1 on the same candidates.
 An uncalibrated decision (the defaults) keeps ``p`` as the score and one threshold for every
 label: with threshold 0.5 this is the argmax rule of models trained before calibration.
 
+Acronym/alias links (:func:`~defnlp.relations.aliases.link_aliases`, SAME_AS by rule, not by the
+head) get ``alias_score``: their precision measured end to end on dev (:func:`alias_precision`;
+0.95 in cards written before it was measured), and are kept only where that reaches the SAME_AS
+threshold.
+
 >>> d = Decision(threshold=0.5, thresholds={"ACQUIRES": 0.3}, scale=2.0, shift=-1.0)
 >>> round(d.score("ACQUIRES", 0.5), 3), d.threshold_for("ACQUIRES"), d.threshold_for("SIGNS")
 (0.269, 0.3, 0.5)
@@ -30,7 +35,10 @@ from ..errors import ModelError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Decision", "DevPair", "fit_decision", "decision_from_card", "MIN_PROBABILITY"]
+__all__ = ["Decision", "DevPair", "fit_decision", "decision_from_card", "alias_precision", "MIN_PROBABILITY"]
+
+#: the score of acronym/alias links in cards that do not record a measured one
+DEFAULT_ALIAS_SCORE = 0.95
 
 #: pairs whose best label has a lower head probability are never output (nor calibrated on)
 MIN_PROBABILITY = 0.02
@@ -45,6 +53,12 @@ class Decision:
     scale: float = 1.0
     shift: float = 0.0
     label_shift: Mapping[str, float] = field(default_factory=dict)
+    alias_score: float = DEFAULT_ALIAS_SCORE  # acronym/alias links: measured dev precision
+
+    @property
+    def keeps_aliases(self) -> bool:
+        """Whether acronym/alias links pass the SAME_AS threshold at their measured precision."""
+        return self.alias_score >= self.threshold_for("SAME_AS")
 
     @property
     def calibrated(self) -> bool:
@@ -70,7 +84,7 @@ class Decision:
 
     def to_dict(self) -> dict[str, Any]:
         return {"threshold": self.threshold, "thresholds": dict(self.thresholds), "scale": self.scale,
-                "shift": self.shift, "label_shift": dict(self.label_shift)}
+                "shift": self.shift, "label_shift": dict(self.label_shift), "alias_score": self.alias_score}
 
 
 @dataclass(frozen=True)
@@ -112,7 +126,18 @@ def decision_from_card(head: Mapping[str, Any], where: str) -> Decision:
     threshold = number("threshold", raw.get("threshold", head.get("threshold", 0.5)), 0.0, 1.0)
     return Decision(threshold=threshold, thresholds=table("thresholds", 0.0, 1.0),
                     scale=number("decision.scale", raw.get("scale", 1.0)), shift=number("decision.shift", raw.get("shift", 0.0)),
-                    label_shift=table("label_shift"))
+                    label_shift=table("label_shift"),
+                    alias_score=number("decision.alias_score", raw.get("alias_score", DEFAULT_ALIAS_SCORE), 0.0, 1.0))
+
+
+def alias_precision(correct: int, found: int) -> float:
+    """The score of acronym/alias links: their dev precision, smoothed towards 1/2 (Laplace) so
+    that a handful of links cannot claim certainty.
+
+    >>> alias_precision(17, 20), alias_precision(0, 0)
+    (0.8182, 0.5)
+    """
+    return round((correct + 1) / (found + 2), 4)
 
 
 def fit_decision(candidates: Sequence[DevPair], gold_counts: Mapping[str, int], *, default_threshold: float = 0.5,

@@ -216,9 +216,16 @@ class LoadedRelations:
             return []
         found = predict_relations(self.head, doc, torch.from_numpy(hidden), token_spans, self.scheme,
                                   self.decision, self.max_sentence_distance)
-        if "SAME_AS" in self.head.relation_labels:
-            found = merge_relations(found, link_aliases(doc))
-        return found
+        return merge_relations(found, self.alias_links(doc))
+
+    def alias_links(self, doc: Doc) -> list[Relation]:
+        """SAME_AS links between acronyms and the names they abbreviate
+        (:func:`~defnlp.relations.aliases.link_aliases`), scored with their measured dev
+        precision (``decision.alias_score``); none where the model has no SAME_AS label or that
+        precision is under the SAME_AS threshold."""
+        if "SAME_AS" not in self.head.relation_labels or not self.decision.keeps_aliases or len(doc.entities) < 2:
+            return []
+        return link_aliases(doc, self.decision.alias_score)
 
 
 def merge_relations(*groups: list[Relation]) -> list[Relation]:

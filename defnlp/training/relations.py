@@ -11,13 +11,13 @@ weights) it must run with, so that at inference both heads share one encoder pas
 >>> cfg.epochs
 40
 """
-
 from __future__ import annotations
+
 
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,8 @@ from ..models import ModelSpec, find_model, write_model_dir
 from ..ner.model import load_ner
 from ..relations.candidates import candidate_pairs, entity_token_ranges
 from ..ner.decoding import decode_entities
-from ..relations.decision import Decision, DevPair, fit_decision
+from ..relations.aliases import link_aliases
+from ..relations.decision import Decision, DevPair, alias_precision, fit_decision
 from ..relations.model import RelationHead, head_tensors, label_mask, pair_probabilities, predict_relations
 from ..scheme import load_scheme
 from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training
@@ -303,13 +304,24 @@ class RelationTask(TrainingTask[list[int]]):
                 for (h, t, label), p in found.items():
                     pairs.append(DevPair(label, p, relation_key(view.doc, h, t, label, self.symmetric) in keys))
         decision = fit_decision(pairs, gold_counts, default_threshold=self.cfg.threshold)
+        aliases = {"found": 0, "correct": 0}
+        if "SAME_AS" in self.labels:  # acronym/alias links: scored with their measured precision
+            for gold, view in zip(gold_docs, views):
+                keys = relation_keys(gold, self.symmetric, set(self.labels))
+                for r in link_aliases(view.doc):
+                    aliases["found"] += 1
+                    aliases["correct"] += relation_key(view.doc, r.head, r.tail, r.label, self.symmetric) in keys
+            decision = replace(decision, alias_score=alias_precision(aliases["correct"], aliases["found"]))
+            log.info("acronym/alias links on dev: %d of %d right, score %.3f (%s)", aliases["correct"], aliases["found"],
+                     decision.alias_score, "kept" if decision.keeps_aliases else "under the SAME_AS threshold: not output")
         before = evaluate_relations(gold_docs, _predict(head, views, self.scheme, self.cfg), self.labels, self.symmetric)
         after = evaluate_relations(gold_docs, _predict(head, views, self.scheme, self.cfg, decision), self.labels, self.symmetric)
         log.info("dev micro-F1 %s: %.1f with threshold %.2f, %.1f with the fitted decision",
                  "end to end" if self.dev_views else "on gold entities", 100 * before.micro["f1"], self.cfg.threshold,
                  100 * after.micro["f1"])
         return decision, {"dev_pairs": len(pairs), "mode": "end to end" if self.dev_views else "gold entities",
-                          "dev_f1_before": round(before.micro["f1"], 4), "dev_f1_after": round(after.micro["f1"], 4)}
+                          "dev_f1_before": round(before.micro["f1"], 4), "dev_f1_after": round(after.micro["f1"], 4),
+                          "alias_links": aliases}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return head_tensors(self.model)

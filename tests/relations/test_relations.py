@@ -375,3 +375,30 @@ def test_decision_calibrates_and_thresholds_per_label():
     assert abs(d.score("SIGNS", 0.7) - 0.7) < 0.1 and abs(d.score("LOCATED_IN", 0.7) - 0.4) < 0.12
     again = decision_from_card({"decision": d.to_dict()}, "card")
     assert again == d and Decision().score("X", 0.3) == 0.3
+
+
+def test_alias_links_carry_their_measured_precision_and_drop_under_the_threshold():
+    from dataclasses import replace
+
+    from defnlp.relations.decision import Decision, alias_precision, decision_from_card
+    from defnlp.relations.model import LoadedRelations
+
+    text = "La Direction générale de l'armement (DGA) a signé. La DGA commande."
+    d = Doc(text)
+    d.add_entity(3, 35, "ORG"), d.add_entity(37, 40, "ORG"), d.add_entity(54, 57, "ORG")
+
+    class Head:
+        relation_labels = ["SAME_AS", "LOCATED_IN"]
+
+    def links(decision):
+        return LoadedRelations(spec=None, head=Head(), scheme=None, path="", decision=decision).alias_links(d)
+
+    old_card = decision_from_card({"threshold": 0.5}, "card")
+    assert old_card.alias_score == 0.95 and [r.score for r in links(old_card)] == [0.95, 0.95]
+    measured = replace(Decision(thresholds={"SAME_AS": 0.6}), alias_score=alias_precision(7, 10))
+    assert [r.score for r in links(measured)] == [0.6667, 0.6667]
+    assert decision_from_card({"decision": measured.to_dict()}, "card") == measured
+    poor = replace(measured, alias_score=alias_precision(1, 20))  # 2 of 22: under the 0.6 threshold
+    assert links(poor) == [] and not poor.keeps_aliases
+    Head.relation_labels = ["LOCATED_IN"]
+    assert links(old_card) == []
