@@ -1,0 +1,123 @@
+"""Checks of the report-style bilingual examples in ``data/examples/reports/``.
+
+Speeches and hearing transcripts, industry and finance, strategy documents and PDF-converted
+report pages (``data/examples/reports/README.md``): every file parses against the scheme, the
+FR/EN sides of a pair share refs, labels and relations, every entity has a ref, spans have no
+leading article, no trailing punctuation and never cross a blank line, and the README's counts
+are the files' counts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from defnlp.io.markup import read_markup_files
+from defnlp.scheme import load_scheme
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "data" / "examples" / "reports"
+FILES = ("01-speeches-and-hearings.md", "02-industry-and-finance.md", "03-strategy-documents.md", "04-pdf-converted-reports.md")
+#: the densest bundled EN document has 29 relations and tests/viz shows the densest one: stay below
+MAX_RELATIONS = 28
+#: a leading article before a lower-case word; fixed names keep theirs ("La Spezia", "The Hague")
+ARTICLES = re.compile(r"^(?i:le|la|les|des|du|un|une|the|a|an)\s+[a-zà-ÿ]|^(?i:l|d|qu)['’]")
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return read_markup_files([EXAMPLES], load_scheme())
+
+
+def refs_of(doc) -> dict[int, str]:
+    return {idx: ref for ref, idx in doc.meta["refs"].items()}
+
+
+def relation_set(doc) -> set[tuple[str, str, str]]:
+    scheme = load_scheme()
+    refs = refs_of(doc)
+    out = set()
+    for r in doc.relations:
+        h, t = refs[r.head], refs[r.tail]
+        if scheme.is_symmetric(r.label):
+            h, t = sorted((h, t))
+        out.add((h, r.label, t))
+    return out
+
+
+def test_files_ids_pairs_and_splits(docs):
+    assert sorted(p.name for p in EXAMPLES.glob("*.md") if not p.name.startswith("README")) == list(FILES)
+    assert len(docs) == 40
+    pairs: dict[str, dict[str, object]] = {}
+    for d in docs:
+        m = re.fullmatch(r"(rep-\d{3})-(fr|en)", d.id)
+        assert m, d.id
+        assert d.lang == m.group(2) and d.meta["pair"] == m.group(1) and d.meta["split"] == "train", d.id
+        pairs.setdefault(m.group(1), {})[d.lang] = d
+    assert sorted(pairs) == [f"rep-{i:03d}" for i in range(1, 21)]
+    assert all(set(sides) == {"fr", "en"} for sides in pairs.values())
+
+
+def test_both_sides_share_refs_labels_and_relations(docs):
+    by_pair: dict[str, dict[str, object]] = {}
+    for d in docs:
+        by_pair.setdefault(d.meta["pair"], {})[d.lang] = d
+    for pair, sides in by_pair.items():
+        fr, en = sides["fr"], sides["en"]
+        fr_labels = {ref: fr.entities[i].label for ref, i in fr.meta["refs"].items()}
+        en_labels = {ref: en.entities[i].label for ref, i in en.meta["refs"].items()}
+        assert fr_labels == en_labels, pair
+        assert relation_set(fr) == relation_set(en), pair
+
+
+def test_every_entity_has_a_ref_and_sizes(docs):
+    for d in docs:
+        assert len(d.meta["refs"]) == len(d.entities), d.id
+        assert len(relation_set(d)) == len(d.relations), f"{d.id}: duplicate relation"
+        assert 1 <= len(d.relations) <= MAX_RELATIONS, d.id
+        assert 120 <= len(d.text.split()) <= 350, d.id
+        assert 10 <= len(d.entities) <= 30, d.id
+        assert all(r.head != r.tail for r in d.relations), d.id
+        d.validate()
+
+
+def test_spans_have_no_article_no_trailing_punctuation_and_no_blank_line(docs):
+    for d in docs:
+        for e in d.entities:
+            assert not ARTICLES.match(e.text), (d.id, e.text)
+            assert e.text[-1] not in ".,;:!?»\"'’", (d.id, e.text)
+            assert "\n\n" not in e.text and e.text == e.text.strip(), (d.id, e.text)
+
+
+def test_elisions_are_outside_the_span(docs):
+    """``d'[Airbus]``, ``l'[OTAN]``, ``qu'[Arquus]``: the span starts after the apostrophe."""
+    elided = 0
+    for d in docs:
+        for e in d.entities:
+            before = d.text[max(0, e.start - 3) : e.start]
+            if re.search(r"\b(?:[ldLD]|qu|Qu)['’]$", before):
+                elided += 1
+    assert elided >= 15
+
+
+def test_every_label_occurs_in_both_languages(docs):
+    scheme = load_scheme()
+    for lang in ("fr", "en"):
+        labels = {e.label for d in docs if d.lang == lang for e in d.entities}
+        assert labels == set(scheme.entity_labels), lang
+
+
+def test_readme_counts_are_the_files_counts(docs):
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    rels = Counter((d.lang, r.label) for d in docs for r in d.relations)
+    ents = Counter((d.lang, e.label) for d in docs for e in d.entities)
+    for counts in (rels, ents):
+        for label in {label for _, label in counts}:
+            row = re.search(rf"^\| {label} \| (\d+) \| (\d+) \| (\d+) \|$", readme, re.MULTILINE)
+            assert row, f"README has no row for {label}"
+            assert [int(x) for x in row.groups()] == [counts["fr", label], counts["en", label], counts["fr", label] + counts["en", label]], label
+    assert f"{len(docs)} documents" in readme
+    assert f"{sum(ents.values()):,} entities" in readme and f"{sum(rels.values())} relations" in readme
