@@ -31,12 +31,25 @@ every task:
 >>> linear_warmup_decay(warmup=2, total=10)(0)
 0.5
 
-Why not ``accelerate``: training here is single-process and on the CPU (frozen encoder,
-LoRA adapters or a small head, a partial-label loss), which the few lines below cover
-without a dependency; and accelerate's ``save_state`` pickles optimizer and RNG states,
-which this project never writes. Everything that touches devices and the optimizer step is
-in :class:`_Optimiser` (``prepare`` / ``step``): multi-process training can slot
-``Accelerator.prepare`` / ``Accelerator.backward`` in there and keep the checkpoints.
+* **several processes**: launched by ``torchrun`` (``WORLD_SIZE`` > 1 in the environment),
+  each of the N processes computes the loss of one shard of every batch (``batch[rank::N]``),
+  weighted by :meth:`TrainingTask.batch_weight` so that the summed gradient is the whole
+  batch's (:class:`_Distributed`); the gradients are summed across processes (gloo), and the
+  optimizer step, the clipping and the schedule then run identically everywhere. Rank 0 alone
+  evaluates (its record is sent to the others, so that every process takes the same
+  early-stopping decision), saves the model and writes the checkpoints. The batches are those
+  of one process, so N processes train the same model as one, up to float summation order
+  (with dropout, up to the masks drawn: each process draws its own, seeded by seed, epoch and
+  rank at each epoch — which also makes a resumed run draw the same ones).
+
+Why not ``accelerate`` or ``DistributedDataParallel``: they average each process's *mean*
+loss, which is the whole batch's gradient only when every shard holds as many labelled
+tokens — NER batches group windows by length, not by labelled tokens, so the mean of means
+would train another model than one process does. Here the gradient sum of a batch is one
+``all_reduce`` of the few trainable tensors (LoRA adapters and heads); the frozen-prefix
+cache calls encoder layers outside the module's ``forward``, which DDP's hooks do not follow;
+and accelerate's ``save_state`` pickles optimizer and RNG states, which this project never
+writes. ``torchrun`` (shipped with torch) launches the processes on one machine or several.
 """
 
 from __future__ import annotations
@@ -45,6 +58,7 @@ import abc
 import json
 import logging
 import math
+import os
 import random
 import time
 import warnings
@@ -140,6 +154,15 @@ class TrainingTask(abc.ABC, Generic[Batch]):
         """Load :meth:`state_tensors` back (resume)."""
         raise TrainingError(f"{type(self).__name__} does not support checkpoints", "train without 'checkpoint'/'resume'")
 
+    def batch_weight(self, batch: Batch) -> float:
+        """How many units :meth:`loss` averages over in ``batch`` (default: its items).
+
+        With several processes each computes the loss of a shard of a batch; the shards' losses
+        are summed in these proportions, so that the gradient is that of the whole batch. A task
+        whose loss is a mean over something else (labelled tokens) returns that count.
+        """
+        return float(len(batch))  # type: ignore[arg-type]
+
 
 @dataclass
 class LoopSettings:
@@ -184,6 +207,10 @@ class _Optimiser:
 
     def step(self, loss: torch.Tensor) -> None:
         loss.backward()
+        self.finish_step()
+
+    def finish_step(self) -> None:
+        """Clip the gradients, step the optimizer and the schedule, clear the gradients."""
         torch.nn.utils.clip_grad_norm_(self.params, self.settings.grad_clip)
         self.optimizer.step()
         if self.scheduler is not None:
@@ -213,6 +240,102 @@ class _Optimiser:
                         "exp_avg": tensors[f"opt.{key}.exp_avg"].clone(),
                         "exp_avg_sq": tensors[f"opt.{key}.exp_avg_sq"].clone(),
                     }
+
+
+class _Distributed:
+    """The processes of a ``torchrun`` launch (``WORLD_SIZE`` > 1): shards, gradient sums, rank 0's decisions.
+
+    One process (no ``WORLD_SIZE``, or 1) gets ``world == 1`` and the loop takes its plain path.
+    The process group (gloo: the tensors of a training step live on the CPU) is created here
+    from torchrun's environment unless the caller made one, and destroyed by :meth:`close`.
+    """
+
+    def __init__(self) -> None:
+        self.rank, self.world, self.owned = 0, 1, False
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            try:
+                dist.init_process_group(backend="gloo")
+            except (RuntimeError, ValueError) as err:
+                raise TrainingError(f"cannot join the {os.environ['WORLD_SIZE']} training processes: {err}",
+                                    "launch with torchrun (it sets RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT); "
+                                    "see docs/fine-tuning.md") from err
+            self.owned = True
+        self.rank, self.world = dist.get_rank(), dist.get_world_size()
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def shard(self, batch: Any) -> Any:
+        """This process's share of ``batch``: every N-th item from its rank on."""
+        return batch[self.rank :: self.world]
+
+    @torch.no_grad()
+    def broadcast_params(self, params: list[torch.Tensor]) -> None:
+        """Rank 0's values of ``params`` everywhere (the same start whatever each process computed)."""
+        import torch.distributed as dist
+
+        for p in params:
+            dist.broadcast(p.data, src=0)
+
+    def same(self, value: int, what: str) -> None:
+        """Fail (:class:`TrainingError`) unless every process holds the same ``value``."""
+        import torch.distributed as dist
+
+        t = torch.tensor([value, -value], dtype=torch.long)
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        if int(t[0]) != -int(t[1]):
+            raise TrainingError(f"the training processes disagree on {what} ({-int(t[1])} to {int(t[0])})",
+                                "every process must read the same checkpoint: put 'checkpoint' on a shared folder")
+
+    @torch.no_grad()
+    def sum_gradients(self, params: list[torch.Tensor], loss: float) -> float:
+        """Sum the gradients of ``params`` and the weighted ``loss`` over the processes; return the batch loss.
+
+        A parameter that no process's shard reached keeps ``grad = None`` (as in one process).
+        """
+        import torch.distributed as dist
+
+        parts = [p.grad.reshape(-1).float() if p.grad is not None else torch.zeros(p.numel()) for p in params]
+        reached = [1.0 if p.grad is not None else 0.0 for p in params]
+        flat = torch.cat(parts + [torch.tensor(reached + [loss], dtype=torch.float32)])
+        dist.all_reduce(flat)
+        total = sum(p.numel() for p in params)
+        offset = 0
+        for i, p in enumerate(params):
+            n = p.numel()
+            p.grad = flat[offset : offset + n].view_as(p).to(p.dtype).clone() if flat[total + i] > 0 else None
+            offset += n
+        return float(flat[-1])
+
+    def broadcast_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Rank 0's ``record`` (JSON) in every process."""
+        import torch.distributed as dist
+
+        data = torch.tensor(list(json.dumps(record).encode("utf-8")) if self.main else [], dtype=torch.uint8)
+        size = torch.tensor([data.numel()], dtype=torch.long)
+        dist.broadcast(size, src=0)
+        if not self.main:
+            data = torch.empty(int(size), dtype=torch.uint8)
+        dist.broadcast(data, src=0)
+        return json.loads(bytes(data.tolist()).decode("utf-8"))
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.owned:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+            self.owned = False
 
 
 @dataclass
@@ -275,12 +398,23 @@ def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) 
     """Seed, build the task, train it epoch by epoch; return its output model directory.
 
     ``make_task`` is called after seeding, so that the task's initial weights are seeded too.
+    Under ``torchrun`` with several processes, each trains on its shard of every batch and
+    rank 0 writes the model and the checkpoints (see the module's docstring).
 
     >>> out = run_training(lambda: MyTask(cfg), LoopSettings(epochs=5, seed=13, patience=2))  # doctest: +SKIP
     """
+    dist = _Distributed()
+    try:
+        return _run(make_task, settings, dist)
+    finally:
+        dist.close()
+
+
+def _run(make_task: Callable[[], TrainingTask], settings: LoopSettings, dist: _Distributed) -> Path:
     from tqdm.auto import tqdm
 
     process_started = time.perf_counter()
+    info = log.info if dist.main else log.debug
     set_seed(settings.seed)
     task = make_task()
     opt = _Optimiser(task, settings)
@@ -289,7 +423,14 @@ def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) 
     ckpt = settings.checkpoint
     if ckpt is not None and settings.resume and (ckpt / "state.json").is_file():
         state = _load_checkpoint(ckpt, task, opt)
-        log.info("resuming from %s after epoch %d", ckpt, state.epoch)
+        info("resuming from %s after epoch %d", ckpt, state.epoch)
+    if dist.world > 1:
+        dist.same(state.epoch, "the epoch to resume after")
+        dist.broadcast_params(opt.params)
+        info("training in %d processes (rank 0 writes the model)", dist.world)
+        if type(task).batch_weight is TrainingTask.batch_weight:
+            info("%s weights each process's share of a batch by its items: if its loss averages over something "
+                 "else, %d processes approximate the model of one", type(task).__name__, dist.world)
     opt.schedule(settings.total_steps(steps_per_epoch), done=state.epoch * steps_per_epoch)
 
     step = state.epoch * steps_per_epoch
@@ -297,46 +438,75 @@ def run_training(make_task: Callable[[], TrainingTask], settings: LoopSettings) 
     wall_before = state.wall_seconds  # earlier processes of a resumed run
     for epoch in range(state.epoch, settings.epochs):
         task.model.train()
+        if dist.world > 1:  # each process its own dropout masks, the same again when resumed at this epoch
+            torch.manual_seed((settings.seed * 1000 + epoch) * 1000 + dist.rank)
         batches = task.batches(epoch)
         losses: list[float] = []
-        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch", leave=False, disable=None)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}/{settings.epochs}", unit="batch", leave=False,
+                   disable=None if dist.main else True)
         for batch in bar:
-            with training_autocast(settings.precision):
-                loss = task.loss(batch)
-            opt.step(loss)
-            losses.append(loss.item())
+            if dist.world > 1:
+                losses.append(_distributed_step(task, opt, dist, batch, settings.precision))
+            else:
+                with training_autocast(settings.precision):
+                    loss = task.loss(batch)
+                opt.step(loss)
+                losses.append(loss.item())
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
             step += 1
             if settings.log_every and step % settings.log_every == 0:
-                log.info("step %d (epoch %d, %d/%d): loss %.4f, %.0f s", step, epoch + 1, len(losses), len(batches),
-                         np.mean(losses[-settings.log_every:]), time.perf_counter() - started)
+                info("step %d (epoch %d, %d/%d): loss %.4f, %.0f s", step, epoch + 1, len(losses), len(batches),
+                     np.mean(losses[-settings.log_every:]), time.perf_counter() - started)
             if settings.max_steps and step >= settings.max_steps:
                 break
         record: dict[str, Any] = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else math.nan}
         if settings.record_seconds:
             record["seconds"] = round(time.perf_counter() - started, 1)
-        record.update(task.evaluate())
+        if dist.main:
+            record.update(task.evaluate())
+        if dist.world > 1:  # rank 0's evaluation decides for every process
+            record = dist.broadcast_record(record)
         state.history.append(record)
         state.epoch = epoch + 1
         state.wall_seconds = round(wall_before + time.perf_counter() - process_started, 1)
-        log.info("epoch %d: %s", epoch + 1, {k: v for k, v in record.items() if not isinstance(v, dict)})
+        info("epoch %d: %s", epoch + 1, {k: v for k, v in record.items() if not isinstance(v, dict)})
         score = record.get("dev_f1", -record["loss"])
         if score > state.best_score:
             state.best_score, state.best_epoch, state.bad_epochs = score, epoch + 1, 0
-            task.save(state.history)
+            if dist.main:
+                task.save(state.history)
         else:
             state.bad_epochs += 1
-        if ckpt is not None:
+        if ckpt is not None and dist.main:
             _save_checkpoint(ckpt, task, opt, state)
         if settings.max_steps and step >= settings.max_steps:
             break
         if "dev_f1" in record and state.bad_epochs >= max(1, settings.patience):
-            log.info("early stopping: no dev improvement for %d epochs (best epoch %d)", state.bad_epochs, state.best_epoch)
+            info("early stopping: no dev improvement for %d epochs (best epoch %d)", state.bad_epochs, state.best_epoch)
             break
-    if not (task.output / "defnlp.json").is_file():
-        raise TrainingError(f"training finished without saving a model to {task.output} (no epoch completed?)")
-    task.finish(state.history, state.best_epoch, wall_seconds=state.wall_seconds)
+    if dist.main:
+        if not (task.output / "defnlp.json").is_file():
+            raise TrainingError(f"training finished without saving a model to {task.output} (no epoch completed?)")
+        task.finish(state.history, state.best_epoch, wall_seconds=state.wall_seconds)
+    dist.barrier()  # every process returns once the model is complete
     return task.output
+
+
+def _distributed_step(task: TrainingTask, opt: _Optimiser, dist: _Distributed, batch: Any, precision: str) -> float:
+    """One step of one process: the loss of its shard, weighted by its share of the batch; gradients summed."""
+    shards = [batch[r :: dist.world] for r in range(dist.world)]
+    weights = [task.batch_weight(shard) if len(shard) else 0.0 for shard in shards]
+    total = sum(weights)
+    mine, share = shards[dist.rank], (weights[dist.rank] / total if total > 0 else 0.0)
+    loss_share = 0.0
+    if len(mine):
+        with training_autocast(precision):
+            loss = task.loss(mine)
+        (loss * share).backward()
+        loss_share = loss.item() * share
+    batch_loss = dist.sum_gradients(opt.params, loss_share)
+    opt.finish_step()
+    return batch_loss
 
 
 class TrainingConfigMixin:

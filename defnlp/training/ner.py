@@ -94,6 +94,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     checkpoint: str = ""
     threads: int = 0
     adapter: str = "lora"  # "lora" (adapters) or "full" (all weights of the layers from frozen_layers up)
+    dropout: float | None = None  # encoder (hidden, attention) and head dropout; None: the encoder's own and 0.1
     precision: str = "auto"  # "auto" (bf16 autocast where the CPU has bf16 units, else fp32), "fp32", "bf16"
     lora: LoraSettings = field(default_factory=LoraSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)  # for the sources with augment = true
@@ -109,6 +110,8 @@ class NerTrainingConfig(TrainingConfigMixin):
             raise ConfigError("max_tokens must be between 8 and 510")
         if self.adapter not in ADAPTERS:
             raise ConfigError(f"unknown adapter {self.adapter!r}", f"use one of {', '.join(ADAPTERS)}")
+        if self.dropout is not None and not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
+            raise ConfigError(f"dropout must be a number in [0, 1) or unset, not {self.dropout!r}")
         if self.precision not in TRAINING_PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}", f"use one of {', '.join(TRAINING_PRECISIONS)}")
         self.rehearsal.validate()
@@ -271,6 +274,10 @@ class NerTask(TrainingTask[list[int]]):
         base = encoder.model
         for p in base.parameters():
             p.requires_grad_(False)
+        if cfg.dropout is not None:  # every dropout of the encoder (embeddings, attention, hidden states)
+            for module in base.modules():
+                if isinstance(module, torch.nn.Dropout):
+                    module.p = float(cfg.dropout)
         n_layers = int(base.config.num_hidden_layers)
         if not 0 <= cfg.frozen_layers < n_layers:
             raise ConfigError(f"frozen_layers must be between 0 and {n_layers - 1}")
@@ -285,7 +292,8 @@ class NerTask(TrainingTask[list[int]]):
             if cfg.frozen_layers:
                 cfg.lora.layers = [n for n in (cfg.lora.layers or self.trained_layers) if n >= cfg.frozen_layers]
             self.peft_model = add_lora(base, cfg.lora)
-        self.model: NerModel = NerModel(self.peft_model, NerHead(int(base.config.hidden_size), len(self.tagset)))
+        head_dropout = 0.1 if cfg.dropout is None else float(cfg.dropout)
+        self.model: NerModel = NerModel(self.peft_model, NerHead(int(base.config.hidden_size), len(self.tagset), head_dropout))
         self.base_dir: Path | None = None
         self.base_spec: ModelSpec | None = None
         if cfg.init_from:
@@ -307,6 +315,7 @@ class NerTask(TrainingTask[list[int]]):
         self.data = {"train": data_record(train_docs), "dev": data_record(self.dev_docs)}
         self.train_ds = windows_dataset(train_docs, tokenizer, self.tagset, cfg.max_tokens, cfg.overlap)
         self.lengths = [len(x) for x in self.train_ds["input_ids"]]
+        self.labelled = [sum(t >= 0 for t in tags) for tags in self.train_ds["tags"]]  # tokens the loss averages over
         log.info("training on %d windows (%d tokens) from %d documents; dev: %d documents",
                  len(self.train_ds), sum(self.lengths), len(train_docs), len(self.dev_docs))
         self.prefix = (FrozenPrefix(self.peft_model, cfg.frozen_layers, tokenizer.pad_token_id, self.precision)
@@ -395,6 +404,10 @@ class NerTask(TrainingTask[list[int]]):
     def batches(self, epoch: int) -> list[list[int]]:
         rng = random.Random(self.cfg.seed * 1000 + epoch)
         return length_grouped_batches(self.lengths, self.cfg.batch_tokens, rng, self.cfg.max_batch)
+
+    def batch_weight(self, batch: list[int]) -> float:
+        """The labelled tokens of ``batch``: the loss (and the distillation term) is their mean."""
+        return float(sum(self.labelled[i] for i in batch))
 
     def loss(self, batch: list[int]) -> torch.Tensor:
         ids, mask, allowed = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
