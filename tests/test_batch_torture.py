@@ -149,6 +149,23 @@ def test_dumps_record_gives_strict_json_for_any_value(value) -> None:
     assert obj["id"] == "x" and ("error" in obj or obj["meta"]["v"] == value or value != value)
 
 
+def test_ids_that_are_not_strings_are_never_written_as_python_reprs(tmp_path, tiny_nlp) -> None:
+    """Finding 1e end to end: an integer id is its decimal text, any other non-string id an error
+    record with the file:line id (before: ``"{'nested': 915}"``, ``"[3]"``, ``"True"`` were written as ids)."""
+    src = tmp_path / "ids.jsonl"
+    ids = ['{"nested": 915}', "[3]", "7", "true", "1.5", "null", '"s"', "-0"]
+    src.write_text("".join('{"id": %s, "text": "La DGA à Brest."}\n' % i for i in ids), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    annotate_files([src], out, nlp=tiny_nlp, progress=False)
+    recs = strict_lines(out)
+    assert [r["id"] for r in recs] == ["ids.jsonl:1", "ids.jsonl:2", "7", "ids.jsonl:4", "ids.jsonl:5",
+                                       "ids.jsonl:6", "s", "0"]
+    assert [("error" in r) for r in recs] == [True, True, False, True, True, False, False, False]
+    assert all(r["error"]["type"] == "RecordFormatError" and "'id' field" in r["error"]["message"]
+               for r in recs if "error" in r)
+    assert not any(re.search(r"[{}\[\]']|^(True|False|None)$", r["id"]) for r in recs)
+
+
 # ---- the salted stress test ------------------------------------------------------------------------
 def salted_jsonl(path: Path, n: int, seed: int = 16) -> int:
     """``n`` JSONL lines, salted with every bad-record class; returns the number of records (non-blank lines)."""
@@ -298,6 +315,51 @@ def test_resume_checks_the_ids_already_written(tmp_path) -> None:
             _skip_written(iter([InputRecord("b", "x")]), writer.done, writer.written_ids)
         with pytest.raises(InputChangedError, match="hold 0 records"):
             _skip_written(iter([]), writer.done, writer.written_ids)
+
+
+def _jsonl_docs(path: Path, ids: list[str]) -> None:
+    path.write_text("".join(json.dumps({"id": i, "text": f"La DGA a commandé des Griffon ({i})."}) + "\n" for i in ids),
+                    encoding="utf-8")
+
+
+def test_resume_refuses_a_jsonl_file_edited_before_the_resume_point(tmp_path, tiny_nlp) -> None:
+    """Finding 3a for one file: two records before the resume point swapped, same size, mtime put
+    back (as ``cp -p`` or a careful editor would) — the old count-based resume wrote d0, d1 twice
+    in the wrong places without a word."""
+    src = tmp_path / "docs.jsonl"
+    ids = [f"d{i}" for i in range(10)]
+    _jsonl_docs(src, ids)
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(Interrupted):
+        annotate_files([src], out, nlp=StopsAfter(tiny_nlp, 4), progress=False)
+    st = src.stat()
+    _jsonl_docs(src, [ids[1], ids[0], *ids[2:]])
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert src.stat().st_size == st.st_size and src.stat().st_mtime_ns == st.st_mtime_ns
+    with pytest.raises(InputChangedError, match="docs.jsonl changed") as err:
+        annotate_files([src], out, nlp=tiny_nlp, progress=False)
+    assert "--overwrite" in err.value.hint and not out.exists()
+
+
+def test_resume_checks_the_record_ids_when_the_fingerprint_misses_a_change(tmp_path, tiny_nlp, monkeypatch) -> None:
+    """Finding 3a, second line of defence: a change the fingerprint cannot see (in the middle of a
+    file larger than the hashed head and tail) still stops the resume, by the ids already written
+    (the old resume skipped 4 records by count: d4 lost, the summary said all were written)."""
+    import defnlp.batch as batch
+
+    src = tmp_path / "docs.jsonl"
+    ids = [f"d{i}" for i in range(10)]
+    _jsonl_docs(src, ids)
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setattr(batch, "_fingerprint", lambda path: ["same"])  # blind to every change
+    with pytest.raises(Interrupted):
+        annotate_files([src], out, nlp=StopsAfter(tiny_nlp, 4), progress=False)
+    _jsonl_docs(src, [i for i in ids if i != "d1"])  # a record deleted before the resume point
+    with pytest.raises(InputChangedError, match="'d2'.*'d1'"):
+        annotate_files([src], out, nlp=tiny_nlp, progress=False)
+    _jsonl_docs(src, ids)  # restored: the resume goes on and completes the output
+    summary = annotate_files([src], out, nlp=tiny_nlp, progress=False)
+    assert summary["resumed_from"] == 4 and [r["id"] for r in strict_lines(out)] == ids
 
 
 def test_conll_ids_with_blank_lines_do_not_shift_the_resume(tmp_path, tiny_nlp) -> None:
