@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,5 +50,6 @@ def run(args: argparse.Namespace) -> int:
         from ..training.relations import RelationTrainingConfig, train_relations
 
         out = train_relations(load_config(RelationTrainingConfig, args.config, overrides))
-    print(out)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, the model's path once (rank 0 wrote it)
+        print(out)
     return 0
