@@ -1,9 +1,10 @@
 """Batch contract at scale (issue 16): a salted JSONL, an uninterrupted run, three ``kill -9``.
 
-    python benchmarks/batch_torture.py [--model defence-v2] [--lines 100000] [--seed 16]
+    python benchmarks/batch_torture.py [--model defence-v2] [--records 100000] [--seed 16]
                                        [--kills 3] [--workdir DIR] [--keep] [--threads N]
 
-Writes ``--lines`` JSONL lines, deterministic from ``--seed``: mostly short FR/EN defence
+Writes a JSONL file of ``--records`` records (plus the blank lines salted between them, which
+are not records), deterministic from ``--seed``: mostly short FR/EN defence
 sentences (a few templates filled with numbers, names, places), salted at fixed rates with every
 bad-record class (``CLASSES``: lone surrogates in the text, the id or another field; NaN,
 Infinity and overflowing numbers; texts and ids of the wrong type; values that are not objects;
@@ -35,7 +36,7 @@ being re-run after each kill until it completes. Checked and reported:
 of a tiny model (as ``tests/conftest.py`` trains one, on the ``tiny-random-e5`` encoder) exercises
 the same batch machinery (readers, writer, ledger, resume) in a fraction of the time:
 
-    OMP_NUM_THREADS=1 python benchmarks/batch_torture.py --model /tmp/tiny-ner --lines 3000
+    OMP_NUM_THREADS=1 python benchmarks/batch_torture.py --model /tmp/tiny-ner --records 3000
 
 Writes benchmarks/results/batch_torture.json (``--output`` to change) and exits 1 when a check
 fails. The work folder (a temporary one unless ``--workdir``) is removed unless ``--keep``.
@@ -229,30 +230,36 @@ TOO_LARGE = "over the size limit"
 ORDINARY = "ordinary"
 
 
-def write_salted(path: Path, n_lines: int, seed: int, huge: int = 3, huge_mb: float = 2.0,
+def write_salted(path: Path, n_records: int, seed: int, huge: int = 3, huge_mb: float = 2.0,
                  too_large_mb: float | None = None) -> list[Line]:
-    """Write ``n_lines`` salted JSONL lines to ``path``; return them (bytes, class, own id).
+    """Write ``n_records`` salted JSONL records to ``path``, with blank lines (not records) salted
+    between them; return every line written (class, own id).
 
-    ``huge`` records of ``huge_mb`` MB of text are placed at spread lines, and one line of
+    ``huge`` records of ``huge_mb`` MB of text are placed at spread records, and one line of
     ``too_large_mb`` MB (over the record limit the runs are given) at two thirds.
     """
     rng = random.Random(seed)
-    huge_at = {int(n_lines * (k + 1) / (huge + 1)) for k in range(huge)} if n_lines > 2 * huge else set()
-    too_large_at = (2 * n_lines) // 3 + 1 if too_large_mb else -1
+    huge_at = {int(n_records * (k + 1) / (huge + 1)) for k in range(huge)} if n_records > 2 * huge else set()
+    too_large_at = (2 * n_records) // 3 + 1 if too_large_mb else -1
     cumulative, acc = [], 0.0
     for cls in CLASSES:
         acc += cls.rate
         cumulative.append((acc, cls))
+    not_records = {c.name for c in CLASSES if not c.record}
     lines: list[Line] = []
+    records = 0
     with open(path, "wb") as fh:
-        for i in range(n_lines):
-            if i in huge_at:
+        while records < n_records:
+            i = len(lines)  # line index: ids stay unique whatever the blank lines
+            if records in huge_at:
                 unit = " ".join(sentence(rng)[1] for _ in range(20)) + "\n\n"
                 text = unit * max(1, int(huge_mb * 1e6 / len(unit.encode("utf-8"))))
                 line = Line(_utf8(dumps({"id": f"huge{i}", "text": text})), HUGE, f"huge{i}")
-            elif i == too_large_at:
+                huge_at.discard(records)
+            elif records == too_large_at:
                 text = "La DGA à Brest. " * int(too_large_mb * 1e6 / 17 + 1)
                 line = Line(_utf8(dumps({"id": f"big{i}", "text": text})), TOO_LARGE, None)
+                too_large_at = -1
             else:
                 x = rng.random()
                 cls = next((c for bound, c in cumulative if x < bound), None)
@@ -265,6 +272,7 @@ def write_salted(path: Path, n_lines: int, seed: int, huge: int = 3, huge_mb: fl
             fh.write(line.data + b"\n")
             line.data = b""  # written: keep the class and the id only
             lines.append(line)
+            records += line.cls not in not_records
     return lines
 
 
@@ -507,7 +515,8 @@ def main() -> int:
     parser.add_argument("--model", default=None,
                         help="pipeline name or model directory (default: the shipped pipeline); a tiny model's "
                              "directory exercises the same batch machinery fast")
-    parser.add_argument("--lines", type=int, default=100_000, help="JSONL lines to write (default 100000)")
+    parser.add_argument("--records", type=int, default=100_000,
+                        help="JSONL records to write (default 100000), blank lines not counted")
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--kills", type=int, default=3, choices=sorted(KILL_POINTS), help="SIGKILLs (default 3)")
     parser.add_argument("--huge", type=int, default=3, help="huge records (default 3)")
@@ -541,7 +550,7 @@ def torture(args: argparse.Namespace, work: Path) -> int:
         stale.unlink()
     t = time.perf_counter()
     too_large_mb = args.record_limit_mb * (1 << 20) / 1e6 + 0.5
-    lines = write_salted(src, args.lines, args.seed, huge=args.huge, huge_mb=args.huge_mb, too_large_mb=too_large_mb)
+    lines = write_salted(src, args.records, args.seed, huge=args.huge, huge_mb=args.huge_mb, too_large_mb=too_large_mb)
     expected = expected_records(lines, src.name)
     n_records = len(expected)
     log.info("wrote %s: %d lines, %d records, %.1f MB in %.1f s", src, len(lines), n_records,
