@@ -347,7 +347,8 @@ def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
     en_lines = [s for d in docs for s in d.en]
     n_pairs = args.speed_pairs
     pairs = list(zip(fr_lines[:n_pairs], en_lines[:n_pairs]))
-    aligner = WordAligner(args.encoder, batch_size=args.batch_size, device=args.device)
+    first = args.speed_precisions.split(",")[0] or None
+    aligner = WordAligner(args.encoder, batch_size=args.batch_size, device=args.device, precision=first)
     aligner.align_batch(pairs[:8], src_lang="fr", tgt_lang="en")  # warm-up, language means
     # batched and one-at-a-time runs alternate over chunks, so that a change of machine load
     # during the run (the cores are shared) affects both modes alike
@@ -370,11 +371,25 @@ def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "batch_size": args.batch_size,
         "chunk": args.speed_chunk,
+        "precision": aligner.runtime.precision,
         "batched_pairs_per_s": round(len(pairs) / t_batched, 1),
         "one_at_a_time_pairs_per_s": round(len(pairs) / t_single, 1),
         "speedup": round(t_single / t_batched, 2),
         "identical_links": f"{same}/{len(pairs)}",
     }
+    # the other precisions, batched, against the first one's links (AER: the "aer" section)
+    by_precision = {aligner.runtime.precision: {"batched_pairs_per_s": word["batched_pairs_per_s"], "identical_links": "reference"}}
+    for precision in [p for p in args.speed_precisions.split(",") if p and p != aligner.runtime.precision]:
+        other = WordAligner(args.encoder, batch_size=args.batch_size, device=args.device, precision=precision)
+        other.align_batch(pairs[:8], src_lang="fr", tgt_lang="en")
+        start = time.perf_counter()
+        links = other.align_batch(pairs, src_lang="fr", tgt_lang="en")
+        seconds = time.perf_counter() - start
+        same_links = sum(a.pairs() == b.pairs() for a, b in zip(batched, links))
+        key = precision if precision == other.runtime.precision else f"{precision} ({other.runtime.precision})"
+        by_precision[key] = {"batched_pairs_per_s": round(len(pairs) / seconds, 1),
+                                                 "identical_links": f"{same_links}/{len(pairs)}"}
+    word["by_precision"] = by_precision
     # sentence alignment of a 1,000-sentence document pair (WMT14 documents, concatenated)
     n = args.doc_sentences
     sent = {}
@@ -400,6 +415,8 @@ def bench_speed(args: argparse.Namespace) -> dict[str, Any]:
           [["batched", len(pairs), word["device"], word["batched_pairs_per_s"]],
            ["one pair at a time", len(pairs), word["device"], word["one_at_a_time_pairs_per_s"]],
            ["speed-up", "", "", word["speedup"]]])
+    table("Word alignment speed by precision (batched, same pairs and run)", ["precision", "pairs/s", "links identical to the first"],
+          [[k, v["batched_pairs_per_s"], v["identical_links"]] for k, v in by_precision.items()])
     table(f"Sentence alignment of a {n}-sentence FR/EN document pair", ["aligner", "total s (embed + search)", "search only s", "correct 1-1 links"],
           [[k, v["seconds_total"], v["seconds_search_only"], f"{v['correct_1_1_links']}/{n}"] for k, v in sent.items()])
     return {"word_alignment": word, "sentence_alignment": sent, "cpu_count": os.cpu_count()}
@@ -636,6 +653,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default=None)
     parser.add_argument("--speed-pairs", type=int, default=300)
+    parser.add_argument("--speed-precisions", default="fp32,int8,auto",
+                        help="speed: precisions of the word aligner, the first also timed one pair at a time")
     parser.add_argument("--speed-chunk", type=int, default=100, help="pairs per alternation of the two speed modes")
     parser.add_argument("--doc-sentences", type=int, default=1000)
     parser.add_argument("--ner-model", default=None, help="NER model for the projection and entities sections")
