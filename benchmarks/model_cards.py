@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from common import load_result, md_table  # noqa: E402  (benchmarks/ is this script's own folder)
+from defnlp.integrity import sha256_file  # noqa: E402
 from defnlp.models import read_model_dir, update_card  # noqa: E402
 
 
@@ -82,11 +83,19 @@ def training_section(spec) -> str:
     return "\n".join(lines)
 
 
-def result_of(benchmark: str, model_name: str) -> dict | None:
-    """The newest fp32 ``<benchmark>*.json`` result measured on ``model_name`` (each model keeps its own)."""
+def measured_on(result: dict, spec, weights: Path) -> bool:
+    """Whether ``result`` was measured on this model: its name and, where the result records it,
+    its weights (a retrained model keeps its name; results of the previous weights do not count)."""
+    model = result.get("model") or {}
+    sha = model.get("weights_sha256")
+    return model.get("name") == spec.name and (sha is None or sha == sha256_file(weights))
+
+
+def result_of(benchmark: str, path: Path, precisions: tuple[str, ...] = ("auto", "fp32")) -> dict | None:
+    """The newest ``<benchmark>*.json`` result measured on the model at ``path`` at one of ``precisions``."""
+    spec, weights = read_model_dir(path)
     found = [r for p in sorted((ROOT / "benchmarks" / "results").glob(f"{benchmark}*.json"))
-             if (r := load_result(p.stem)) and r.get("model", {}).get("name") == model_name
-             and r.get("precision", "auto") in ("auto", "fp32")]
+             if (r := load_result(p.stem)) and measured_on(r, spec, weights) and r.get("precision", "auto") in precisions]
     return max(found, key=lambda r: r["date"]) if found else None
 
 
@@ -101,7 +110,7 @@ def adapter_line(spec) -> str:
 
 def ner_card(path: Path) -> str:
     spec, _ = read_model_dir(path)
-    quality = result_of("ner_quality", spec.name)
+    quality = result_of("ner_quality", path)
     speed = load_result("throughput")
     lines = [
         f"# {spec.name}",
@@ -137,8 +146,7 @@ def ner_card(path: Path) -> str:
                                     for k, v in sorted(per.items())], ["label", "P", "R", "F1", "gold"]), ""]
                 if "entities_crossing_blank_line" in ex:
                     lines += [f"Predicted entities crossing a blank line there: {ex['entities_crossing_blank_line']}.", ""]
-    int8 = [r for p in sorted((ROOT / "benchmarks" / "results").glob("ner_quality*.json"))
-            if (r := load_result(p.stem)) and r.get("model", {}).get("name") == spec.name and r.get("precision") == "int8"]
+    int8 = [r] if (r := result_of("ner_quality", path, ("int8",))) else []
     if quality and int8:
         fp32 = {(r["set"], r["labels"]): r["defnlp_f1"] for r in quality["rows"]}
         rows = [{"set": r["set"], "labels": r["labels"], "fp32_f1": fp32[(r["set"], r["labels"])], "int8_f1": r["defnlp_f1"],
@@ -178,7 +186,7 @@ def ner_card(path: Path) -> str:
 
 def re_card(path: Path) -> str:
     spec, _ = read_model_dir(path)
-    rel = result_of("relations", spec.name)
+    rel = result_of("relations", path)
     lines = [
         f"# {spec.name}",
         "",

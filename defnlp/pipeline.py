@@ -139,13 +139,17 @@ class Pipeline:
 
     def info(self) -> dict[str, Any]:
         out = {
-            "ner": {"name": self.ner.spec.name, "path": self.ner.path, "labels": self.entity_labels},
+            "ner": {"name": self.ner.spec.name, "path": self.ner.path, "labels": self.entity_labels,
+                    "weights_sha256": self.ner.weights_sha256},
             "encoder": self.ner.encoder.info.to_dict(),
             "device": str(self.runtime.device),
             "precision": self.runtime.precision,
         }
         if self.relations is not None:
-            out["relations"] = {"name": self.relations.spec.name, "path": self.relations.path, "labels": self.relation_labels}
+            from .integrity import sha256_file
+
+            out["relations"] = {"name": self.relations.spec.name, "path": self.relations.path, "labels": self.relation_labels,
+                                "weights_sha256": sha256_file(Path(self.relations.path) / self.relations.spec.weights)}
         return out
 
     # ---- internals ------------------------------------------------------------------------------
