@@ -44,10 +44,15 @@ def ner_section() -> list[str]:
         "(PERSON→PER, ORG→ORG, GPE/LOC/FAC→LOC, NORP→NAT, DATE/TIME→DATE, MONEY→MONEY, "
         "CARDINAL/QUANTITY→QUANTITY, LAW→DOCUMENT; French MISC dropped). Rows name the labels scored; "
         "per-label rows give defnlp alone (spaCy has no such label).", "",
-        md_table(res["rows"], ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta", "defnlp_p", "defnlp_r"],
-                 {"defnlp_f1": "defnlp F1", "spacy_md_f1": "spaCy md F1", "defnlp_p": "defnlp P", "defnlp_r": "defnlp R"}),
+        md_table(res["rows"], ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta", "defnlp_p", "defnlp_r"]
+                 + (["compare_f1"] if res.get("compare") else []),
+                 {"defnlp_f1": "defnlp F1", "spacy_md_f1": "spaCy md F1", "defnlp_p": "defnlp P", "defnlp_r": "defnlp R",
+                  "compare_f1": "compared F1"}),
         "",
     ]
+    if res.get("compare"):
+        c = res["compare"]
+        lines += [f"Compared: `{c['name']}` ({c.get('path', '')}) in the same run.", ""]
     return lines
 
 

@@ -135,7 +135,9 @@ def ner_card(path: Path) -> str:
                   md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1"] + (["compare_f1"] if quality.get("compare") else [])
                            + ["spacy_md_f1", "delta"]), ""]
         if quality.get("compare"):
-            lines += [f"`compare_f1`: `{quality['compare']['name']}` in the same run.", ""]
+            c = quality["compare"]
+            where = f" ({c['path']})" if c.get("path") and not str(c["path"]).startswith("/") else ""
+            lines += [f"`compare_f1`: `{c['name']}`{where} in the same run.", ""]
         for key, what in (("defnlp examples dev | all labels", "the project's held-out examples (dev split, FR+EN)"),
                           ("layout dev | all labels", "the layout dev set (`data/layout-dev`, never trained on)")):
             ex = quality.get("details", {}).get(key)
@@ -184,6 +186,16 @@ def ner_card(path: Path) -> str:
     return "\n".join(lines)
 
 
+def _alias_note(spec) -> str:
+    """How the card's acronym/alias links are scored (measured on dev since defence-v2-re 0.2.1)."""
+    alias = (spec.head.get("decision") or {}).get("alias_score")
+    links = (spec.training.get("decision") or {}).get("alias_links") or {}
+    if alias is None:
+        return " (score 0.95, not measured)"
+    measured = f": {links['correct']} of {links['found']} right on dev" if links.get("found") else ""
+    return f" scored with their measured precision ({alias:.2f}{measured})"
+
+
 def re_card(path: Path) -> str:
     spec, _ = read_model_dir(path)
     rel = result_of("relations", path)
@@ -201,7 +213,7 @@ def re_card(path: Path) -> str:
         + (f" over {spec.head['context_layers']} block-local self-attention layer(s) with typed entity markers (blocks of "
            f"{spec.head.get('context_block', 128)} tokens)" if spec.head.get("context_layers") else "")
         + ", pairs within the same or neighbouring sentences, labels masked by the scheme's head/tail types; "
-        "acronym/alias rules add SAME_AS links",
+        "acronym/alias rules add SAME_AS links" + _alias_note(spec),
         _decision_line(spec),
         f"- size: {sum(f.stat().st_size for f in path.iterdir()) / 2**20:.1f} MB on disk",
         "",
