@@ -33,7 +33,7 @@ from ..text import plan_windows, split_sentences, token_sentence_starts
 
 log = logging.getLogger(__name__)
 
-__all__ = ["windows_dataset"]
+__all__ = ["windows_dataset", "oversampled_passes", "epoch_batches"]
 
 
 def encode_doc(doc: Doc, tokenizer, tagset: TagSet, max_tokens: int, overlap: int = 32) -> list[dict[str, Any]]:
@@ -71,12 +71,14 @@ def encode_doc(doc: Doc, tokenizer, tagset: TagSet, max_tokens: int, overlap: in
 
 
 def windows_dataset(docs: Sequence[Doc], tokenizer, tagset: TagSet, max_tokens: int, overlap: int = 32):
-    """A ``datasets.Dataset`` of labelled windows (columns input_ids, tags, free_labels, doc_id)."""
+    """A ``datasets.Dataset`` of labelled windows (columns input_ids, tags, free_labels, doc_id, and
+    doc_index: the position in ``docs`` of the window's document)."""
     from datasets import Dataset
 
-    rows: dict[str, list] = {"input_ids": [], "tags": [], "free_labels": [], "doc_id": []}
-    for doc in docs:
+    rows: dict[str, list] = {"input_ids": [], "tags": [], "free_labels": [], "doc_id": [], "doc_index": []}
+    for index, doc in enumerate(docs):
         for ex in encode_doc(doc, tokenizer, tagset, max_tokens, overlap):
+            ex["doc_index"] = index
             for k in rows:
                 rows[k].append(ex[k])
     if not rows["input_ids"]:
@@ -121,5 +123,50 @@ def length_grouped_batches(lengths: Sequence[int], token_budget: int, rng: rando
         part = order[i : i + chunk]
         for b in pack_batches([lengths[j] for j in part], token_budget, max_batch):
             batches.append([part[j] for j in b])
+    rng.shuffle(batches)
+    return batches
+
+
+def oversampled_passes(flagged: Sequence[bool], factor: float, rng: random.Random) -> list[list[int]]:
+    """The passes of one epoch over ``len(flagged)`` windows, each flagged window ``factor`` times.
+
+    Pass 0 holds every window once; ``int(factor) - 1`` more passes hold each flagged window
+    once; a fractional part ``f`` adds one last pass holding each flagged window with
+    probability ``f`` (one ``rng.random()`` draw per flagged window, in order), so a flagged
+    window is seen ``factor`` times on average, exactly ``factor`` times for an integer.
+    Separate passes put the copies of a window in different batches (one pass groups by
+    length, which would otherwise pack identical copies together). ``factor = 1`` or no
+    flagged window gives ``[[0, 1, ..., n - 1]]`` and draws nothing.
+
+    >>> oversampled_passes([False, True, False], 3, random.Random(0))
+    [[0, 1, 2], [1], [1]]
+    """
+    passes = [list(range(len(flagged)))]
+    chosen = [i for i, f in enumerate(flagged) if f]
+    if not chosen or factor <= 1:
+        return passes
+    whole, fraction = int(factor), factor - int(factor)
+    passes += [list(chosen) for _ in range(whole - 1)]
+    if fraction > 0:
+        extra = [i for i in chosen if rng.random() < fraction]
+        if extra:
+            passes.append(extra)
+    return passes
+
+
+def epoch_batches(lengths: Sequence[int], passes: Sequence[Sequence[int]], token_budget: int, rng: random.Random,
+                  max_batch: int = 64) -> list[list[int]]:
+    """Batches of window indices over the ``passes`` of an epoch (:func:`oversampled_passes`).
+
+    Each pass is cut into shuffled length-grouped batches (:func:`length_grouped_batches`),
+    then the batches of all passes are shuffled together. A single pass over every window
+    gives exactly ``length_grouped_batches(lengths, ...)`` with the same ``rng`` draws.
+    """
+    if len(passes) == 1 and list(passes[0]) == list(range(len(lengths))):
+        return length_grouped_batches(lengths, token_budget, rng, max_batch)
+    batches: list[list[int]] = []
+    for windows in passes:
+        for b in length_grouped_batches([lengths[i] for i in windows], token_budget, rng, max_batch):
+            batches.append([windows[j] for j in b])
     rng.shuffle(batches)
     return batches

@@ -19,6 +19,10 @@ back-propagates through) the layers above — about twice as fast on CPU for K =
 ``adapter = "lora"`` (the default) trains LoRA adapters on the layers from K up;
 ``adapter = "full"`` trains every weight of those layers instead (the embeddings stay frozen)
 and ships their deltas from the base encoder (:mod:`defnlp.encoders.adapters`).
+
+``oversample_new_labels = k`` (with ``init_from``): every training window whose gold tags hold
+a label the base model lacks is seen ``k`` times per epoch (:meth:`NerTask._oversample`).
+
 ``precision = "auto"`` runs the steps under bf16 autocast where the CPU has bf16 units (AMX or
 AVX512-BF16), else fp32 (:func:`defnlp.inference.runtime.resolve_training_precision`).
 """
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -49,7 +54,7 @@ from ..models import ModelSpec, find_model, read_model_dir, write_model_dir
 from ..ner.model import NerHead, NerModel, head_tensors, partial_label_loss
 from ..tags import TagSet
 from ..scheme import load_scheme
-from .data import collate, length_grouped_batches, windows_dataset
+from .data import collate, epoch_batches, oversampled_passes, windows_dataset
 from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training, set_seed
 from .provenance import data_record
 from .rehearsal import RehearsalSettings, base_sources, pseudo_label, replay_documents
@@ -60,6 +65,8 @@ __all__ = ["NerTrainingConfig", "NerTask", "train_ner", "set_seed", "ADAPTERS"]
 
 #: what a NER run trains in the encoder: LoRA adapters, or all weights of the layers from ``frozen_layers`` up
 ADAPTERS = ("lora", "full")
+#: the largest ``oversample_new_labels``
+MAX_OVERSAMPLE = 20.0
 
 
 @dataclass
@@ -99,6 +106,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     lora: LoraSettings = field(default_factory=LoraSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)  # for the sources with augment = true
     rehearsal: RehearsalSettings = field(default_factory=RehearsalSettings)  # keeps the old labels when init_from is set
+    oversample_new_labels: float = 1.0  # windows with a label init_from's model lacks: seen this many times per epoch
     description: str = ""
     base_dir: str = ""
 
@@ -114,6 +122,11 @@ class NerTrainingConfig(TrainingConfigMixin):
             raise ConfigError(f"dropout must be a number in [0, 1) or unset, not {self.dropout!r}")
         if self.precision not in TRAINING_PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}", f"use one of {', '.join(TRAINING_PRECISIONS)}")
+        factor = self.oversample_new_labels
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not math.isfinite(factor) \
+                or not 1.0 <= factor <= MAX_OVERSAMPLE:
+            raise ConfigError(f"oversample_new_labels must be a finite number between 1 and {MAX_OVERSAMPLE:g}, not {factor!r}",
+                              "1 (the default) turns it off; 4 shows each window holding a new label 4 times per epoch")
         self.rehearsal.validate()
         for source in self.rehearsal.sources:
             source.validate()
@@ -318,6 +331,8 @@ class NerTask(TrainingTask[list[int]]):
         self.labelled = [sum(t >= 0 for t in tags) for tags in self.train_ds["tags"]]  # tokens the loss averages over
         log.info("training on %d windows (%d tokens) from %d documents; dev: %d documents",
                  len(self.train_ds), sum(self.lengths), len(train_docs), len(self.dev_docs))
+        self.oversample_record: dict[str, Any] = {}
+        self.passes = self._oversample(train_docs)  # the windows of an epoch, in passes (oversampled_passes)
         self.prefix = (FrozenPrefix(self.peft_model, cfg.frozen_layers, tokenizer.pad_token_id, self.precision)
                        if cfg.frozen_layers else None)
         self.cache = self.prefix.cache(self.train_ds, cfg.batch_tokens) if self.prefix else None
@@ -360,6 +375,41 @@ class NerTask(TrainingTask[list[int]]):
         self.rehearsal_record = record
         return train_docs * repeat + replay
 
+    def _oversample(self, train_docs: list[Doc]) -> list[list[int]]:
+        """The passes of every epoch over the training windows (:func:`~defnlp.training.data.oversampled_passes`).
+
+        With ``oversample_new_labels = k`` > 1 and ``init_from``, the *windows* (not the
+        documents) whose gold tags hold a label of ``labels`` that the base model lacks are seen
+        ``k`` times per epoch: a new label is often a few mentions in long documents, and
+        repeating a whole document would also repeat its windows without one. A fractional
+        ``k`` gives each such window one more copy with probability ``k - int(k)``, drawn once
+        for the run from ``random.Random(seed)``, so that every epoch has the same windows (the
+        step count of the LR schedule and of a resumed run stays exact) and every process of a
+        multi-process run builds the same batches. Only windows of the original training
+        sources count (their repeats and augmented copies included), not replayed rehearsal
+        documents. Without ``init_from``, or without new labels, every window is seen once.
+        """
+        factor, n = self.cfg.oversample_new_labels, len(self.lengths)
+        everything = [list(range(n))]
+        if factor <= 1:
+            return everything
+        base_labels = set(self.base_spec.labels) if self.base_spec is not None else None
+        new_labels = [x for x in self.labels if base_labels is not None and x not in base_labels]
+        if not new_labels:
+            log.warning("oversample_new_labels = %g has no effect: %s", factor,
+                        "the run has no init_from" if base_labels is None else "every label is one of the base model's")
+            return everything
+        new_tags = {self.tagset.begin_id(x) for x in new_labels} | {self.tagset.inside_id(x) for x in new_labels}
+        replayed = [train_docs[i].meta.get("rehearsal") == "replay" for i in self.train_ds["doc_index"]]
+        flagged = [not r and any(t in new_tags for t in tags) for r, tags in zip(replayed, self.train_ds["tags"])]
+        passes = oversampled_passes(flagged, factor, random.Random(self.cfg.seed))
+        size = sum(map(len, passes))
+        log.info("oversample_new_labels = %g: %d of %d windows hold a new label (%s); epoch of %d windows (was %d)",
+                 factor, sum(flagged), n, ", ".join(new_labels), size, n)
+        self.oversample_record = {"factor": factor, "new_labels": new_labels, "windows": sum(flagged),
+                                  "epoch_windows": size, "windows_once": n}
+        return passes
+
     def _logits(self, batch: list[int], ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.prefix is not None:
             return self.model.head(self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask))
@@ -399,11 +449,12 @@ class NerTask(TrainingTask[list[int]]):
         ]
 
     def steps_per_epoch(self) -> int:
-        return len(length_grouped_batches(self.lengths, self.cfg.batch_tokens, random.Random(0), self.cfg.max_batch))
+        return len(epoch_batches(self.lengths, self.passes, self.cfg.batch_tokens, random.Random(0), self.cfg.max_batch))
 
     def batches(self, epoch: int) -> list[list[int]]:
+        """Length-grouped batches of the epoch's windows (oversampled ones in extra passes); a function of seed and epoch."""
         rng = random.Random(self.cfg.seed * 1000 + epoch)
-        return length_grouped_batches(self.lengths, self.cfg.batch_tokens, rng, self.cfg.max_batch)
+        return epoch_batches(self.lengths, self.passes, self.cfg.batch_tokens, rng, self.cfg.max_batch)
 
     def batch_weight(self, batch: list[int]) -> float:
         """The labelled tokens of ``batch``: the loss (and the distillation term) is their mean."""
@@ -452,7 +503,8 @@ class NerTask(TrainingTask[list[int]]):
             max_tokens=cfg.max_tokens,
             overlap=cfg.overlap,
             training=cfg.training_record(history, data=self.data,
-                                         **({"rehearsal": self.rehearsal_record} if self.rehearsal_record else {})),
+                                         **({"rehearsal": self.rehearsal_record} if self.rehearsal_record else {}),
+                                         **({"oversample": self.oversample_record} if self.oversample_record else {})),
             description=cfg.description,
         )
         write_model_dir(self.output, spec, self.model_tensors())
