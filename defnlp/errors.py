@@ -7,7 +7,7 @@ All of them derive from :class:`DefnlpError`, so a caller can catch one type::
     ...     defnlp.load("no-such-model")
     ... except defnlp.DefnlpError as err:
     ...     print(err.hint)   # what to do about it  # doctest: +ELLIPSIS
-    shipped models: defence-v1-ner, ...
+    available pipelines: defence-v1, defence-v2; models: ...
 
 Each error carries a ``hint``: the action that fixes it. ``str(err)`` includes the hint.
 """

@@ -1062,6 +1062,7 @@ class _Renderer:
         for name in LAYOUT_TRANSFORMS[:9]:  # ligatures ... address; then wrap (+ hyphenate), whitespace
             if self.rng.random() < getattr(st, name) and getattr(self, name)():
                 self.names.append(name)
+        breaks_before_wrap = self.pieces.text.count("\n")
         if self.rng.random() < st.wrap:
             wrapped, hyphenated = self.wrap()
             self.names += (["wrap"] if wrapped else []) + (["hyphenate"] if hyphenated else [])
@@ -1072,6 +1073,8 @@ class _Renderer:
             text = self.pieces.text
             if "hyphenate" in self.names and text.count("-\n") <= self.doc.text.count("-\n"):
                 self.names.remove("hyphenate")
+            if text.count("\n") <= breaks_before_wrap:  # every break fell inside an entity and was undone
+                self.names.remove("wrap")
         return _rebuild(self.doc, self.pieces, self.n_hidden, self.added, self.added_relations, self.names)
 
 
