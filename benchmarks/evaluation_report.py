@@ -156,7 +156,12 @@ def alignment_section() -> list[str]:
         w = sp["word_alignment"]
         lines += [f"Word-alignment speed on {w['pairs']} sentence pairs ({w['device']}, {w['torch_threads']} threads): batched "
                   f"**{w['batched_pairs_per_s']} pairs/s** vs one pair at a time {w['one_at_a_time_pairs_per_s']} pairs/s, "
-                  f"×{w['speedup']}, identical links {w['identical_links']}.", ""]
+                  f"×{w['speedup']}, identical links {w['identical_links']} ({machine_line({'machine': sp.get('machine', {})})}).", ""]
+        if w.get("by_precision"):
+            rows = [{"precision": k, "pairs/s (batched)": v["batched_pairs_per_s"], "links identical to fp32": v["identical_links"]}
+                    for k, v in w["by_precision"].items()]
+            lines += ["Word alignment by precision, same pairs and run (AER of int8: the Hansards table above, row \"chosen on trial, int8\"):", "",
+                      md_table(rows, list(rows[0])), ""]
         rows = [{"mode": k, "sentences per side": v["sentences_per_side"], "seconds": v["seconds_total"], "search only (s)": v["seconds_search_only"],
                  "correct 1-1 links": v["correct_1_1_links"]} for k, v in sp["sentence_alignment"].items()]
         lines += ["Sentence alignment of a 1,000-sentence document pair:", "", md_table(rows, list(rows[0])), ""]
