@@ -18,6 +18,7 @@ import pytest
 from defnlp.io.markup import read_markup_files
 from defnlp.layout import blocks
 from defnlp.scheme import load_scheme
+from tests.example_checks import check_pairs, check_refs_and_relations, check_sides_agree, check_span_edges
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "examples" / "news"
@@ -33,60 +34,29 @@ def docs():
     return read_markup_files([EXAMPLES], load_scheme())
 
 
-def relation_set(doc) -> set[tuple[str, str, str]]:
-    scheme = load_scheme()
-    refs = {idx: ref for ref, idx in doc.meta["refs"].items()}
-    out = set()
-    for r in doc.relations:
-        h, t = refs[r.head], refs[r.tail]
-        if scheme.is_symmetric(r.label):
-            h, t = sorted((h, t))
-        out.add((h, r.label, t))
-    return out
-
-
 def test_files_ids_pairs_and_splits(docs):
     assert sorted(p.name for p in EXAMPLES.glob("*.md") if not p.name.startswith("README")) == sorted(FILES)
     assert len(docs) == 40
-    pairs: dict[str, dict[str, object]] = {}
-    for d in docs:
-        m = re.fullmatch(r"(news-\d{3})-(fr|en)", d.id)
-        assert m, d.id
-        assert d.lang == m.group(2) and d.meta["pair"] == m.group(1) and d.meta["split"] == "train", d.id
-        pairs.setdefault(m.group(1), {})[d.lang] = d
+    pairs = check_pairs(docs, "news")
     assert sorted(pairs) == [f"news-{i:03d}" for i in range(1, 21)]
-    assert all(set(sides) == {"fr", "en"} for sides in pairs.values())
 
 
 def test_both_sides_share_refs_labels_and_relations(docs):
-    by_pair: dict[str, dict[str, object]] = {}
-    for d in docs:
-        by_pair.setdefault(d.meta["pair"], {})[d.lang] = d
-    for pair, sides in by_pair.items():
-        fr, en = sides["fr"], sides["en"]
-        fr_labels = {ref: fr.entities[i].label for ref, i in fr.meta["refs"].items()}
-        en_labels = {ref: en.entities[i].label for ref, i in en.meta["refs"].items()}
-        assert fr_labels == en_labels, pair
-        assert relation_set(fr) == relation_set(en), pair
+    check_sides_agree(docs)
 
 
 def test_every_entity_has_a_ref_sizes_and_unique_relations(docs):
     for d in docs:
-        assert len(d.meta["refs"]) == len(d.entities), d.id
-        assert len(relation_set(d)) == len(d.relations), f"{d.id}: duplicate relation"
-        assert 1 <= len(d.relations) <= MAX_RELATIONS, d.id
+        check_refs_and_relations(d, MAX_RELATIONS)
         assert 10 <= len(d.entities) <= 30, d.id
         assert 120 <= len(d.text.split()) <= 350, d.id
-        d.validate()
 
 
 def test_spans_have_no_article_no_trailing_punctuation_and_stay_in_one_block(docs):
     for d in docs:
         bounds = blocks(d.text)
         for e in d.entities:
-            assert not ARTICLES.match(e.text), (d.id, e.text)
-            assert e.text[-1] not in ".,;:!?»\"", (d.id, e.text)
-            assert "\n\n" not in e.text, (d.id, e.text)
+            check_span_edges(d, ARTICLES)
             assert any(a <= e.start and e.end <= b for a, b in bounds), (d.id, e.text)
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from defnlp.io.markup import read_markup_files
 from defnlp.scheme import load_scheme
+from tests.example_checks import check_pairs, check_refs_and_relations, check_sides_agree
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "examples" / "reports"
@@ -32,56 +33,23 @@ def docs():
     return read_markup_files([EXAMPLES], load_scheme())
 
 
-def refs_of(doc) -> dict[int, str]:
-    return {idx: ref for ref, idx in doc.meta["refs"].items()}
-
-
-def relation_set(doc) -> set[tuple[str, str, str]]:
-    scheme = load_scheme()
-    refs = refs_of(doc)
-    out = set()
-    for r in doc.relations:
-        h, t = refs[r.head], refs[r.tail]
-        if scheme.is_symmetric(r.label):
-            h, t = sorted((h, t))
-        out.add((h, r.label, t))
-    return out
-
-
 def test_files_ids_pairs_and_splits(docs):
     assert sorted(p.name for p in EXAMPLES.glob("*.md") if not p.name.startswith("README")) == list(FILES)
     assert len(docs) == 40
-    pairs: dict[str, dict[str, object]] = {}
-    for d in docs:
-        m = re.fullmatch(r"(rep-\d{3})-(fr|en)", d.id)
-        assert m, d.id
-        assert d.lang == m.group(2) and d.meta["pair"] == m.group(1) and d.meta["split"] == "train", d.id
-        pairs.setdefault(m.group(1), {})[d.lang] = d
+    pairs = check_pairs(docs, "rep")
     assert sorted(pairs) == [f"rep-{i:03d}" for i in range(1, 21)]
-    assert all(set(sides) == {"fr", "en"} for sides in pairs.values())
 
 
 def test_both_sides_share_refs_labels_and_relations(docs):
-    by_pair: dict[str, dict[str, object]] = {}
-    for d in docs:
-        by_pair.setdefault(d.meta["pair"], {})[d.lang] = d
-    for pair, sides in by_pair.items():
-        fr, en = sides["fr"], sides["en"]
-        fr_labels = {ref: fr.entities[i].label for ref, i in fr.meta["refs"].items()}
-        en_labels = {ref: en.entities[i].label for ref, i in en.meta["refs"].items()}
-        assert fr_labels == en_labels, pair
-        assert relation_set(fr) == relation_set(en), pair
+    check_sides_agree(docs)
 
 
 def test_every_entity_has_a_ref_and_sizes(docs):
     for d in docs:
-        assert len(d.meta["refs"]) == len(d.entities), d.id
-        assert len(relation_set(d)) == len(d.relations), f"{d.id}: duplicate relation"
-        assert 1 <= len(d.relations) <= MAX_RELATIONS, d.id
+        check_refs_and_relations(d, MAX_RELATIONS)
         assert 120 <= len(d.text.split()) <= 350, d.id
         assert 10 <= len(d.entities) <= 30, d.id
         assert all(r.head != r.tail for r in d.relations), d.id
-        d.validate()
 
 
 def test_spans_have_no_article_no_trailing_punctuation_and_no_blank_line(docs):
