@@ -83,19 +83,20 @@ def training_section(spec) -> str:
     return "\n".join(lines)
 
 
-def measured_on(result: dict, spec, weights: Path) -> bool:
+def measured_on(result: dict, name: str, weights_sha256: str) -> bool:
     """Whether ``result`` was measured on this model: its name and, where the result records it,
     its weights (a retrained model keeps its name; results of the previous weights do not count)."""
     model = result.get("model") or {}
     sha = model.get("weights_sha256")
-    return model.get("name") == spec.name and (sha is None or sha == sha256_file(weights))
+    return model.get("name") == name and (sha is None or sha == weights_sha256)
 
 
 def result_of(benchmark: str, path: Path, precisions: tuple[str, ...] = ("auto", "fp32")) -> dict | None:
     """The newest ``<benchmark>*.json`` result measured on the model at ``path`` at one of ``precisions``."""
     spec, weights = read_model_dir(path)
+    sha = sha256_file(weights)
     found = [r for p in sorted((ROOT / "benchmarks" / "results").glob(f"{benchmark}*.json"))
-             if (r := load_result(p.stem)) and measured_on(r, spec, weights) and r.get("precision", "auto") in precisions]
+             if (r := load_result(p.stem)) and measured_on(r, spec.name, sha) and r.get("precision", "auto") in precisions]
     return max(found, key=lambda r: r["date"]) if found else None
 
 

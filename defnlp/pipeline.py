@@ -146,10 +146,8 @@ class Pipeline:
             "precision": self.runtime.precision,
         }
         if self.relations is not None:
-            from .integrity import sha256_file
-
             out["relations"] = {"name": self.relations.spec.name, "path": self.relations.path, "labels": self.relation_labels,
-                                "weights_sha256": sha256_file(Path(self.relations.path) / self.relations.spec.weights)}
+                                "weights_sha256": self.relations.weights_sha256}
         return out
 
     # ---- internals ------------------------------------------------------------------------------

@@ -188,6 +188,7 @@ class LoadedRelations:
     path: str
     decision: Decision = field(default_factory=Decision)  # calibration and per-label thresholds
     max_sentence_distance: int = 1
+    weights_sha256: str = ""  # of the weights file it was loaded from (as LoadedNer.weights_sha256)
 
     @property
     def threshold(self) -> float:
@@ -381,6 +382,7 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
     (:func:`_head_settings`), the weights (:func:`~defnlp.models.load_weights`) must hold exactly
     the head's tensors with the shapes the settings give, checked before anything is allocated.
     """
+    from ..integrity import sha256_file
     from ..models import load_weights
 
     spec, weights = read_model_dir(path)
@@ -421,7 +423,7 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
     except Exception:  # a custom scheme that is not installed: no type constraints
         scheme = None
     return LoadedRelations(spec, head, scheme, str(path), decision=decision_from_card(cfg, f"{path}/defnlp.json"),
-                           max_sentence_distance=cfg["max_sentence_distance"])
+                           max_sentence_distance=cfg["max_sentence_distance"], weights_sha256=sha256_file(weights))
 
 
 def _head_settings(head: dict, where: str) -> dict:

@@ -294,9 +294,9 @@ class RelationTask(TrainingTask[list[int]]):
         gold_docs = [e.doc for e in self.dev_enc]
         pairs: list[DevPair] = []
         gold_counts: dict[str, int] = {}
+        gold_keys = [relation_keys(gold, self.symmetric, set(self.labels)) for gold in gold_docs]
         with torch.inference_mode():
-            for gold, view in zip(gold_docs, views):
-                keys = relation_keys(gold, self.symmetric, set(self.labels))
+            for gold, view, keys in zip(gold_docs, views, gold_keys):
                 for r in gold.relations:
                     if r.label in self.labels:
                         gold_counts[r.label] = gold_counts.get(r.label, 0) + 1
@@ -306,8 +306,7 @@ class RelationTask(TrainingTask[list[int]]):
         decision = fit_decision(pairs, gold_counts, default_threshold=self.cfg.threshold)
         aliases = {"found": 0, "correct": 0}
         if "SAME_AS" in self.labels:  # acronym/alias links: scored with their measured precision
-            for gold, view in zip(gold_docs, views):
-                keys = relation_keys(gold, self.symmetric, set(self.labels))
+            for view, keys in zip(views, gold_keys):
                 for r in link_aliases(view.doc):
                     aliases["found"] += 1
                     aliases["correct"] += relation_key(view.doc, r.head, r.tail, r.label, self.symmetric) in keys
