@@ -23,6 +23,11 @@ and ships their deltas from the base encoder (:mod:`defnlp.encoders.adapters`).
 ``oversample_new_labels = k`` (with ``init_from``): every training window whose gold tags hold
 a label the base model lacks is seen ``k`` times per epoch (:meth:`NerTask._oversample`).
 
+``linear_probe_epochs = n`` (with ``init_from`` and new labels): before fine-tuning, the head rows of
+the new labels are fitted for ``n`` epochs on the starting encoder's features, computed once
+(linear probing, then fine-tuning: the encoder's first steps no longer chase a random head;
+:meth:`NerTask._linear_probe`).
+
 ``precision = "auto"`` runs the steps under bf16 autocast where the CPU has bf16 units (AMX or
 AVX512-BF16), else fp32 (:func:`defnlp.inference.runtime.resolve_training_precision`).
 """
@@ -67,6 +72,8 @@ __all__ = ["NerTrainingConfig", "NerTask", "train_ner", "set_seed", "ADAPTERS"]
 ADAPTERS = ("lora", "full")
 #: the largest ``oversample_new_labels``
 MAX_OVERSAMPLE = 20.0
+#: the largest ``linear_probe_epochs``
+MAX_PROBE_EPOCHS = 1000
 
 
 @dataclass
@@ -107,6 +114,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     augment: AugmentSettings = field(default_factory=AugmentSettings)  # for the sources with augment = true
     rehearsal: RehearsalSettings = field(default_factory=RehearsalSettings)  # keeps the old labels when init_from is set
     oversample_new_labels: float = 1.0  # windows with a label init_from's model lacks: seen this many times per epoch
+    linear_probe_epochs: int = 0  # with init_from: fit the new labels' head rows on frozen features first (0: off)
     description: str = ""
     base_dir: str = ""
 
@@ -127,6 +135,10 @@ class NerTrainingConfig(TrainingConfigMixin):
                 or not 1.0 <= factor <= MAX_OVERSAMPLE:
             raise ConfigError(f"oversample_new_labels must be a finite number between 1 and {MAX_OVERSAMPLE:g}, not {factor!r}",
                               "1 (the default) turns it off; 4 shows each window holding a new label 4 times per epoch")
+        probe = self.linear_probe_epochs
+        if isinstance(probe, bool) or not isinstance(probe, int) or not 0 <= probe <= MAX_PROBE_EPOCHS:
+            raise ConfigError(f"linear_probe_epochs must be an integer between 0 and {MAX_PROBE_EPOCHS}, not {probe!r}",
+                              "0 (the default) turns it off; 50 fits the new labels' head rows for 50 epochs first")
         self.rehearsal.validate()
         for source in self.rehearsal.sources:
             source.validate()
@@ -340,6 +352,15 @@ class NerTask(TrainingTask[list[int]]):
         self.teacher: list[torch.Tensor] | None = None
         if self.rehearsal_record and cfg.rehearsal.distill > 0:
             self.teacher = self._teacher_logits()
+        self.probe_record: dict[str, Any] = {}
+        if cfg.linear_probe_epochs:
+            self._linear_probe()
+
+    def new_labels(self) -> list[str]:
+        """The labels of this run that the ``init_from`` model lacks (none without ``init_from``)."""
+        if self.base_spec is None:
+            return []
+        return [x for x in self.labels if x not in set(self.base_spec.labels)]
 
     def _rehearse(self, train_docs: list[Doc]) -> list[Doc]:
         """Pseudo-label the old labels the new sources leave out, then add replayed base documents
@@ -393,11 +414,10 @@ class NerTask(TrainingTask[list[int]]):
         everything = [list(range(n))]
         if factor <= 1:
             return everything
-        base_labels = set(self.base_spec.labels) if self.base_spec is not None else None
-        new_labels = [x for x in self.labels if base_labels is not None and x not in base_labels]
+        new_labels = self.new_labels()
         if not new_labels:
             log.warning("oversample_new_labels = %g has no effect: %s", factor,
-                        "the run has no init_from" if base_labels is None else "every label is one of the base model's")
+                        "the run has no init_from" if self.base_spec is None else "every label is one of the base model's")
             return everything
         new_tags = {self.tagset.begin_id(x) for x in new_labels} | {self.tagset.inside_id(x) for x in new_labels}
         replayed = [train_docs[i].meta.get("rehearsal") == "replay" for i in self.train_ds["doc_index"]]
@@ -414,6 +434,66 @@ class NerTask(TrainingTask[list[int]]):
         if self.prefix is not None:
             return self.model.head(self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask))
         return self.model(ids, mask)
+
+    def _linear_probe(self) -> None:
+        """Fit the head rows of the new labels on the starting encoder's features (the other rows stay).
+
+        The final hidden states of every labelled token of the training windows (one pass, no
+        dropout, at the run's precision) are computed once; the rows of the new labels' tags are
+        then trained alone, ``linear_probe_epochs`` full-batch AdamW steps at ``head_lr`` with the
+        run's partial-label loss, deterministic for a seed. Fine-tuning then starts from a head
+        that already separates the new labels, so the encoder's first steps are not spent
+        adapting to random rows (linear probing then fine-tuning, Kumar et al., ICLR 2022).
+        """
+        from ..inference.batching import pack_batches
+
+        new_labels, epochs = self.new_labels(), self.cfg.linear_probe_epochs
+        if not new_labels:
+            log.warning("linear_probe_epochs = %d has no effect: %s", epochs,
+                        "the run has no init_from" if self.base_spec is None else "every label is one of the base model's")
+            return
+        started = time.perf_counter()
+        feats, allowed_rows = [], []
+        self.model.eval()
+        with torch.inference_mode():
+            for batch in pack_batches(self.lengths, self.cfg.batch_tokens * 4):
+                ids, mask, allowed = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
+                with training_autocast(self.precision):
+                    hidden = (self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask) if self.prefix is not None
+                              else self.model.encoder(input_ids=ids, attention_mask=mask).last_hidden_state)
+                labelled = allowed.any(dim=-1)
+                feats.append(hidden.float()[labelled].clone())
+                allowed_rows.append(allowed[labelled].clone())
+        self.model.train()
+        x, allowed = torch.cat(feats), torch.cat(allowed_rows)
+        rows = torch.tensor(sorted({self.tagset.begin_id(n) for n in new_labels} | {self.tagset.inside_id(n) for n in new_labels}))
+        proj = self.model.head.proj
+        weight, bias = proj.weight.detach().clone(), proj.bias.detach().clone()
+        new_w = weight[rows].clone().requires_grad_(True)
+        new_b = bias[rows].clone().requires_grad_(True)
+        optimizer = torch.optim.AdamW([new_w, new_b], lr=self.cfg.head_lr, weight_decay=0.0)
+
+        def loss_now() -> torch.Tensor:
+            w = weight.index_put((rows,), new_w)
+            b = bias.index_put((rows,), new_b)
+            return partial_label_loss((x @ w.T + b).unsqueeze(0), allowed.unsqueeze(0), self.cfg.unannotated_o_weight)
+
+        with torch.no_grad():
+            before = float(loss_now())
+        for _ in range(epochs):
+            optimizer.zero_grad()
+            loss = loss_now()
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            proj.weight[rows] = new_w.detach()
+            proj.bias[rows] = new_b.detach()
+            after = float(loss_now())
+        seconds = time.perf_counter() - started
+        log.info("linear probe: head rows of %s fitted on %d tokens, %d epochs: loss %.4f -> %.4f (%.0f s)",
+                 ", ".join(new_labels), x.shape[0], epochs, before, after, seconds)
+        self.probe_record = {"epochs": epochs, "new_labels": new_labels, "tokens": int(x.shape[0]),
+                             "loss_before": round(before, 4), "loss_after": round(after, 4), "seconds": round(seconds, 1)}
 
     @torch.no_grad()
     def _teacher_logits(self) -> list[torch.Tensor]:
@@ -504,7 +584,8 @@ class NerTask(TrainingTask[list[int]]):
             overlap=cfg.overlap,
             training=cfg.training_record(history, data=self.data,
                                          **({"rehearsal": self.rehearsal_record} if self.rehearsal_record else {}),
-                                         **({"oversample": self.oversample_record} if self.oversample_record else {})),
+                                         **({"oversample": self.oversample_record} if self.oversample_record else {}),
+                                         **({"linear_probe": self.probe_record} if self.probe_record else {})),
             description=cfg.description,
         )
         write_model_dir(self.output, spec, self.model_tensors())
