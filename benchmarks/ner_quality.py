@@ -164,6 +164,23 @@ def main() -> None:
                                                  "seconds": {"defnlp": t_ours, "spacy_md": t_theirs},
                                                  "entities_crossing_blank_line": crossing}
             log.info("%s / %s: defnlp %.1f vs spaCy %.1f", name, label_name, row["defnlp_f1"], row["spacy_md_f1"])
+        if lang == "mixed":  # the bilingual sets, each language apart (the same documents, the same predictions)
+            for part in ("en", "fr"):
+                keep = [i for i, d in enumerate(gold) if d.lang == part]
+                if not keep:
+                    continue
+                pick = lambda docs: [docs[i] for i in keep]  # noqa: E731
+                for label_name, labels in label_sets:
+                    r_ours = evaluate_ner(pick(gold), pick(ours), labels=labels)
+                    r_theirs = evaluate_ner(pick(gold), pick(theirs), labels=labels)
+                    row = {"set": f"{name} ({part})", "labels": label_name, "docs": len(keep),
+                           "defnlp_f1": 100 * r_ours.micro["f1"], "spacy_md_f1": 100 * r_theirs.micro["f1"],
+                           "delta": 100 * (r_ours.micro["f1"] - r_theirs.micro["f1"]),
+                           "defnlp_p": 100 * r_ours.micro["precision"], "defnlp_r": 100 * r_ours.micro["recall"]}
+                    if compared is not None:
+                        row["compare_f1"] = 100 * evaluate_ner(pick(gold), pick(compared), labels=labels).micro["f1"]
+                    rows.append(row)
+                    details[f"{name} ({part}) | {label_name}"] = {"defnlp": r_ours.to_dict(), "spacy_md": r_theirs.to_dict()}
         focus = {"re3d test": ("all re3d labels", ("WEAPON", "PLATFORM", "DOCUMENT")),
                  "defnlp examples dev": ("all labels", ("WEAPON", "PLATFORM", "PROGRAMME", "DOCUMENT", "ROLE")),
                  "layout dev": ("all labels", tuple(ALL_LABELS))}
