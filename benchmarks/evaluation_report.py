@@ -90,18 +90,31 @@ def throughput_section() -> list[str]:
         lines += missing("python benchmarks/throughput.py")
     else:
         cols = ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb", "x_hf_batch1", "fraction_of_limit"]
+        if any("words_per_s" in r for r in res["rows"]):  # per-precision runs (issue 17): words/s and × spaCy md too
+            cols[1:1] = ["resolved_precision"]
+            cols[3:3] = ["words_per_s"]
+            cols[-1:-1] = ["x_spacy_words"]
         lines += [
             f"{res['documents']} mixed-length FR/EN documents, {res['tokens']:,} tokens, on {res['device']} ({machine_line(res)}). "
             "Each system runs in its own process on the same documents and the same weights (the HF pipeline gets "
             "the model exported to `BertForTokenClassification`, `aggregation_strategy=\"simple\"`, with striding "
             "so that it too sees whole documents). `x_hf_batch1`: tokens/s over the HF pipeline's at batch 1, "
-            "same run. `fraction_of_limit`: tokens/s × FLOPs per token / the 2048² fp32 matmul GFLOP/s measured "
-            f"in the same run ({fmt(res.get('matmul_gflops'))} GFLOP/s).", "",
-            md_table(res["rows"], cols, {"x_hf_batch1": "× HF batch 1", "fraction_of_limit": "of machine limit"}), "",
+            "same run. `fraction_of_limit`: tokens/s × FLOPs per token / the 2048² "
+            + ("matmul GFLOP/s of the row's precision measured in the same run (below)." if res.get("matmul") else
+               f"fp32 matmul GFLOP/s measured in the same run ({fmt(res.get('matmul_gflops'))} GFLOP/s)."), "",
+            md_table(res["rows"], cols, {"x_hf_batch1": "× HF batch 1", "x_spacy_words": "× spaCy md words/s",
+                                         "fraction_of_limit": "of machine limit"}), "",
         ]
+        if res.get("matmul"):
+            lines += ["Machine limit per precision (2048² matmul, same run): " + "; ".join(
+                f"{p} {fmt(r['gflops'])} GFLOP/s ({r['probe']})" for p, r in res["matmul"].items())
+                + (" — AMX forced off (`--force-no-amx`)." if res.get("force_no_amx") else "."), ""]
         if res.get("sweep"):
             lines += ["Token-budget sweep (fp32):", "", md_table(res["sweep"], ["token_budget", "tokens_per_s", "docs_per_s", "peak_rss_mb"]), ""]
-        if res.get("int8_quality"):
+        if res.get("precision_quality"):
+            lines += ["NER micro-F1 per precision vs fp32 (`resolved_precision`: what `auto` ran as):", "",
+                      md_table(res["precision_quality"], ["set", "precision", "resolved_precision", "f1_fp32", "f1", "delta"]), ""]
+        elif res.get("int8_quality"):
             lines += ["Dynamic int8 quantisation vs fp32, NER micro-F1:", "", md_table(res["int8_quality"], ["set", "f1_fp32", "f1_int8", "delta"]), ""]
     variants = load_result("int8_variants")
     if variants:
@@ -188,7 +201,7 @@ def main() -> None:
         "| what | command | result file |", "|---|---|---|",
         "| NER quality vs spaCy md | `python benchmarks/ner_quality.py` | `ner_quality.json` |",
         "| relations vs type-pair baseline; joint cost | `python benchmarks/relations.py` | `relations.json` |",
-        "| inference throughput vs HF pipeline and spaCy, int8, sweep | `python benchmarks/throughput.py` | `throughput.json` |",
+        "| inference throughput per precision vs HF pipeline and spaCy, F1 change, sweep | `python benchmarks/throughput.py` | `throughput.json` |",
         "| int8 variants: speed and F1 change | `python benchmarks/int8_variants.py` | `int8_variants.json` |",
         "| peak memory, 1k vs 20k documents | `python benchmarks/throughput.py --memory` | `throughput_memory.json` |",
         "| encoder forward pass (batch 1/8/32) | `python benchmarks/encoder.py` | `encoder.json` |",

@@ -27,16 +27,34 @@ from ..errors import ConfigError
 log = logging.getLogger(__name__)
 
 __all__ = ["Runtime", "PRECISIONS", "TRAINING_PRECISIONS", "release_free_memory", "cpu_has_amx", "cpu_bf16_units",
-           "cpu_features", "auto_precision", "resolve_training_precision", "training_autocast", "truncate_layers",
-           "LayerOutput", "resolve_runtime"]
+           "cpu_features", "cpu_flags", "CPUINFO_FLAGS", "NO_AMX_ENV", "amx_disabled", "auto_precision",
+           "resolve_training_precision", "training_autocast", "truncate_layers", "LayerOutput", "resolve_runtime"]
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 #: precisions of a training run (``precision`` of the training configs)
 TRAINING_PRECISIONS = ("auto", "fp32", "bf16")
 
 
+#: set to anything but ``""``/``"0"``, the runtime acts as on a CPU without AMX: its feature probes report no
+#: AMX, so ``auto`` and the bf16 checks take the non-AMX path (``benchmarks/throughput.py --force-no-amx``,
+#: which also caps oneDNN's kernels below AMX with ``ONEDNN_MAX_CPU_ISA``)
+NO_AMX_ENV = "DEFNLP_NO_AMX"
+
+
+def amx_disabled() -> bool:
+    """Whether :data:`NO_AMX_ENV` asks the runtime to ignore the CPU's AMX units.
+
+    >>> isinstance(amx_disabled(), bool)
+    True
+    """
+    return os.environ.get(NO_AMX_ENV, "") not in ("", "0")
+
+
 def _cpu_flag(name: str) -> bool:
-    """``torch.cpu._is_<name>_supported()`` where this torch has it (private API: guarded), else False."""
+    """``torch.cpu._is_<name>_supported()`` where this torch has it (private API: guarded), else False;
+    AMX flags are False while :func:`amx_disabled`."""
+    if name.startswith("amx") and amx_disabled():
+        return False
     probe = getattr(torch.cpu, f"_is_{name}_supported", None)
     if probe is None:
         return False
@@ -62,6 +80,28 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+#: the ``/proc/cpuinfo`` flags that decide which precision is fast: AMX tiles (bf16, int8), AVX-512
+#: (and its bf16 and VNNI int8 dot products), AVX-VNNI, AVX2
+CPUINFO_FLAGS = ("amx_tile", "amx_bf16", "amx_int8", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "avx2")
+
+
+def cpu_flags(names: Sequence[str] = CPUINFO_FLAGS, path: str = "/proc/cpuinfo") -> dict[str, bool] | None:
+    """Which of ``names`` the CPU lists in ``/proc/cpuinfo`` (the hardware as the kernel sees it, whatever
+    :data:`NO_AMX_ENV` says), or None where that file cannot be read (not Linux); for the benchmarks.
+
+    >>> flags = cpu_flags()
+    >>> flags is None or sorted(flags) == sorted(CPUINFO_FLAGS)
+    True
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            line = next((x for x in fh if x.startswith(("flags", "Features"))), None)
+    except OSError:
+        return None
+    present = set(line.split(":", 1)[1].split()) if line and ":" in line else set()
+    return {name: name in present for name in names}
 
 
 def cpu_has_amx() -> bool:

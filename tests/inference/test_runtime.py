@@ -126,3 +126,28 @@ def test_info_reports_the_cpu_features_and_the_auto_precision():
     assert info["cpu_features"] == runtime.cpu_features()
     assert (info["precision_auto"], info["precision_reason"]) == runtime.auto_precision(info["device"])
     assert info["cpu"] == runtime.cpu_name()
+
+
+def test_cpu_flags_read_from_cpuinfo(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: fpu sse avx2 avx512f avx512_vnni amx_tile amx_bf16\n"
+                    "processor\t: 1\nflags\t\t: fpu\n")
+    flags = runtime.cpu_flags(path=str(info))
+    assert set(flags) == set(runtime.CPUINFO_FLAGS)
+    assert {k for k, v in flags.items() if v} == {"avx2", "avx512f", "avx512_vnni", "amx_tile", "amx_bf16"}
+    assert runtime.cpu_flags(path=str(tmp_path / "missing")) is None
+    real = runtime.cpu_flags()
+    assert real is None or set(real) == set(runtime.CPUINFO_FLAGS)
+
+
+def test_no_amx_env_makes_the_runtime_act_as_on_a_cpu_without_amx(monkeypatch):
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+    monkeypatch.delenv(runtime.NO_AMX_ENV, raising=False)
+    assert runtime.cpu_has_amx() and runtime.cpu_bf16_units() == "amx" and runtime.cpu_features()["amx"]
+    monkeypatch.setenv(runtime.NO_AMX_ENV, "0")
+    assert not runtime.amx_disabled() and runtime.cpu_has_amx()
+    monkeypatch.setenv(runtime.NO_AMX_ENV, "1")
+    assert runtime.amx_disabled()
+    assert not runtime.cpu_has_amx() and runtime.cpu_bf16_units() == "avx512_bf16" and not runtime.cpu_features()["amx"]
