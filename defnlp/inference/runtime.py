@@ -1,17 +1,19 @@
 """Where and how the encoder runs: device, precision, threads, batch sizes; and the CPU's bf16 units.
 
-The hardware decisions about precision live here: :class:`Runtime` for inference,
-:func:`resolve_training_precision` / :func:`training_autocast` for training steps (bf16 autocast
-where the CPU multiplies bf16 natively, :func:`cpu_bf16_units`).
+The hardware decisions about precision live here: :class:`Runtime` for inference (bf16 weights
+on CPUs with AMX tiles, :func:`cpu_bf16_inference`), :func:`resolve_training_precision` /
+:func:`training_autocast` for training steps (bf16 autocast where the CPU multiplies bf16
+natively, :func:`cpu_bf16_units`).
 
 >>> rt = Runtime.create(device="cpu")
->>> rt.device.type, rt.precision
-('cpu', 'fp32')
+>>> rt.device.type == "cpu", rt.precision in ("fp32", "bf16")
+(True, True)
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import ctypes
 import functools
 import logging
@@ -28,7 +30,9 @@ log = logging.getLogger(__name__)
 
 __all__ = ["Runtime", "PRECISIONS", "TRAINING_PRECISIONS", "release_free_memory", "cpu_has_amx", "cpu_bf16_units",
            "cpu_features", "cpu_flags", "CPUINFO_FLAGS", "NO_AMX_ENV", "amx_disabled", "auto_precision",
-           "resolve_training_precision", "training_autocast", "truncate_layers", "LayerOutput", "resolve_runtime"]
+           "ALLOW_CPU_BF16_ENV", "cpu_bf16_allowed", "cpu_bf16_inference",
+           "resolve_training_precision", "training_autocast", "truncate_layers", "LayerOutput", "resolve_runtime",
+           "bf16_copy", "CPU_BF16_REFUSAL_HINT"]
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 #: precisions of a training run (``precision`` of the training configs)
@@ -48,6 +52,21 @@ def amx_disabled() -> bool:
     True
     """
     return os.environ.get(NO_AMX_ENV, "") not in ("", "0")
+
+
+#: set to anything but ``""``/``"0"``, an explicit ``precision="bf16"`` runs on any CPU, with or without AMX:
+#: for measuring bf16's quality on a CPU without AMX tiles (the same kind of bf16 matmuls, but slow
+#: there). ``auto`` ignores it.
+ALLOW_CPU_BF16_ENV = "DEFNLP_ALLOW_CPU_BF16"
+
+
+def cpu_bf16_allowed() -> bool:
+    """Whether :data:`ALLOW_CPU_BF16_ENV` lets an explicit ``precision="bf16"`` run on a CPU without AMX.
+
+    >>> isinstance(cpu_bf16_allowed(), bool)
+    True
+    """
+    return os.environ.get(ALLOW_CPU_BF16_ENV, "") not in ("", "0")
 
 
 def _cpu_flag(name: str) -> bool:
@@ -146,19 +165,49 @@ def cpu_features() -> dict[str, bool]:
     return {name: _cpu_flag(probe) for name, probe in CPU_FEATURES.items()}
 
 
+def cpu_bf16_inference() -> bool:
+    """Whether inference runs bf16 on this CPU: it has AMX tiles (:func:`cpu_has_amx`, so not while
+    :data:`NO_AMX_ENV` is set). There a 2048² bf16 matmul ran at 1,378 GFLOP/s against 358 in fp32
+    (same process), and bf16 entities were 99.98 % identical to fp32's on 200 documents (issue 17).
+
+    >>> cpu_bf16_inference() == (cpu_has_amx() and not amx_disabled())
+    True
+    """
+    return cpu_has_amx() and not amx_disabled()
+
+
+#: why an explicit ``bf16`` is refused on a CPU without AMX tiles (the hint of the error)
+CPU_BF16_REFUSAL_HINT = (
+    "bf16 inference on CPU runs only where the CPU has AMX tiles (there a 2048² bf16 matmul measured "
+    "1,378 GFLOP/s against 358 in fp32); without them bf16 runs far slower than fp32 (well under 1 GFLOP/s "
+    "where the CPU has no bf16 units at all) and its F1 change is not measured. Use precision \"auto\", \"fp32\" or "
+    f"\"int8\" (faster on CPU); to measure bf16's quality here anyway (slow), set {ALLOW_CPU_BF16_ENV}=1"
+)
+
+
 def auto_precision(device: str | torch.device = "cpu") -> tuple[str, str]:
     """What ``precision="auto"`` resolves to on ``device``, and why: ``(precision, reason)``.
 
-    >>> auto_precision("cpu")[0]
-    'fp32'
+    On CPU: bf16 (weights in bf16) where the CPU has AMX tiles (:func:`cpu_bf16_inference`), else
+    fp32; int8 is opt-in. :data:`ALLOW_CPU_BF16_ENV` does not change it.
+
+    >>> auto_precision("cpu")[0] == ("bf16" if cpu_bf16_inference() else "fp32")
+    True
     """
     dev = torch.device(device)
     if dev.type == "cuda":
         if torch.cuda.is_available() and torch.cuda.is_bf16_supported():
             return "bf16", "GPU with bf16 support (autocast)"
         return "fp16", "GPU without bf16 support (fp16 autocast)"
-    amx = "with" if cpu_has_amx() else "without"
-    return "fp32", f"CPU {amx} AMX: fp16/bf16 inference runs on GPU only, int8 is opt-in (precision='int8')"
+    if cpu_bf16_inference():
+        return "bf16", "CPU with AMX tiles: bf16 weights"
+    return "fp32", "CPU without AMX tiles: bf16 is fast on AMX only, int8 is opt-in (precision='int8')"
+
+
+@functools.cache
+def _log_auto(device: str, precision: str, reason: str) -> None:
+    """Log what ``auto`` resolved to, once per process for each outcome."""
+    log.info("precision auto -> %s on %s (%s)", precision, device, reason)
 
 
 def resolve_training_precision(precision: str = "auto", device: str = "cpu") -> str:
@@ -208,10 +257,12 @@ class Runtime:
     """Execution settings shared by every encoder pass.
 
     * ``precision``: ``fp32``; ``int8`` (smoothed dynamic int8 quantisation of the linear
-      layers, CPU only, see :mod:`defnlp.inference.int8`); ``fp16``/``bf16`` (autocast, GPU only:
-      on CPUs without AMX units bf16 runs at well under 1 GFLOP/s, and its effect on F1 is not
-      measured, so it is refused on CPU). ``auto`` = bf16 on GPUs that support it, else fp16 on
-      GPU, fp32 on CPU.
+      layers, CPU only, see :mod:`defnlp.inference.int8`); ``fp16`` (autocast, GPU only);
+      ``bf16`` (autocast on GPU; on a CPU with AMX tiles, a copy of the encoder with bf16 weights,
+      made once by :meth:`prepare_model`, whose hidden states are handed on in float32: the heads
+      stay fp32. Refused on CPUs without AMX, see :data:`CPU_BF16_REFUSAL_HINT`, unless
+      :data:`ALLOW_CPU_BF16_ENV` is set). ``auto`` = bf16 on GPUs that support it, else fp16 on
+      GPU; bf16 on CPUs with AMX tiles, else fp32.
     * ``token_budget``: padded tokens per batch (batch size × longest window); default 2048
       on CPU (1024-4096 tie in the sweep of ``benchmarks/throughput.py``, larger is slower), 65536 on GPU.
     * ``pool_tokens`` / ``pool_docs``: how much input is read ahead and length-sorted at once.
@@ -247,12 +298,15 @@ class Runtime:
             raise ConfigError("device 'cuda' was asked for but no CUDA GPU is available", "use --device cpu")
         if precision == "auto":
             precision, reason = auto_precision(dev)
-            log.debug("precision auto -> %s (%s)", precision, reason)
-        if dev.type == "cpu" and precision in ("fp16", "bf16"):
-            raise ConfigError(
-                f"precision {precision} is not supported on CPU (without AMX units it runs far slower than fp32)",
-                "use fp32, or int8 for faster CPU inference",
-            )
+            _log_auto(str(dev), precision, reason)
+        if dev.type == "cpu" and precision == "fp16":
+            raise ConfigError("precision fp16 is not supported on CPU", "use fp32, int8, or bf16 on a CPU with AMX tiles")
+        if dev.type == "cpu" and precision == "bf16" and not cpu_bf16_inference():
+            if not cpu_bf16_allowed():
+                raise ConfigError("precision bf16 is not supported on this CPU: no AMX tiles"
+                                  + (f" ({NO_AMX_ENV} is set)" if amx_disabled() else ""), CPU_BF16_REFUSAL_HINT)
+            log.warning("precision bf16 on a CPU without AMX tiles (%s is set): for measuring quality, "
+                        "it runs slower than fp32 here", ALLOW_CPU_BF16_ENV)
         if dev.type != "cpu" and precision == "int8":
             raise ConfigError("int8 dynamic quantisation runs on CPU only", "use bf16 or fp16 on GPU")
         if threads:
@@ -265,7 +319,13 @@ class Runtime:
             pool_tokens = max(65536, 8 * token_budget)
         return cls(dev, precision, int(token_budget), int(max_batch), int(pool_tokens), threads=threads)
 
+    @property
+    def cpu_bf16(self) -> bool:
+        """Whether the encoder runs with bf16 weights on the CPU (:meth:`prepare_model` casts them)."""
+        return self.device.type == "cpu" and self.precision == "bf16"
+
     def autocast(self):
+        """Autocast for GPU fp16/bf16; a no-op elsewhere (CPU bf16 has bf16 weights instead)."""
         if self.device.type == "cuda" and self.precision in ("fp16", "bf16"):
             dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
             return torch.autocast("cuda", dtype=dtype)
@@ -275,7 +335,8 @@ class Runtime:
         """Move ``model`` to the device and apply the precision.
 
         int8 (CPU): a quantised copy (:func:`defnlp.inference.int8.quantize_int8`), smoothed on
-        the bundled calibration text when the ``tokenizer`` is given. ``layers``: keep only the
+        the bundled calibration text when the ``tokenizer`` is given. bf16 (CPU): a copy with bf16
+        weights (:func:`bf16_copy`; ``model`` is left in fp32). ``layers``: keep only the
         first ``layers`` encoder layers (:func:`truncate_layers`; ``last_hidden_state`` is then
         that layer's output), for callers that read a middle layer (word alignment).
         """
@@ -286,11 +347,13 @@ class Runtime:
             from .int8 import quantize_int8
 
             return quantize_int8(model, tokenizer)
+        if self.cpu_bf16:
+            return bf16_copy(model)
         return model.to(self.device)
 
     def encode(self, model: nn.Module, input_ids, attention_mask) -> torch.Tensor:
         """The encoder's ``last_hidden_state`` ``(B, T, H)`` for one padded batch, on the runtime's
-        device (in the precision's dtype: call ``.float()`` to read it): :meth:`encode_with_heads`
+        device (float32 on CPU; in the autocast dtype on GPU: call ``.float()`` to read it): :meth:`encode_with_heads`
         without heads. The one encoder pass of the aligners.
 
         >>> from defnlp.encoders import load_encoder
@@ -309,7 +372,8 @@ class Runtime:
         embedders): ``input_ids`` / ``attention_mask`` (numpy or torch) moved to the device, the
         model run under ``torch.inference_mode`` and :meth:`autocast`, and each of ``heads`` applied
         to its ``last_hidden_state`` in the same precision. Returns the hidden states ``(B, T, H)``
-        and the heads' outputs ``(B, T, K)``, on the device, in the precision's dtype.
+        and the heads' outputs ``(B, T, K)``, on the device, in the precision's dtype on GPU and in
+        float32 on CPU (bf16 weights: the states are cast to float32 before the fp32 heads).
 
         >>> from defnlp.encoders import load_encoder
         >>> enc = load_encoder("tiny-random-e5")
@@ -322,6 +386,8 @@ class Runtime:
         mask = torch.as_tensor(attention_mask).to(self.device, non_blocking=True)
         with torch.inference_mode(), self.autocast():
             states = model(input_ids=ids, attention_mask=mask).last_hidden_state
+            if self.device.type == "cpu" and states.dtype != torch.float32:
+                states = states.float()
             return states, [head(states) for head in heads]
 
 
@@ -340,6 +406,38 @@ def resolve_runtime(runtime: Runtime | None = None, device: str | None = None, p
         raise ConfigError("both a runtime and device/precision were given",
                           "drop device= and precision=: the runtime already decides them")
     return runtime
+
+
+def bf16_copy(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` with bf16 weights (floating parameters and buffers), in eval mode; ``model`` is unchanged.
+
+    The input embedding table (most of e5's weights, a lookup, no matmul) is shared in fp32, not
+    copied: its output is cast to bf16 by a forward hook on the copy's embedding module. Only the
+    bf16 tensors are allocated (no fp32 copy on the way). The copy's ``last_hidden_state`` is bf16.
+
+    >>> from defnlp.encoders import load_encoder
+    >>> model = load_encoder("tiny-random-e5").model
+    >>> fast = bf16_copy(model)
+    >>> fast.encoder.layer[0].attention.self.query.weight.dtype, model.encoder.layer[0].attention.self.query.weight.dtype
+    (torch.bfloat16, torch.float32)
+    """
+    get = getattr(model, "get_input_embeddings", None)
+    embeddings = get() if callable(get) else None
+    shared = embeddings.weight if isinstance(embeddings, nn.Embedding) else None
+    memo: dict[int, object] = {} if shared is None else {id(shared): shared}
+    for tensor in (*model.parameters(), *model.buffers()):
+        if id(tensor) in memo or not tensor.is_floating_point():
+            continue
+        half = tensor.detach().to(torch.bfloat16)
+        memo[id(tensor)] = nn.Parameter(half, requires_grad=False) if isinstance(tensor, nn.Parameter) else half
+    out = copy.deepcopy(model, memo).eval()
+    if shared is not None:
+        out.get_input_embeddings().register_forward_hook(_to_bf16)
+    return out
+
+
+def _to_bf16(module: nn.Module, args, output: torch.Tensor) -> torch.Tensor:
+    return output.to(torch.bfloat16)
 
 
 def truncate_layers(model: nn.Module, layers: int) -> nn.Module:

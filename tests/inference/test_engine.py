@@ -49,14 +49,20 @@ def reference_entities(path, texts):
 
 
 def test_engine_matches_a_plain_unbatched_hf_forward(tiny_ner_dir):
-    nlp = defnlp.load(tiny_ner_dir, device="cpu", token_budget=256)
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", precision="fp32", token_budget=256)  # as the fp32 reference, AMX or not
     ours = [[(e.start, e.end, e.label) for e in d.entities] for d in nlp.pipe(TEXTS)]
     assert ours == reference_entities(tiny_ner_dir, TEXTS)
 
 
-def test_precision_rules():
-    with pytest.raises(ConfigError, match="not supported on CPU"):
+def test_precision_rules(monkeypatch):
+    from defnlp.inference import runtime
+
+    monkeypatch.setattr(runtime, "cpu_has_amx", lambda: False)  # bf16 on AMX CPUs: tests/inference/test_bf16_cpu.py
+    monkeypatch.delenv(runtime.ALLOW_CPU_BF16_ENV, raising=False)
+    with pytest.raises(ConfigError, match="not supported on this CPU"):
         Runtime.create(device="cpu", precision="bf16")
+    with pytest.raises(ConfigError, match="not supported on CPU"):
+        Runtime.create(device="cpu", precision="fp16")
     with pytest.raises(ConfigError):
         Runtime.create(device="cpu", precision="fp8")
     assert Runtime.create(device="cpu").precision == "fp32"
