@@ -1477,7 +1477,7 @@ def augment_docs(
 
     >>> from defnlp.io.corpora import read_markup
     >>> from defnlp.config import project_root
-    >>> docs = read_markup(project_root() / "data" / "examples")[:20]
+    >>> docs = read_markup(project_root() / "data" / "examples" / "industry")[:20]
     >>> new = augment_docs(docs, AugmentSettings(copies=2), seed=13)
     >>> len(new), new[0].id
     (40, 'ind-001-fr#aug1')
