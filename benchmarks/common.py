@@ -27,11 +27,12 @@ def machine() -> dict[str, Any]:
     }
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Best fp32 GFLOP/s of an n×n matmul: the machine's practical ceiling, measured now."""
+def matmul_gflops(n: int = 2048, repeats: int = 5, dtype: Any = None) -> float:
+    """Best GFLOP/s of an n×n matmul (fp32, or ``dtype`` such as ``torch.bfloat16``): the machine's practical ceiling, measured now."""
     import torch
 
-    a, b = torch.randn(n, n), torch.randn(n, n)
+    dtype = dtype or torch.float32
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
     torch.mm(a, b)
     best = float("inf")
     for _ in range(repeats):

@@ -226,18 +226,6 @@ def int8_matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n**3 / best / 1e9
 
 
-def half_matmul_gflops(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
-    """Best GFLOP/s of an n×n ``torch.mm`` in ``dtype`` (bf16/fp16) on the CPU."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    torch.mm(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        torch.mm(a, b)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n**3 / best / 1e9
-
-
 class MatmulRates:
     """Each precision's 2048² matmul rate on this CPU, measured once in this run, with what it measured."""
 
@@ -256,7 +244,7 @@ class MatmulRates:
             return {"gflops": matmul_gflops(), "probe": "torch.mm fp32"}
         if precision in ("bf16", "fp16"):
             dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-            return {"gflops": half_matmul_gflops(dtype), "probe": f"torch.mm {precision}"}
+            return {"gflops": matmul_gflops(dtype=dtype), "probe": f"torch.mm {precision}"}
         if precision == "int8":
             try:
                 return {"gflops": int8_matmul_gflops(), "probe": "dynamic int8 linear (defnlp int8 kernels)"}
