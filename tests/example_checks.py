@@ -2,14 +2,18 @@
 
 Each folder holds FR/EN pairs in the inline markup: ids ``PREFIX-NNN-fr|en``, both sides of a pair
 sharing their refs, labels and relations, every entity with a ref. The folder's own test file
-keeps what is particular to it (sizes, layout features, target relations, README counts).
+keeps what is particular to it (sizes, layout features, target relations).
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from pathlib import Path
 from typing import Any, Sequence
 
+from defnlp.io.markup import read_markup_files
+from defnlp.layout import blocks
 from defnlp.scheme import load_scheme
 
 
@@ -66,3 +70,53 @@ def check_span_edges(doc: Any, articles: re.Pattern[str]) -> None:
         assert not articles.match(e.text), (doc.id, e.text)
         assert e.text[-1] not in ".,;:!?»\"", (doc.id, e.text)
         assert "\n\n" not in e.text, (doc.id, e.text)
+
+
+def check_files_and_pairs(folder: Path, files: Sequence[str], docs: Sequence[Any], prefix: str,
+                          n_pairs: int = 20, pairs_per_file: int | None = 5) -> dict[str, dict[str, Any]]:
+    """The folder holds exactly ``files`` (besides its README), ``n_pairs`` pairs ``PREFIX-001`` ...
+    (see :func:`check_pairs`) and, with ``pairs_per_file``, that many consecutive pairs per file in
+    the order of ``files``; returns ``{pair: {lang: doc}}``."""
+    assert sorted(p.name for p in folder.glob("*.md") if not p.name.startswith("README")) == sorted(files)
+    assert len(docs) == 2 * n_pairs
+    pairs = check_pairs(docs, prefix)
+    assert sorted(pairs) == [f"{prefix}-{i:03d}" for i in range(1, n_pairs + 1)]
+    if pairs_per_file:
+        for i, name in enumerate(files):
+            ids = {d.meta["pair"] for d in read_markup_files([folder / name])}
+            assert ids == {f"{prefix}-{pairs_per_file * i + k:03d}" for k in range(1, pairs_per_file + 1)}, name
+    return pairs
+
+
+def check_in_one_block(doc: Any) -> None:
+    """No entity crosses the boundary of a layout block (:func:`defnlp.layout.blocks`)."""
+    bounds = blocks(doc.text)
+    for e in doc.entities:
+        assert any(a <= e.start and e.end <= b for a, b in bounds), (doc.id, e.text)
+
+
+def check_no_unmarked_repeats(doc: Any, skip: Sequence[str] = ("ROLE", "DATE", "QUANTITY")) -> None:
+    """Every whole-word occurrence of a marked name (labels outside ``skip``) lies inside an entity."""
+    spans = [(e.start, e.end) for e in doc.entities]
+    for e in doc.entities:
+        if e.label in skip:
+            continue
+        for m in re.finditer(rf"(?<!\w){re.escape(e.text)}(?!\w)", doc.text):
+            assert any(a <= m.start() and m.end() <= b for a, b in spans), (doc.id, e.text, m.start())
+
+
+def check_readme_counts(docs: Sequence[Any], readme: Path, entities: bool = True) -> None:
+    """The README's per-label rows ``| LABEL | fr | en | total |`` (relations and, with ``entities``,
+    entity labels) and its totals are the documents' counts."""
+    text = readme.read_text(encoding="utf-8")
+    rels = Counter((d.lang, r.label) for d in docs for r in d.relations)
+    ents = Counter((d.lang, e.label) for d in docs for e in d.entities)
+    for kind, counts in (("relation", rels), ("entity", ents))[: 2 if entities else 1]:
+        for label in {label for _, label in counts}:
+            row = re.search(rf"^\| {label} \| (\d+) \| (\d+) \| (\d+) \|$", text, re.MULTILINE)
+            assert row, f"README has no {kind} row for {label}"
+            fr, en = counts["fr", label], counts["en", label]
+            assert [int(x) for x in row.groups()] == [fr, en, fr + en], label
+    assert f"{len(docs)} documents" in text
+    if entities:
+        assert f"{sum(ents.values()):,} entities" in text and f"{sum(rels.values())} relations" in text

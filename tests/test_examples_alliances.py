@@ -17,9 +17,18 @@ from pathlib import Path
 import pytest
 
 from defnlp.io.markup import read_markup_files
-from defnlp.layout import blocks, hyphen_joins
+from defnlp.layout import hyphen_joins
 from defnlp.scheme import load_scheme
-from tests.example_checks import check_pairs, check_refs_and_relations, check_sides_agree, check_span_edges, relation_set
+from tests.example_checks import (
+    check_files_and_pairs,
+    check_in_one_block,
+    check_no_unmarked_repeats,
+    check_readme_counts,
+    check_refs_and_relations,
+    check_sides_agree,
+    check_span_edges,
+    relation_set,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "examples" / "alliances"
@@ -45,13 +54,7 @@ def docs():
 
 
 def test_files_ids_pairs_and_splits(docs):
-    assert sorted(p.name for p in EXAMPLES.glob("*.md") if not p.name.startswith("README")) == sorted(FILES)
-    assert len(docs) == 40
-    pairs = check_pairs(docs, "all")
-    assert sorted(pairs) == [f"all-{i:03d}" for i in range(1, 21)]
-    for i, name in enumerate(FILES):  # 5 pairs a file, in order
-        ids = {d.meta["pair"] for d in read_markup_files([EXAMPLES / name])}
-        assert ids == {f"all-{5 * i + k:03d}" for k in range(1, 6)}, name
+    check_files_and_pairs(EXAMPLES, FILES, docs, "all", pairs_per_file=5)
 
 
 def test_both_sides_share_refs_labels_and_relations(docs):
@@ -68,19 +71,12 @@ def test_every_entity_has_a_ref_sizes_and_unique_relations(docs):
 def test_spans_have_no_article_no_trailing_punctuation_and_stay_in_one_block(docs):
     for d in docs:
         check_span_edges(d, ARTICLES)
-        bounds = blocks(d.text)
-        for e in d.entities:
-            assert any(a <= e.start and e.end <= b for a, b in bounds), (d.id, e.text)
+        check_in_one_block(d)
 
 
 def test_no_marked_name_is_repeated_unmarked(docs):
     for d in docs:
-        spans = [(e.start, e.end) for e in d.entities]
-        for e in d.entities:
-            if e.label in ("ROLE", "DATE", "QUANTITY"):
-                continue
-            for m in re.finditer(rf"(?<!\w){re.escape(e.text)}(?!\w)", d.text):
-                assert any(a <= m.start() and m.end() <= b for a, b in spans), (d.id, e.text, m.start())
+        check_no_unmarked_repeats(d)
 
 
 def test_news_items_open_with_a_dateline(docs):
@@ -138,16 +134,4 @@ def test_target_relations_occur_in_both_languages(docs):
 
 
 def test_readme_counts_are_the_files_counts(docs):
-    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
-    for kind, counts in (
-        ("relation", Counter((d.lang, r.label) for d in docs for r in d.relations)),
-        ("entity", Counter((d.lang, e.label) for d in docs for e in d.entities)),
-    ):
-        for label in {label for _, label in counts}:
-            row = re.search(rf"^\| {label} \| (\d+) \| (\d+) \| (\d+) \|$", readme, re.MULTILINE)
-            assert row, f"README has no {kind} row for {label}"
-            fr, en = counts["fr", label], counts["en", label]
-            assert [int(x) for x in row.groups()] == [fr, en, fr + en], label
-    assert f"{len(docs)} documents" in readme
-    assert f"{sum(len(d.entities) for d in docs):,} entities" in readme
-    assert f"{sum(len(d.relations) for d in docs)} relations" in readme
+    check_readme_counts(docs, EXAMPLES / "README.md")

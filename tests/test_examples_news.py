@@ -16,9 +16,15 @@ from pathlib import Path
 import pytest
 
 from defnlp.io.markup import read_markup_files
-from defnlp.layout import blocks
 from defnlp.scheme import load_scheme
-from tests.example_checks import check_pairs, check_refs_and_relations, check_sides_agree, check_span_edges
+from tests.example_checks import (
+    check_files_and_pairs,
+    check_in_one_block,
+    check_readme_counts,
+    check_refs_and_relations,
+    check_sides_agree,
+    check_span_edges,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "examples" / "news"
@@ -35,10 +41,7 @@ def docs():
 
 
 def test_files_ids_pairs_and_splits(docs):
-    assert sorted(p.name for p in EXAMPLES.glob("*.md") if not p.name.startswith("README")) == sorted(FILES)
-    assert len(docs) == 40
-    pairs = check_pairs(docs, "news")
-    assert sorted(pairs) == [f"news-{i:03d}" for i in range(1, 21)]
+    check_files_and_pairs(EXAMPLES, FILES, docs, "news", pairs_per_file=None)
 
 
 def test_both_sides_share_refs_labels_and_relations(docs):
@@ -54,10 +57,8 @@ def test_every_entity_has_a_ref_sizes_and_unique_relations(docs):
 
 def test_spans_have_no_article_no_trailing_punctuation_and_stay_in_one_block(docs):
     for d in docs:
-        bounds = blocks(d.text)
-        for e in d.entities:
-            check_span_edges(d, ARTICLES)
-            assert any(a <= e.start and e.end <= b for a, b in bounds), (d.id, e.text)
+        check_span_edges(d, ARTICLES)
+        check_in_one_block(d)
 
 
 def test_layout_features_are_present(docs):
@@ -81,16 +82,4 @@ def test_every_label_and_target_relation_occurs_in_both_languages(docs):
 
 
 def test_readme_counts_are_the_files_counts(docs):
-    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
-    for kind, counts in (
-        ("relation", Counter((d.lang, r.label) for d in docs for r in d.relations)),
-        ("entity", Counter((d.lang, e.label) for d in docs for e in d.entities)),
-    ):
-        for label in {label for _, label in counts}:
-            row = re.search(rf"^\| {label} \| (\d+) \| (\d+) \| (\d+) \|$", readme, re.MULTILINE)
-            assert row, f"README has no {kind} row for {label}"
-            fr, en = counts["fr", label], counts["en", label]
-            assert [int(x) for x in row.groups()] == [fr, en, fr + en], label
-    assert f"{len(docs)} documents" in readme
-    assert f"{sum(len(d.entities) for d in docs):,} entities" in readme
-    assert f"{sum(len(d.relations) for d in docs)} relations" in readme
+    check_readme_counts(docs, EXAMPLES / "README.md")

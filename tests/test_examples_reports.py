@@ -10,14 +10,13 @@ are the files' counts.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from defnlp.io.markup import read_markup_files
 from defnlp.scheme import load_scheme
-from tests.example_checks import check_pairs, check_refs_and_relations, check_sides_agree
+from tests.example_checks import check_pairs, check_readme_counts, check_refs_and_relations, check_sides_agree
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "data" / "examples" / "reports"
@@ -79,13 +78,4 @@ def test_every_label_occurs_in_both_languages(docs):
 
 
 def test_readme_counts_are_the_files_counts(docs):
-    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
-    rels = Counter((d.lang, r.label) for d in docs for r in d.relations)
-    ents = Counter((d.lang, e.label) for d in docs for e in d.entities)
-    for counts in (rels, ents):
-        for label in {label for _, label in counts}:
-            row = re.search(rf"^\| {label} \| (\d+) \| (\d+) \| (\d+) \|$", readme, re.MULTILINE)
-            assert row, f"README has no row for {label}"
-            assert [int(x) for x in row.groups()] == [counts["fr", label], counts["en", label], counts["fr", label] + counts["en", label]], label
-    assert f"{len(docs)} documents" in readme
-    assert f"{sum(ents.values()):,} entities" in readme and f"{sum(rels.values())} relations" in readme
+    check_readme_counts(docs, EXAMPLES / "README.md")
