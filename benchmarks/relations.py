@@ -1,6 +1,7 @@
 """Relation extraction: the default model vs the type-pair baseline, calibration, and the cost of joint annotation.
 
-    python benchmarks/relations.py [--model defence-v1] [--timing-docs 200] [--no-timing]
+    python benchmarks/relations.py [--model defence-v1] [--relations DIR] [--precision auto] [--timing-docs 200] [--no-timing]
+                                   [--output relations]
 
 1. Five sets: the project's examples (dev split: selects the epoch and fits the decision, see
    docs/relations.md), the layout dev set (data/layout-dev, never trained or tuned on), re3d test
@@ -17,7 +18,9 @@
 3. Joint cost: time to annotate the same documents with NER alone and with NER + relations
    (the encoder runs once; the relation head reads the same hidden states).
 
-Writes benchmarks/results/relations.json.
+Writes benchmarks/results/<output>.json (``relations.json`` by default). ``--precision`` is the
+runtime's (``defnlp.load(precision=...)``): ``int8`` measures the quantised encoder's effect on
+relations, as ``benchmarks/ner_quality.py --precision int8`` does for entities.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="pipeline with a relation model (default: defence-v2)")
     parser.add_argument("--timing-docs", type=int, default=200)
     parser.add_argument("--no-timing", action="store_true", help="skip the joint-cost timing (quality only)")
+    parser.add_argument("--relations", default=None, help="a relation model directory to score instead of the pipeline's own (e.g. a run in runs/)")
+    parser.add_argument("--precision", default="auto", help="runtime precision: auto, fp32, int8, bf16 (default: auto)")
+    parser.add_argument("--output", default="relations", help="results file name in benchmarks/results (default: relations)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -50,7 +56,7 @@ def main() -> None:
     from defnlp.config import project_root
     from defnlp.io import corpora
 
-    nlp = defnlp.load(args.model)
+    nlp = defnlp.load(args.model, relations=args.relations or True, precision=args.precision)
     if nlp.relations is None:
         raise SystemExit("the pipeline has no relation model")
     scheme = nlp.relations.scheme
@@ -93,7 +99,7 @@ def main() -> None:
     print(table(rows, ["set", "mode", "docs", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta", "ece"],
                 title="relation micro-F1: defnlp relation model vs type-pair baseline"))
     if args.no_timing:
-        path = save("relations", {"model": nlp.info().get("relations"), "rows": rows, "details": details, "calibration": calibration,
+        path = save(args.output, {"model": nlp.info().get("relations"), "precision": nlp.runtime.precision, "rows": rows, "details": details, "calibration": calibration,
                                   "labels": labels, "baseline_table": {f"{h}->{t}": l for (h, t), l in baseline.table.items()}})
         print(f"\nwrote {path}")
         return
@@ -101,13 +107,14 @@ def main() -> None:
     # joint cost: NER alone vs NER + relations on the same documents
     docs = [Doc(d.text) for d in corpora.load_re3d()] + [Doc(d.text) for d in corpora.load_winer_fr(defence_only=True)]
     docs = docs[: args.timing_docs]
-    ner_only = defnlp.load(args.model, relations=False)
+    ner_only = defnlp.load(args.model, relations=False, precision=args.precision)
     t_ner = best_time(lambda: list(ner_only.pipe(d.copy() for d in docs)), repeats=2)
     t_joint = best_time(lambda: list(nlp.pipe(d.copy() for d in docs)), repeats=2)
     timing = {"docs": len(docs), "seconds_ner": t_ner, "seconds_ner_re": t_joint, "ratio": t_joint / t_ner}
 
     print(f"\njoint NER + relations vs NER alone on {len(docs)} documents: {t_joint:.1f} s vs {t_ner:.1f} s = {timing['ratio']:.2f}x")
-    path = save("relations", {"model": nlp.info().get("relations"), "rows": rows, "details": details, "timing": timing,
+    path = save(args.output, {"model": nlp.info().get("relations"), "precision": nlp.runtime.precision, "rows": rows,
+                              "details": details, "timing": timing,
                               "calibration": calibration,
                               "labels": labels, "baseline_table": {f"{h}->{t}": l for (h, t), l in baseline.table.items()}})
     print(f"\nwrote {path}")
