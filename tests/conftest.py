@@ -9,9 +9,11 @@ import pytest
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # the same path on every machine: precision "auto" is fp32 even on a CPU with AMX tiles (where it
-# would be bf16), since many tests compare outputs with fp32 references or across batch sizes;
-# tests/inference/test_bf16_cpu.py simulates AMX explicitly (and clears this variable)
+# would be bf16) or VNNI (int8), since many tests compare outputs with fp32 references or across
+# batch sizes; tests/inference/test_bf16_cpu.py and test_auto_precision.py simulate those CPUs
+# explicitly (and clear these variables)
 os.environ.setdefault("DEFNLP_NO_AMX", "1")
+os.environ.setdefault("DEFNLP_NO_VNNI", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="field holding the document id (default: id when present, else file:line / file:row)")
     p.add_argument("--no-relations", action="store_true", help="entities only")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N (default: auto)")
-    p.add_argument("--precision", default="auto", choices=PRECISIONS, help="fp32, int8 (CPU), bf16 (GPU, or CPU with AMX tiles), fp16 (GPU); auto: bf16 on GPU and AMX CPUs, else fp32")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS, help="fp32, int8 (CPU), bf16 (GPU, or CPU with AMX tiles), fp16 (GPU); auto: bf16 on GPU and AMX CPUs, int8 on VNNI CPUs, else fp32")
     p.add_argument("--batch-tokens", type=int, default=None, help="padded tokens per batch")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output instead of resuming")

@@ -244,7 +244,7 @@ def predict_docs(model: NerModel, tokenizer, tagset: TagSet, docs: list[Doc], ma
 
     was_training = model.training
     model.eval()
-    engine = Engine(model.encoder, tokenizer, [TokenHead("ner", model.head)], Runtime.create(device="cpu"),
+    engine = Engine(model.encoder, tokenizer, [TokenHead("ner", model.head)], Runtime.create(device="cpu", precision="fp32"),
                     max_tokens=max_tokens, overlap=overlap)
     out = []
     for result in engine.run(prepare_doc(d.copy(annotations=False)) for d in docs):

@@ -115,7 +115,7 @@ def encode_documents(ner, docs: list[Doc]) -> list[EncodedDoc]:
     sentences get the engine's, since candidate pairs are drawn per sentence as at inference."""
     from ..inference import Engine, Runtime
 
-    engine = Engine(ner.encoder.model, ner.encoder.tokenizer, [], Runtime.create(device="cpu"),
+    engine = Engine(ner.encoder.model, ner.encoder.tokenizer, [], Runtime.create(device="cpu", precision="fp32"),
                     max_tokens=ner.spec.max_tokens, overlap=ner.spec.overlap)
     return [EncodedDoc(doc, torch.from_numpy(hidden).half(), spans) for doc, hidden, spans in engine.hidden_states(docs)]
 
