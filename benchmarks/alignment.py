@@ -155,7 +155,7 @@ def bench_aer(args: argparse.Namespace) -> dict[str, Any]:
                     grid.append({"layer": layer, "center": center, "subwords": subwords, "prefix": prefix})
     trial_rows = []
     for cfg in grid:
-        aligner = WordAligner(encoder, batch_size=args.batch_size, **cfg)
+        aligner = WordAligner(encoder, batch_size=args.batch_size, precision="fp32", **cfg)  # the reference precision
         for method, scores in _hansards_scores(aligner, trial, methods).items():
             trial_rows.append({**cfg, "method": method, **scores})
     trial_rows.sort(key=lambda r: (r["aer"], r["layer"]))
@@ -178,7 +178,7 @@ def bench_aer(args: argparse.Namespace) -> dict[str, Any]:
     variants.append(("chosen on trial, int8", {**chosen, "runtime_precision": "int8"}))  # the fast precision
     test_rows = []
     for name, cfg in variants:
-        aligner = WordAligner(encoder, batch_size=args.batch_size, precision=cfg.get("runtime_precision"),
+        aligner = WordAligner(encoder, batch_size=args.batch_size, precision=cfg.get("runtime_precision", "fp32"),
                               **{k: v for k, v in cfg.items() if k not in ("method", "runtime_precision")})
         scores = _hansards_scores(aligner, test, [cfg["method"]])[cfg["method"]]
         test_rows.append({"variant": name, **cfg, **scores})
@@ -462,7 +462,7 @@ def bench_projection(args: argparse.Namespace) -> dict[str, Any]:
     if not hasattr(defnlp, "load"):
         print("\nprojection: skipped — this build has no defnlp.load() NER pipeline (run with --ner-model once it exists)")
         return {"skipped": "no NER pipeline (defnlp.load) in this build"}
-    nlp = defnlp.load(args.ner_model)
+    nlp = defnlp.load(args.ner_model, precision="fp32")  # the reference precision, on every CPU
     segments = _wmt14_defence_segments()
     en_docs = list(nlp.pipe([s.en for s in segments]))
     fr_docs = list(nlp.pipe([s.fr for s in segments]))
@@ -570,7 +570,7 @@ def _paris_brussels(aligner: Any, ner_model: str | None) -> dict[str, Any]:
         from defnlp.models import DEFAULT_PIPELINE
 
         ner_dir, _ = resolve_model(ner_model or DEFAULT_PIPELINE)
-        nlp = defnlp.load(str(ner_dir), relations=False)
+        nlp = defnlp.load(str(ner_dir), relations=False, precision="fp32")
     except Exception as err:  # noqa: BLE001 - a benchmark reports what it could not run
         return {"skipped": f"NER model not available: {err}"}
     fr = nlp((ROOT / "examples/texts/communique-camo-fr.txt").read_text(encoding="utf-8"), lang="fr")

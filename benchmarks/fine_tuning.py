@@ -165,7 +165,7 @@ def train_defnlp(cfg: Any) -> float:
 def defnlp_predict(model: str | Path, docs: Sequence[Doc]) -> list[Doc]:
     import defnlp
 
-    nlp = defnlp.load(str(model), relations=False)
+    nlp = defnlp.load(str(model), relations=False, precision="fp32")  # the reference precision, on every CPU
     return list(nlp.pipe(Doc(d.text, id=d.id, lang=d.lang or "fr") for d in docs))
 
 

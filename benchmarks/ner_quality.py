@@ -123,7 +123,7 @@ def main() -> None:
     parser.add_argument("--sets", default="re3d,winer,conll,wikigold,examples,layout")
     parser.add_argument("--compare", default=None, help="a second defnlp model scored in the same run (e.g. defence-v1)")
     parser.add_argument("--limit", type=int, default=None, help="documents per set (for a quick run)")
-    parser.add_argument("--precision", default="auto", help="precision of the defnlp models (auto = fp32 on CPU; int8)")
+    parser.add_argument("--precision", default="fp32", help="precision of the defnlp models (default fp32, the reference; int8, bf16, auto)")
     parser.add_argument("--output", default="ner_quality")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

@@ -1,6 +1,6 @@
 """Relation extraction: the default model vs the type-pair baseline, calibration, and the cost of joint annotation.
 
-    python benchmarks/relations.py [--model defence-v1] [--relations DIR] [--precision auto] [--timing-docs 200] [--no-timing]
+    python benchmarks/relations.py [--model defence-v1] [--relations DIR] [--precision fp32] [--timing-docs 200] [--no-timing]
                                    [--output relations]
 
 1. Five sets: the project's examples (dev split: selects the epoch and fits the decision, see
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--timing-docs", type=int, default=200)
     parser.add_argument("--no-timing", action="store_true", help="skip the joint-cost timing (quality only)")
     parser.add_argument("--relations", default=None, help="a relation model directory to score instead of the pipeline's own (e.g. a run in runs/)")
-    parser.add_argument("--precision", default="auto", help="runtime precision: auto, fp32, int8, bf16 (default: auto)")
+    parser.add_argument("--precision", default="fp32", help="runtime precision: fp32 (default, the reference), int8, bf16, auto")
     parser.add_argument("--output", default="relations", help="results file name in benchmarks/results (default: relations)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
