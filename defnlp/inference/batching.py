@@ -27,8 +27,10 @@ the default precision of each device:
 
 So :func:`exact_length_batches` puts only sequences of exactly one length in a batch (no
 padding, ever). Not covered: int8 (one activation scale per batch, by design: a row moves
-with its neighbours by ~5e-2 in the hidden states), and fp32 on GPU (cuBLAS picks kernels by
-batch size: ~2e-6).
+with its neighbours by ~5e-2 in the hidden states, so the engine gives int8 ordinary padded
+batches, which are faster: :attr:`Runtime.exact_length_batches
+<defnlp.inference.runtime.Runtime.exact_length_batches>`), and fp32 on GPU (cuBLAS picks kernels
+by batch size: ~2e-6).
 
 >>> sizes = [5, 300, 7, 6, 120]
 >>> [[sizes[i] for i in b] for b in pack_batches(sizes, token_budget=320, max_batch=64)]

@@ -17,7 +17,9 @@ the business of its callers (:mod:`defnlp.pipeline` composes :mod:`defnlp.ner.de
    ``same_length``, each window framed by the tokenizer's CLS and SEP tokens): no window is
    ever padded, so a document's numbers do not depend on the other documents of its pool — it
    gives the same bits alone, in any stream, or in a resumed run (fp32 on CPU, bf16/fp16 on
-   GPU; not int8, see :mod:`~defnlp.inference.batching`);
+   GPU). int8 cannot promise it (one activation scale per batch), so its windows go in
+   length-sorted padded batches instead, which are faster (:attr:`Runtime.exact_length_batches
+   <defnlp.inference.runtime.Runtime.exact_length_batches>`);
 4. the encoder runs once per batch through :meth:`Runtime.encode_with_heads
    <defnlp.inference.runtime.Runtime.encode_with_heads>` — the one encoder pass of the library
    (aligners and embedders use it too): device, ``torch.inference_mode``, autocast and
@@ -247,7 +249,7 @@ class Engine:
         windows = [enc.token_ids[w.start : w.end] for enc, w in tasks]  # views, no copy
         for batch in padded_batches(windows, self.pad_id, token_budget=self.runtime.token_budget,
                                     max_batch=self.runtime.max_batch, before=[self.cls_id], after=[self.sep_id],
-                                    same_length=True):
+                                    same_length=self.runtime.exact_length_batches):
             self._forward(batch, [tasks[i] for i in batch.indices], hidden)
         del tasks, windows
         results.reverse()

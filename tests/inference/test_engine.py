@@ -351,3 +351,33 @@ def test_a_documents_json_does_not_depend_on_the_documents_piped_with_it(tiny_ne
         docs = list(nlp.pipe(neighbours[:3] + [long_text] + neighbours[3:]))
         assert docs[3].to_json() == alone.to_json()
         assert [(e.start, e.end, e.label, e.score) for e in docs[3].entities] == scores
+
+
+def test_int8_batches_are_padded_and_agree_with_exact_length_ones(tiny_ner_dir, monkeypatch):
+    """int8 cannot be batch-independent (one activation scale per batch), so the engine gives it
+    length-sorted padded batches (fewer, fuller): mixed lengths with masks, the same windows, and
+    outputs close to those of exact-length int8 batches."""
+    from defnlp.doc import Doc, prepare_doc
+    from defnlp.inference import engine as engine_module
+
+    nlp = defnlp.load(tiny_ner_dir, device="cpu", relations=False, precision="int8", token_budget=512)
+    assert not nlp.runtime.exact_length_batches and defnlp.load(tiny_ner_dir, device="cpu", precision="fp32").runtime.exact_length_batches
+    docs = [prepare_doc(Doc(t)) for t in TEXTS * 3]
+    masks, modes = [], []
+    real_batches = engine_module.padded_batches
+
+    def spy_batches(*args, **kwargs):
+        modes.append(kwargs["same_length"])
+        for batch in real_batches(*args, **kwargs):
+            masks.append(batch.attention_mask.copy())
+            yield batch
+
+    monkeypatch.setattr(engine_module, "padded_batches", spy_batches)
+    padded = list(nlp.engine.run(docs))
+    assert modes == [False] and any(not m.all() for m in masks)  # some rows padded
+    assert len(masks) < len({len(enc.token_ids) for enc in padded})  # fewer batches than distinct lengths
+    monkeypatch.setattr(type(nlp.runtime), "exact_length_batches", property(lambda self: True))
+    exact = list(nlp.engine.run(docs))
+    for a, b in zip(padded, exact, strict=True):
+        assert a.windows == b.windows
+        assert np.abs(a.outputs["ner"] - b.outputs["ner"]).max() < 0.5  # log-probabilities, int8 scale noise
