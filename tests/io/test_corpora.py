@@ -494,6 +494,24 @@ def test_names_only_drops_pronouns_and_common_nouns_and_remaps_relations(tmp_pat
         ("Ben Wallace", "HAS_ROLE", "Defence Secretary"), ("Ben Wallace", "LOCATED_IN", "Kyiv"), ("drones", "HAS_QUANTITY", "two")]
 
 
+def test_unmark_leaves_the_listed_mentions_of_a_label_unmarked_with_their_relations(tmp_path):
+    path = tmp_path / "docs.md"
+    path.write_text(
+        "=== doc: a | lang: en\n[Thales]{ORG:t} signed the [Contract]{DOCUMENT:c} and the [framework\ncontract]{DOCUMENT:f}"
+        " for [Contract Wars]{PROGRAMME:w} under the [Letter of Intent]{DOCUMENT:l}.\n"
+        "> t SIGNS c\n> t SIGNS f\n> t SIGNS l\n",
+        encoding="utf-8",
+    )
+    source = DataSource(format="markup", path=str(path), unmark={"DOCUMENT": ["contract", "framework contract"]})
+    (doc,) = load_source(source)
+    assert [e.text for e in doc.entities] == ["Thales", "Contract Wars", "Letter of Intent"]  # other labels untouched
+    assert [(doc.entities[r.head].text, doc.entities[r.tail].text) for r in doc.relations] == [("Thales", "Letter of Intent")]
+    assert {ref: doc.entities[i].text for ref, i in doc.meta["refs"].items()} == {"t": "Thales", "w": "Contract Wars", "l": "Letter of Intent"}
+    doc.validate()
+    with pytest.raises(ConfigError, match="unmark"):
+        load_source(DataSource(format="markup", path=str(path), unmark={"DOCUMENT": "contract"}))
+
+
 @needs_data
 def test_names_only_on_re3d_train_drops_its_pronoun_mentions():
     plain = load_source(DataSource(format="re3d", split="train"))

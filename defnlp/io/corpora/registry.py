@@ -310,6 +310,11 @@ class DataSource:
     #: and start every span after a leading article or possessive (re3d: ``the UK``, ``our
     #: forces``; the project's conventions, CoNLL and WikiGold leave it out)
     names_only: bool = False
+    #: entity mentions to leave unmarked, by label: ``{"DOCUMENT": ["contract", "contrat"]}`` drops
+    #: the DOCUMENT entities whose text is one of those phrases (case and spacing ignored), and
+    #: their relations. For conventions that a source annotates and the target does not
+    #: (DESIGN: generic ``contrat``/``commande`` mentions are not required)
+    unmark: dict[str, list[str]] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise ConfigError if the source names no reader of documents, lacks a path, or samples nothing.
@@ -328,6 +333,9 @@ class DataSource:
             raise ConfigError(f"data source of format {self.format!r} needs a 'path'")
         if self.sample <= 0:
             raise ConfigError("'sample' must be > 0 (a fraction < 1 subsamples, > 1 repeats)")
+        if not isinstance(self.unmark, dict) or not all(
+                isinstance(k, str) and isinstance(v, list) and all(isinstance(x, str) for x in v) for k, v in self.unmark.items()):
+            raise ConfigError("'unmark' must be a table of label = [phrases]", 'e.g. unmark = { DOCUMENT = ["contract", "contrat"] }')
 
     def describe(self) -> str:
         """``format:split:path:xSAMPLE`` (the parts that are set), as in ``meta["source"]``.
@@ -386,6 +394,10 @@ def load_source(source: DataSource, base_dir: str | Path = ".", seed: int = 0) -
                 e.label = source.label_map.get(e.label, e.label)
             d.entities = keep
             d.relations = []
+    if source.unmark:
+        phrases = {label: {_normalise(x) for x in texts} for label, texts in source.unmark.items()}
+        dropped = sum(_unmark(d, phrases) for d in docs)
+        log.info("source %s: %d mentions left unmarked (unmark: %s)", source.describe(), dropped, ", ".join(sorted(phrases)))
     if source.names_only:
         dropped = sum(_keep_names_only(d) for d in docs)
         trimmed = sum(_trim_leading_articles(d) for d in docs)
@@ -466,7 +478,31 @@ def _keep_names_only(doc: Doc) -> int:
             text = rest
         return e.label not in ("PER", "ORG", "LOC") or (any(c.isupper() for c in text) and text.lower() not in _PRONOUNS)
 
-    keep = [i for i, e in enumerate(doc.entities) if is_name(e)]
+    return _keep_entities(doc, [i for i, e in enumerate(doc.entities) if is_name(e)])
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _unmark(doc: Doc, phrases: dict[str, set[str]]) -> int:
+    """Drop the entities whose label has a phrase list in ``phrases`` and whose text is one of them
+    (case and spacing ignored); relations and ``meta["refs"]`` follow. Returns how many were dropped.
+
+    >>> d = Doc("Thales signed the contract and the Contrat-cadre Scorpion.")
+    >>> for a, b, label in [(0, 6, "ORG"), (18, 26, "DOCUMENT"), (35, 57, "DOCUMENT")]:
+    ...     _ = d.add_entity(a, b, label)
+    >>> _ = d.add_relation(0, 1, "SIGNS"); _ = d.add_relation(0, 2, "SIGNS")
+    >>> _unmark(d, {"DOCUMENT": {"contract"}}), [e.text for e in d.entities], [(r.head, r.tail) for r in d.relations]
+    (1, ['Thales', 'Contrat-cadre Scorpion'], [(0, 1)])
+    """
+    return _keep_entities(doc, [i for i, e in enumerate(doc.entities)
+                                if _normalise(doc.text[e.start : e.end]) not in phrases.get(e.label, ())])
+
+
+def _keep_entities(doc: Doc, keep: list[int]) -> int:
+    """Keep only the entities at indices ``keep`` (in order); relations between kept entities and the
+    markup's ``meta["refs"]`` are re-indexed, the others dropped. Returns how many entities went."""
     if len(keep) == len(doc.entities):
         return 0
     new_index = {old: new for new, old in enumerate(keep)}
@@ -478,6 +514,8 @@ def _keep_names_only(doc: Doc) -> int:
             r.head, r.tail = new_index[r.head], new_index[r.tail]
             relations.append(r)
     doc.relations = relations
+    if isinstance(doc.meta.get("refs"), dict):
+        doc.meta["refs"] = {ref: new_index[i] for ref, i in doc.meta["refs"].items() if i in new_index}
     return dropped
 
 
@@ -488,7 +526,7 @@ def parse_corpus_spec(spec: str) -> DataSource:
     you registered).
 
     >>> parse_corpus_spec("winer_fr:test:defence")
-    DataSource(format='winer_fr', path='', split='test', annotated=None, sample=1.0, defence_only=True, label_map={}, augment=False, names_only=False)
+    DataSource(format='winer_fr', path='', split='test', annotated=None, sample=1.0, defence_only=True, label_map={}, augment=False, names_only=False, unmark={})
     """
     parts = spec.split(":")
     fmt = parts[0]
