@@ -54,11 +54,14 @@ class Decision:
     shift: float = 0.0
     label_shift: Mapping[str, float] = field(default_factory=dict)
     alias_score: float = DEFAULT_ALIAS_SCORE  # acronym/alias links: measured dev precision
+    #: whether training let the acronym/alias links through (None in cards written before: the threshold alone decides)
+    alias_links: bool | None = None
 
     @property
     def keeps_aliases(self) -> bool:
-        """Whether acronym/alias links pass the SAME_AS threshold at their measured precision."""
-        return self.alias_score >= self.threshold_for("SAME_AS")
+        """Whether acronym/alias links are output: training did not turn them off (``alias_links``) and
+        they pass the SAME_AS threshold at their measured precision."""
+        return self.alias_links is not False and self.alias_score >= self.threshold_for("SAME_AS")
 
     @property
     def calibrated(self) -> bool:
@@ -83,8 +86,11 @@ class Decision:
         return MIN_PROBABILITY
 
     def to_dict(self) -> dict[str, Any]:
-        return {"threshold": self.threshold, "thresholds": dict(self.thresholds), "scale": self.scale,
-                "shift": self.shift, "label_shift": dict(self.label_shift), "alias_score": self.alias_score}
+        out = {"threshold": self.threshold, "thresholds": dict(self.thresholds), "scale": self.scale,
+               "shift": self.shift, "label_shift": dict(self.label_shift), "alias_score": self.alias_score}
+        if self.alias_links is not None:
+            out["alias_links"] = self.alias_links
+        return out
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,10 @@ def decision_from_card(head: Mapping[str, Any], where: str) -> Decision:
         return {k: number(f"decision.{key}.{k}", v, lo, hi) for k, v in value.items()}
 
     threshold = number("threshold", raw.get("threshold", head.get("threshold", 0.5)), 0.0, 1.0)
-    return Decision(threshold=threshold, thresholds=table("thresholds", 0.0, 1.0),
+    alias_links = raw.get("alias_links")
+    if alias_links is not None and not isinstance(alias_links, bool):
+        raise ModelError(f"{where}: head 'decision.alias_links' must be true or false, not {alias_links!r}", hint)
+    return Decision(alias_links=alias_links, threshold=threshold, thresholds=table("thresholds", 0.0, 1.0),
                     scale=number("decision.scale", raw.get("scale", 1.0)), shift=number("decision.shift", raw.get("shift", 0.0)),
                     label_shift=table("label_shift"),
                     alias_score=number("decision.alias_score", raw.get("alias_score", DEFAULT_ALIAS_SCORE), 0.0, 1.0))

@@ -5,7 +5,7 @@ import torch
 
 import defnlp
 from defnlp.doc import Doc
-from defnlp.errors import IncompatibleEncoderError
+from defnlp.errors import IncompatibleEncoderError, ModelError
 from defnlp.evaluation.relations import TypePairBaseline, evaluate_relations
 from defnlp.relations.aliases import acronym_matches, is_acronym, link_aliases
 from defnlp.relations.candidates import candidate_pairs, entity_token_ranges
@@ -400,5 +400,32 @@ def test_alias_links_carry_their_measured_precision_and_drop_under_the_threshold
     assert decision_from_card({"decision": measured.to_dict()}, "card") == measured
     poor = replace(measured, alias_score=alias_precision(1, 20))  # 2 of 22: under the 0.6 threshold
     assert links(poor) == [] and not poor.keeps_aliases
+    # training turned them off (under the model's own SAME_AS precision): not output, whatever the threshold
+    off = replace(measured, alias_links=False)
+    assert links(off) == [] and not off.keeps_aliases and off.to_dict()["alias_links"] is False
+    assert decision_from_card({"decision": off.to_dict()}, "card") == off
+    assert replace(measured, alias_links=True).keeps_aliases and "alias_links" not in measured.to_dict()
+    with pytest.raises(ModelError, match="alias_links"):
+        decision_from_card({"decision": {**measured.to_dict(), "alias_links": "yes"}}, "card")
     Head.relation_labels = ["LOCATED_IN"]
     assert links(old_card) == []
+
+
+def test_training_decides_on_alias_links_against_the_models_own_same_as_precision(tiny_ner_dir, tiny_markup_file, tmp_path):
+    """The fitted decision records whether the acronym/alias rule links are output: only where their
+    dev precision reaches the model's own SAME_AS precision (a refit threshold alone is not enough)."""
+    import json
+
+    from defnlp.io.corpora import DataSource
+    from defnlp.relations.decision import decision_from_card
+    from defnlp.training.relations import RelationTrainingConfig, train_relations
+
+    data = [DataSource(format="markup", path=str(tiny_markup_file))]
+    out = train_relations(RelationTrainingConfig(name="tiny-re", output=str(tmp_path / "re"), ner_model=str(tiny_ner_dir),
+                                                 epochs=2, lr=5e-3, train=data, dev=data, proj=32, mlp=32, dropout=0.0,
+                                                 calibrate=True))
+    card = json.loads((out / "defnlp.json").read_text(encoding="utf-8"))
+    decision = decision_from_card(card["head"], "card")
+    record = card["training"]["decision"]["alias_links"]
+    assert isinstance(decision.alias_links, bool) and 0.0 <= record["model_same_as_precision"] <= 1.0
+    assert decision.alias_links == (decision.alias_score >= record["model_same_as_precision"])
