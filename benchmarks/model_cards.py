@@ -194,6 +194,10 @@ def _alias_note(spec) -> str:
     if alias is None:
         return " (score 0.95, not measured)"
     measured = f": {links['correct']} of {links['found']} right on dev" if links.get("found") else ""
+    if (spec.head.get("decision") or {}).get("alias_links") is False:
+        bar = links.get("model_same_as_precision")
+        return (f" only where their dev precision reaches the model's own SAME_AS precision: not output here "
+                f"({alias:.2f}{measured}" + (f", against {bar:.2f}" if bar is not None else "") + ")")
     return f" scored with their measured precision ({alias:.2f}{measured})"
 
 
