@@ -6,7 +6,7 @@ on CPUs with AMX tiles, :func:`cpu_bf16_inference`), :func:`resolve_training_pre
 natively, :func:`cpu_bf16_units`).
 
 >>> rt = Runtime.create(device="cpu")
->>> rt.device.type == "cpu", rt.precision in ("fp32", "bf16")
+>>> rt.device.type == "cpu", rt.precision in ("fp32", "bf16", "int8")
 (True, True)
 """
 
