@@ -97,10 +97,11 @@ def main() -> None:
     print()
     print(table(rows, ["set", "mode", "docs", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta", "ece"],
                 title="relation micro-F1: defnlp relation model vs type-pair baseline"))
+    record = {"model": nlp.info().get("relations"), "precision": nlp.runtime.precision, "rows": rows, "details": details,
+              "calibration": calibration, "labels": labels,
+              "baseline_table": {f"{h}->{t}": l for (h, t), l in baseline.table.items()}}
     if args.no_timing:
-        path = save(args.output, {"model": nlp.info().get("relations"), "precision": nlp.runtime.precision, "rows": rows, "details": details, "calibration": calibration,
-                                  "labels": labels, "baseline_table": {f"{h}->{t}": l for (h, t), l in baseline.table.items()}})
-        print(f"\nwrote {path}")
+        print(f"\nwrote {save(args.output, record)}")
         return
 
     # joint cost: NER alone vs NER + relations on the same documents
@@ -112,11 +113,7 @@ def main() -> None:
     timing = {"docs": len(docs), "seconds_ner": t_ner, "seconds_ner_re": t_joint, "ratio": t_joint / t_ner}
 
     print(f"\njoint NER + relations vs NER alone on {len(docs)} documents: {t_joint:.1f} s vs {t_ner:.1f} s = {timing['ratio']:.2f}x")
-    path = save(args.output, {"model": nlp.info().get("relations"), "precision": nlp.runtime.precision, "rows": rows,
-                              "details": details, "timing": timing,
-                              "calibration": calibration,
-                              "labels": labels, "baseline_table": {f"{h}->{t}": l for (h, t), l in baseline.table.items()}})
-    print(f"\nwrote {path}")
+    print(f"\nwrote {save(args.output, {**record, 'timing': timing})}")
 
 
 def _scored(gold: list[Doc], pred: list[Doc], symmetric: set[str]) -> tuple[list[float], list[bool]]:

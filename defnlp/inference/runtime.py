@@ -40,6 +40,11 @@ PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
 TRAINING_PRECISIONS = ("auto", "fp32", "bf16")
 
 
+def _env_flag(name: str) -> bool:
+    """Whether the environment switch ``name`` is on: set to anything but ``""`` or ``"0"``."""
+    return os.environ.get(name, "") not in ("", "0")
+
+
 #: set to anything but ``""``/``"0"``, the runtime acts as on a CPU without AMX: its feature probes report no
 #: AMX, so ``auto`` and the bf16 checks take the non-AMX path (``benchmarks/throughput.py --force-no-amx``,
 #: which also caps oneDNN's kernels below AMX with ``ONEDNN_MAX_CPU_ISA``)
@@ -52,7 +57,7 @@ def amx_disabled() -> bool:
     >>> isinstance(amx_disabled(), bool)
     True
     """
-    return os.environ.get(NO_AMX_ENV, "") not in ("", "0")
+    return _env_flag(NO_AMX_ENV)
 
 
 #: set to anything but ``""``/``"0"``, the runtime acts as on a CPU without VNNI int8 dot products: its
@@ -67,7 +72,7 @@ def vnni_disabled() -> bool:
     >>> isinstance(vnni_disabled(), bool)
     True
     """
-    return os.environ.get(NO_VNNI_ENV, "") not in ("", "0")
+    return _env_flag(NO_VNNI_ENV)
 
 
 #: set to anything but ``""``/``"0"``, an explicit ``precision="bf16"`` runs on any CPU, with or without AMX:
@@ -82,7 +87,7 @@ def cpu_bf16_allowed() -> bool:
     >>> isinstance(cpu_bf16_allowed(), bool)
     True
     """
-    return os.environ.get(ALLOW_CPU_BF16_ENV, "") not in ("", "0")
+    return _env_flag(ALLOW_CPU_BF16_ENV)
 
 
 def _cpu_flag(name: str) -> bool:
