@@ -64,11 +64,16 @@ def check_refs_and_relations(doc: Any, max_relations: int) -> None:
     doc.validate()
 
 
+#: a dotted abbreviation keeps its final dot (``U.S.``, ``U.K.``): one word for :mod:`defnlp.words`
+DOTTED_ABBREVIATION = re.compile(r"(?:^|\W)(?:[A-Za-z]\.){2,}$")
+
+
 def check_span_edges(doc: Any, articles: re.Pattern[str]) -> None:
-    """No span starts with a leading article (``articles``), ends with punctuation or spans a blank line."""
+    """No span starts with a leading article (``articles``), ends with punctuation (a dotted
+    abbreviation keeps its dot) or spans a blank line."""
     for e in doc.entities:
         assert not articles.match(e.text), (doc.id, e.text)
-        assert e.text[-1] not in ".,;:!?»\"", (doc.id, e.text)
+        assert e.text[-1] not in ".,;:!?»\"" or DOTTED_ABBREVIATION.search(e.text), (doc.id, e.text)
         assert "\n\n" not in e.text, (doc.id, e.text)
 
 
