@@ -138,6 +138,9 @@ def ner_card(path: Path) -> str:
         if quality.get("compare"):
             c = quality["compare"]
             where = f" ({c['path']})" if c.get("path") and not str(c["path"]).startswith("/") else ""
+            if c.get("name") == spec.name and c.get("weights_sha256") and quality.get("model", {}).get("weights_sha256") != c["weights_sha256"]:
+                # the same name with other weights: the model this one replaced, measured before it was copied over
+                where = f" shipped before this one (weights {c['weights_sha256'][:8]}…)"
             lines += [f"`compare_f1`: `{c['name']}`{where} in the same run.", ""]
         for key, what in (("defnlp examples dev | all labels", "the project's held-out examples (dev split, FR+EN)"),
                           ("layout dev | all labels", "the layout dev set (`data/layout-dev`, never trained on)")):
@@ -171,8 +174,10 @@ def ner_card(path: Path) -> str:
         pronouns = ("- re3d's gold also annotates pronouns and common nouns (`he`, `we`, `the town`, `militants`) and leading "
                     "articles (`the UK`); the model follows the project's conventions (names only, articles outside the span), "
                     "so it scores far lower on re3d's own gold than on the same test documents read with the project's "
-                    "conventions (the `re3d test, project conventions` rows). CoNLL-2003 counts sports clubs named after "
-                    "their city (`Leeds`) as ORG; the model tags them LOC. Titles are ROLE, as defence-v1 says.")
+                    "conventions (the `re3d test, project conventions` rows). Sports clubs named after their town or county "
+                    "(`Leeds`, `Surrey`) are ORG, as in CoNLL-2003; the training data has them since release 0.2.4 "
+                    "(`data/examples/wire`), but team names in bare results tables remain the most frequent English error "
+                    "(CoNLL-2003 testa). Titles are ROLE, as defence-v1 says.")
     elif spec.adapter.get("type") == "full":
         pronouns = ("- re3d annotates pronouns as entities and the fully fine-tuned layers learned it: on general English "
                     "text the model also tags pronouns and bare determiners (`they`, `He`, `the`), which costs precision on "
