@@ -44,6 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="score only the documents of --data whose split is this (markup '| split: dev', JSONL meta.split)")
         t.add_argument("--labels", default=None, help="comma-separated labels to score (default: the gold's labels)")
         t.add_argument("--json", dest="json_out", default=None, help="also write the report as JSON here")
+        if task == "ner":
+            t.add_argument("--errors", type=int, nargs="?", const=5, default=None, metavar="N",
+                           help="also sort the errors into label / boundary / missed / spurious and show the N most "
+                           "frequent of each (default 5; the JSON report gets them under \"errors\")")
         if task == "relations":
             t.add_argument("--mode", choices=("gold", "end2end", "both"), default="both",
                            help="relations from gold entities, from predicted entities, or both")
@@ -153,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
         report = evaluate_ner(gold, pred, labels=labels)
         print(report.table(f"NER on {args.corpus or args.data} ({len(gold)} documents, labels {', '.join(labels)})"))
         result = report.to_dict()
+        if getattr(args, "errors", None) is not None:
+            from ..evaluation.errors import ner_errors
+
+            errors = ner_errors(gold, pred, labels=labels)
+            print("\n" + errors.table(examples=args.errors))
+            result["errors"] = errors.to_dict(examples=max(args.errors, 20))
     else:
         from ..evaluation.relations import evaluate_relations_cli
 
