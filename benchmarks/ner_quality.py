@@ -33,6 +33,7 @@ from common import save, table  # noqa: E402
 
 from defnlp.doc import Doc, Entity  # noqa: E402
 from defnlp.evaluation.ner import evaluate_ner  # noqa: E402
+from defnlp.evaluation.errors import ner_errors  # noqa: E402
 
 log = logging.getLogger("ner_quality")
 
@@ -162,7 +163,8 @@ def main() -> None:
             rows.append(row)
             details[f"{name} | {label_name}"] = {"defnlp": r_ours.to_dict(), "spacy_md": r_theirs.to_dict(),
                                                  "seconds": {"defnlp": t_ours, "spacy_md": t_theirs},
-                                                 "entities_crossing_blank_line": crossing}
+                                                 "entities_crossing_blank_line": crossing,
+                                                 "defnlp_errors": ner_errors(gold, ours, labels=labels).to_dict(examples=15)}
             log.info("%s / %s: defnlp %.1f vs spaCy %.1f", name, label_name, row["defnlp_f1"], row["spacy_md_f1"])
         if lang == "mixed":  # the bilingual sets, each language apart (the same documents, the same predictions)
             for part in ("en", "fr"):
