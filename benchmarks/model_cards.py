@@ -152,6 +152,14 @@ def ner_card(path: Path) -> str:
                                     for k, v in sorted(per.items())], ["label", "P", "R", "F1", "gold"]), ""]
                 if "entities_crossing_blank_line" in ex:
                     lines += [f"Predicted entities crossing a blank line there: {ex['entities_crossing_blank_line']}.", ""]
+                errs = ex.get("defnlp_errors")
+                if errs:
+                    c = errs["counts"]
+                    top = ", ".join(f"{x['gold']} → {x['pred']} {x['count']}" for x in errs["confusions"][:5])
+                    lines += [f"Where the errors are there (`defnlp evaluate ner --errors`): of {sum(v for k, v in c.items() if k != 'spurious'):,} "
+                              f"gold entities {c['correct']:,} exact, {c['label']} with the wrong label, {c['boundary']} with other bounds, "
+                              f"{c['boundary+label']} with both wrong, {c['missed']} missed; {c['spurious']} spurious predictions."
+                              + (f" Most frequent label confusions (gold → predicted): {top}." if top else ""), ""]
     int8 = [r] if (r := result_of("ner_quality", path, ("int8",))) else []
     if quality and int8:
         fp32 = {(r["set"], r["labels"]): r["defnlp_f1"] for r in quality["rows"]}
