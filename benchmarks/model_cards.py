@@ -175,7 +175,10 @@ def ner_card(path: Path) -> str:
         speed = None
     if speed:
         lines += ["## Measured speed", "", f"`python benchmarks/throughput.py` ({speed['date']}, {speed['machine']['cpu']}, "
-                  f"{speed['machine']['torch_threads']} threads): {speed['documents']} mixed FR/EN documents, {speed['tokens']:,} tokens.", "",
+                  f"{speed['machine']['torch_threads']} threads): {speed['documents']} mixed FR/EN documents, {speed['tokens']:,} tokens."
+                  + ("" if speed.get("model", {}).get("weights_sha256") == sha256_file(path / "weights.safetensors") else
+                     " Measured with the weights of an earlier release of this model (same encoder architecture and engine: "
+                     "the speed does not depend on the weights; the int8 agreement with fp32 may)."), "",
                   md_table(speed["rows"], ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb", "x_hf_batch1"]), ""]
     names_only = any(src.get("names_only") for src in spec.training.get("config", {}).get("train", []))
     if names_only:

@@ -386,6 +386,14 @@ def write_results(name: str, payload: dict, output: str | None) -> Path:
     return path
 
 
+def _weights_sha256(model_dir: Path) -> str | None:
+    """The sha256 of the measured model's weights (None for a hub id), so a card can tell whose speed it shows."""
+    from defnlp.integrity import sha256_file
+
+    weights = Path(model_dir) / "weights.safetensors"
+    return sha256_file(weights) if weights.is_file() else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None)
@@ -569,7 +577,7 @@ def main() -> None:
                     title="NER micro-F1 per precision vs fp32" + (f" (first {args.f1_limit} documents per set)" if args.f1_limit else "")))
     name = "throughput" if args.device == "cpu" else f"throughput_{args.device.split(':')[0]}"
     extra_machine = {**machine(), **(cpu or {})}
-    path = write_results(name, {"machine": extra_machine, "model": {"name": ner_dir.name, "path": str(ner_dir)},
+    path = write_results(name, {"machine": extra_machine, "model": {"name": ner_dir.name, "path": str(ner_dir), "weights_sha256": _weights_sha256(ner_dir)},
                                 "documents": len(docs), "tokens": n_tokens, "words": n_words, "device": args.device,
                                 "precisions": precisions, "force_no_amx": args.force_no_amx,
                                 "matmul_gflops": rates("fp32")["gflops"] if rates else None,
