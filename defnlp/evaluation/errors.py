@@ -127,10 +127,8 @@ def ner_errors(gold: Sequence[Doc], pred: Sequence[Doc], labels: Iterable[str] |
         gs, ps = _char_spans(g, words, label_set), _char_spans(p, words, label_set)
         text, doc_id = g.text, str(g.id)
         exact = {(a, b): label for a, b, label in ps}
-        touched: set[tuple[int, int]] = set()
         for a, b, label in gs:
             if (a, b) in exact:
-                touched.add((a, b))
                 if exact[(a, b)] == label:
                     counts["correct"] += 1
                     continue
@@ -143,14 +141,13 @@ def ner_errors(gold: Sequence[Doc], pred: Sequence[Doc], labels: Iterable[str] |
                 counts["missed"] += 1
                 errors.append(NerError("missed", doc_id, text[a:b], label, None, None))
                 continue
-            touched.update((c, d) for c, d, _ in overlapping)
             same = [s for s in overlapping if s[2] == label]
             c, d, lab = same[0] if same else overlapping[0]
             cat = "boundary" if same else "boundary+label"
             counts[cat] += 1
             errors.append(NerError(cat, doc_id, text[a:b], label, text[c:d], lab))
         for c, d, lab in ps:
-            if (c, d) not in touched and not any(a < d and c < b for a, b, _ in gs):
+            if not any(a < d and c < b for a, b, _ in gs):  # a prediction overlapping gold was filed above
                 counts["spurious"] += 1
                 errors.append(NerError("spurious", doc_id, None, None, text[c:d], lab))
     return ErrorReport(counts=counts, confusions=dict(confusions), errors=errors)

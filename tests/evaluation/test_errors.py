@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import random
 
-from defnlp.doc import Doc
+from defnlp.doc import Doc, Entity
 from defnlp.evaluation import evaluate_ner, ner_errors
 from defnlp.evaluation.errors import CATEGORIES
 
@@ -14,10 +14,7 @@ LABELS = ("PER", "ORG", "LOC")
 
 
 def _doc(text: str, spans) -> Doc:
-    doc = Doc(text, id="d")
-    for start, end, label in spans:
-        doc.add_entity(start, end, label)
-    return doc
+    return Doc(text, id="d", entities=[Entity(s, e, label, text[s:e]) for s, e, label in spans])
 
 
 def test_each_kind_of_mistake_has_its_category():
