@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from defnlp.align.metrics import alignment_prf, retrieval_p_at_1, sentence_alignment_f1
 from defnlp.align.words import extract_links
+from defnlp.inference.runtime import cpu_bf16_inference
 from defnlp.io.corpora import ParallelSegment, load_hansards, load_tatoeba, load_transread, load_wmt14_segments
 
 log = logging.getLogger("benchmarks.alignment")
@@ -175,7 +176,10 @@ def bench_aer(args: argparse.Namespace) -> dict[str, Any]:
         cfg = {**chosen, **change}
         if cfg != chosen and not any(v == cfg for _, v in variants):
             variants.append((name, cfg))
-    variants.append(("chosen on trial, int8", {**chosen, "runtime_precision": "int8"}))  # the fast precision
+    # the fast precisions: int8 everywhere, bf16 where the CPU has AMX (what auto picks there)
+    fast = ["int8"] + (["bf16"] if cpu_bf16_inference() else [])
+    for precision in fast:
+        variants.append((f"chosen on trial, {precision}", {**chosen, "runtime_precision": precision}))
     test_rows = []
     for name, cfg in variants:
         aligner = WordAligner(encoder, batch_size=args.batch_size, precision=cfg.get("runtime_precision", "fp32"),

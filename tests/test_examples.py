@@ -97,7 +97,7 @@ ALLIANCES = Folder(
     files=("01-alliance-structures.md", "02-bilateral-cooperation.md", "03-org-charts-and-appointments.md",
            "04-pdf-and-parliament.md"),
 )
-#: ... and wire this one
+#: ... and general and wire this one
 PROFILES = Folder(
     "profiles", "profile", n_pairs=20, pairs_per_file=5, max_relations=MAX_RELATIONS, entities=(10, 30),
     words=(120, 350), max_line_width=90, articles=ARTICLES, one_block=True, repeats_marked=True, readme=True,
@@ -135,6 +135,10 @@ FOLDERS = (
         files=("01-speeches-and-hearings.md", "02-industry-and-finance.md", "03-strategy-documents.md",
                "04-pdf-converted-reports.md"),
     ),
+    replace(PROFILES, name="general", prefix="gen", files=(
+        "01-results-and-standings.md", "02-encyclopedic-articles.md", "03-world-news.md",
+        "04-companies-and-institutions.md",
+    )),
     replace(ALLIANCES, name="security", prefix="sec", entities=(10, 31), files=(
         "01-conflict-reporting.md", "02-peacekeeping-and-coalitions.md", "03-intelligence-style-reports.md",
         "04-security-briefs.md",
