@@ -109,6 +109,9 @@ def throughput_section() -> list[str]:
             lines += ["Machine limit per precision (2048² matmul, same run): " + "; ".join(
                 f"{p} {fmt(r['gflops'])} GFLOP/s ({r['probe']})" for p, r in res["matmul"].items())
                 + (" — AMX forced off (`--force-no-amx`)." if res.get("force_no_amx") else "."), ""]
+        lines += ["Where the time goes per precision, what the engine does about it and what was tried and not kept "
+                  "(torch.compile, oneDNN Graph, fused QKV, hand-written attention, int8 on AMX): "
+                  "[experiments](experiments.md). Earlier runs on other CPUs: `results/throughput_*.json`.", ""]
         if res.get("sweep"):
             lines += ["Token-budget sweep (fp32):", "", md_table(res["sweep"], ["token_budget", "tokens_per_s", "docs_per_s", "peak_rss_mb"]), ""]
         if res.get("precision_quality"):

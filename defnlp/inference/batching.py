@@ -29,7 +29,8 @@ So :func:`exact_length_batches` puts only sequences of exactly one length in a b
 padding, ever). Not covered: int8 (one activation scale per batch, by design: a row moves
 with its neighbours by ~5e-2 in the hidden states, so the engine gives int8 ordinary padded
 batches, which are faster: :attr:`Runtime.exact_length_batches
-<defnlp.inference.runtime.Runtime.exact_length_batches>`), and fp32 on GPU (cuBLAS picks kernels
+<defnlp.inference.runtime.Runtime.exact_length_batches>`), bf16 on CPU (a speed precision like
+int8: padded batches there, 1.36x faster with AMX tiles), and fp32 on GPU (cuBLAS picks kernels
 by batch size: ~2e-6).
 
 >>> sizes = [5, 300, 7, 6, 120]
