@@ -97,7 +97,7 @@ ALLIANCES = Folder(
     files=("01-alliance-structures.md", "02-bilateral-cooperation.md", "03-org-charts-and-appointments.md",
            "04-pdf-and-parliament.md"),
 )
-#: ... and general and wire this one
+#: ... and general, wikinews and wire this one
 PROFILES = Folder(
     "profiles", "profile", n_pairs=20, pairs_per_file=5, max_relations=MAX_RELATIONS, entities=(10, 30),
     words=(120, 350), max_line_width=90, articles=ARTICLES, one_block=True, repeats_marked=True, readme=True,
@@ -142,6 +142,10 @@ FOLDERS = (
     replace(ALLIANCES, name="security", prefix="sec", entities=(10, 31), files=(
         "01-conflict-reporting.md", "02-peacekeeping-and-coalitions.md", "03-intelligence-style-reports.md",
         "04-security-briefs.md",
+    )),
+    replace(PROFILES, name="wikinews", prefix="wn", files=(
+        "01-politique-et-justice.md", "02-afrique-et-moyen-orient.md", "03-regions-et-faits-divers.md",
+        "04-organisations-internationales.md",
     )),
     replace(PROFILES, name="wire", prefix="wire", files=(
         "01-sports-results.md", "02-sports-news.md", "03-markets-and-companies.md", "04-politics-and-diplomacy.md",
