@@ -143,7 +143,7 @@ FOLDERS = (
         "01-conflict-reporting.md", "02-peacekeeping-and-coalitions.md", "03-intelligence-style-reports.md",
         "04-security-briefs.md",
     )),
-    replace(PROFILES, name="wikinews", prefix="wn", files=(
+    replace(PROFILES, name="wikinews", prefix="wn", articles=ARTICLES_OR_ELISIONS, files=(
         "01-politique-et-justice.md", "02-afrique-et-moyen-orient.md", "03-regions-et-faits-divers.md",
         "04-organisations-internationales.md",
     )),

@@ -10,7 +10,7 @@ import re
 
 from tests.example_checks import load_examples
 
-#: a standings or results line: a marked name, then at least two numbers
+#: a standings or results line: a name, then at least two numbers
 TABLE_ROW = re.compile(r"^\S.*?\s+\d+\s+\d+", re.MULTILINE)
 
 
