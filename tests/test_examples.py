@@ -97,7 +97,7 @@ ALLIANCES = Folder(
     files=("01-alliance-structures.md", "02-bilateral-cooperation.md", "03-org-charts-and-appointments.md",
            "04-pdf-and-parliament.md"),
 )
-#: ... and general, wikinews and wire this one
+#: ... and general, speeches, wikinews and wire this one
 PROFILES = Folder(
     "profiles", "profile", n_pairs=20, pairs_per_file=5, max_relations=MAX_RELATIONS, entities=(10, 30),
     words=(120, 350), max_line_width=90, articles=ARTICLES, one_block=True, repeats_marked=True, readme=True,
@@ -142,6 +142,10 @@ FOLDERS = (
     replace(ALLIANCES, name="security", prefix="sec", entities=(10, 31), files=(
         "01-conflict-reporting.md", "02-peacekeeping-and-coalitions.md", "03-intelligence-style-reports.md",
         "04-security-briefs.md",
+    )),
+    replace(PROFILES, name="speeches", prefix="sp", articles=ARTICLES_OR_ELISIONS, files=(
+        "01-discours-ministeriels.md", "02-speeches-and-statements.md", "03-interviews-et-conferences.md",
+        "04-questions-et-declarations.md",
     )),
     replace(PROFILES, name="wikinews", prefix="wn", articles=ARTICLES_OR_ELISIONS, files=(
         "01-politique-et-justice.md", "02-afrique-et-moyen-orient.md", "03-regions-et-faits-divers.md",
