@@ -50,10 +50,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import logging
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -139,10 +141,7 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float]:
     >>> mean_sd([39.2])
     (39.2, 0.0)
     """
-    n = len(values)
-    mean = sum(values) / n
-    sd = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
-    return mean, sd
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def summarise(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -364,7 +363,7 @@ def main() -> None:
             to_docbin(dev, dev_bin)
 
         rows, runs = [], []
-        for seed, n in ((seed, n) for seed in seeds for n in sizes):
+        for seed, n in itertools.product(seeds, sizes):
             docs = draws[seed][n]
             counts = label_counts(docs)
             name = f"{n}" if len(seeds) == 1 else f"{n}-s{seed}"
