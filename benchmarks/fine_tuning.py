@@ -2,7 +2,7 @@
 
     python benchmarks/fine_tuning.py [--sizes 25,50,100,200] [--epochs 8] [--seed 13]
                                      [--sample-seeds 13,14,15] [--rehearsal on|off|both]
-                                     [--no-spacy] [--output fine_tuning]
+                                     [--augment 2] [--no-spacy] [--output fine_tuning]
 
 The new type is WiNER-fr's EVENT (CC BY 4.0), which the shipped scheme (defence-v1) lacks.
 Every document keeps ONLY its EVENT entities and no relations, as if a user had annotated the
@@ -26,7 +26,10 @@ lr 3e-3, batches of 1,024 tokens / 8 windows (the settings of examples/fine-tuni
 from JSONL with ``annotated = ["EVENT"]`` (partial-label loss: the other labels get no
 supervision on them). ``--rehearsal off`` turns the configuration's rehearsal (mixing the base
 model's training data / pseudo-labels of the old labels) off; ``on`` keeps the default; ``both``
-trains each size twice. Old labels: dev micro-F1 on the base model's labels of the project's
+trains each size twice. ``--augment k`` adds k augmented copies of each training document
+(the configuration's ``[augment]`` table: layouts and mention replacement, where the EVENT
+mentions are swapped among the training documents' own, ``corpus_labels = ["EVENT"]``).
+Old labels: dev micro-F1 on the base model's labels of the project's
 examples (``data/examples``, dev split), base model vs each tuned model.
 
 spaCy (same run, same documents): a blank ``fr`` pipeline with ``ner`` only, spaCy's default NER
@@ -183,17 +186,21 @@ def has_rehearsal() -> bool:
 
 
 def defnlp_config(base: str, labels: list[str], train: Path, dev: Path, output: Path, epochs: int, seed: int,
-                  rehearsal: bool) -> Any:
-    """The NerTrainingConfig of one run; ``rehearsal=False`` sets ``rehearsal.enabled = false``."""
+                  rehearsal: bool, augment: int = 0) -> Any:
+    """The NerTrainingConfig of one run; ``rehearsal=False`` sets ``rehearsal.enabled = false``;
+    ``augment`` > 0 adds that many augmented copies of each training document, EVENT mentions
+    swapped among the documents' own."""
     from defnlp.config import config_from_dict
     from defnlp.training.ner import NerTrainingConfig
 
     data: dict[str, Any] = {
         "name": f"{output.name}", "output": str(output), "init_from": base, "labels": labels + [NEW_LABEL],
         "epochs": epochs, "seed": seed, "log_every": 20, **DEFNLP_SETTINGS,
-        "train": [{"format": "jsonl", "path": str(train), "annotated": [NEW_LABEL]}],
+        "train": [{"format": "jsonl", "path": str(train), "annotated": [NEW_LABEL], "augment": augment > 0}],
         "dev": [{"format": "jsonl", "path": str(dev), "annotated": [NEW_LABEL]}],
     }
+    if augment:
+        data["augment"] = {"copies": augment, "corpus_labels": [NEW_LABEL], **data.get("augment", {})}
     if not has_rehearsal():
         log.warning("NerTrainingConfig has no 'rehearsal' table yet: training without rehearsal")
     elif not rehearsal:
@@ -311,6 +318,9 @@ def main() -> None:
                         help="draw every size once per seed (comma-separated, e.g. 13,14,15; default: --seed) "
                              "and print mean ± sd over the draws")
     parser.add_argument("--rehearsal", choices=["on", "off", "both"], default="on")
+    parser.add_argument("--augment", type=int, default=0, metavar="COPIES",
+                        help="augmented copies of each defnlp training document (EVENT mentions swapped among the "
+                             "documents' own; default 0: none)")
     parser.add_argument("--no-spacy", action="store_true", help="defnlp only")
     parser.add_argument("--base", default="defence-v2-ner", help="the shipped NER model to extend")
     parser.add_argument("--dev-docs", type=int, default=60, help="documents of the dev sample")
@@ -382,7 +392,7 @@ def main() -> None:
             for rehearsal in modes:
                 tag = f"{name}-{'rehearsal' if rehearsal else 'plain'}"
                 cfg = defnlp_config(args.base, base_labels, train_jsonl, dev_jsonl, work / f"defnlp-{tag}",
-                                    args.epochs, seed, rehearsal)
+                                    args.epochs, seed, rehearsal, args.augment)
                 seconds = train_defnlp(cfg)
                 model_dir = Path(cfg.output)
                 ours = prf(test, defnlp_predict(model_dir, test), [NEW_LABEL])

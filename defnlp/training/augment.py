@@ -60,7 +60,7 @@ import random
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -75,6 +75,7 @@ __all__ = [
     "AugmentSettings",
     "GazetteerEntry",
     "Gazetteer",
+    "corpus_entries",
     "LAYOUT_TRANSFORMS",
     "load_gazetteer",
     "render_layout",
@@ -114,6 +115,9 @@ class AugmentSettings:
     transform fires with its own probability. ``hyphenate`` is the probability per line end
     where a long word crosses the wrap width (so it needs ``wrap``). ``replace`` is the
     probability per entity mention (all mentions of the same surface change together).
+    ``corpus_labels``: labels whose replacement candidates are the augmented documents' own
+    mentions (:func:`corpus_entries`), for a label that the gazetteers lack, such as a new label
+    learned from a few documents (``["EVENT"]``).
 
     >>> AugmentSettings(copies=2).copies
     2
@@ -146,6 +150,7 @@ class AugmentSettings:
     gazetteers: bool = True
     terminology: bool = True
     data_dir: str | None = None
+    corpus_labels: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -175,6 +180,11 @@ class AugmentSettings:
                 raise ConfigError(f"augment.{name}: {getattr(self, name)!r} is not true/false", "use true or false")
         if self.data_dir is not None and not isinstance(self.data_dir, (str, os.PathLike)):
             raise ConfigError(f"augment.data_dir: {self.data_dir!r} is not a path")
+        labels = self.corpus_labels
+        if not isinstance(labels, (list, tuple)) or not all(isinstance(x, str) and x for x in labels):
+            raise ConfigError(f"augment.corpus_labels: {labels!r} is not a list of labels",
+                              'use label names, e.g. corpus_labels = ["EVENT"]')
+        self.corpus_labels = list(labels)
 
     @classmethod
     def only(cls, *names: str, **overrides: Any) -> "AugmentSettings":
@@ -352,6 +362,35 @@ def _packaged_entries() -> tuple[GazetteerEntry, ...]:
         text = folder.joinpath(name).read_text(encoding="utf-8")
         out += _read_gazetteer_tsv(text, name[: -len(".tsv")].upper(), f"gazetteers/{name}")
     return tuple(out)
+
+
+def corpus_entries(docs: Iterable[Doc], labels: Iterable[str]) -> list[GazetteerEntry]:
+    """Replacement candidates from documents' own mentions of ``labels`` (one per surface and language).
+
+    A mention qualifies when it is a name on one line: a capital letter or a digit, no line
+    break. Its ``forms`` are those the words before it require (French article gender and
+    number, English ``the``), so that a swap keeps ``la Coupe du monde`` -> ``la Ligue des
+    champions`` and not ``le Tour de France``.
+
+    >>> doc = Doc("La Coupe du monde et le Tour de France.", lang="fr")
+    >>> _ = doc.add_entity(3, 17, "EVENT"), doc.add_entity(24, 38, "EVENT")
+    >>> [(e.text, e.lang, sorted(e.forms)) for e in corpus_entries([doc], ["EVENT"])]
+    [('Coupe du monde', 'fr', ['fs']), ('Tour de France', 'fr', ['ms'])]
+    """
+    wanted = set(labels)
+    found: dict[tuple[str, str, str], tuple[str, set[str]]] = {}
+    for doc in docs:
+        lang = _doc_lang(doc)
+        for e in doc.entities:
+            text = doc.text[e.start:e.end] if isinstance(doc.text, str) else ""
+            if e.label not in wanted or not text or "\n" in text or not any(c.isupper() or c.isdigit() for c in text):
+                continue
+            ctx = _context(doc.text[: e.start], lang)
+            forms = set(ctx.forms or ()) if lang == "fr" else ({"the"} if ctx.article else set())
+            key = (e.label, text.casefold(), lang)
+            found.setdefault(key, (text, set()))[1].update(forms)
+    return [GazetteerEntry(text, label, lang, "corpus", frozenset(forms), source="corpus")
+            for (label, _, lang), (text, forms) in found.items()]
 
 
 def load_gazetteer(
@@ -1496,6 +1535,11 @@ def augment_docs(
             gazetteer = load_gazetteer(settings.gazetteers, settings.terminology, settings.data_dir)
         else:
             gazetteer = Gazetteer()
+    if settings.corpus_labels and settings.replace > 0:
+        own = corpus_entries(docs, settings.corpus_labels)
+        gazetteer = Gazetteer([*gazetteer.entries, *own])
+        logger.info("augmentation: %d mentions of %s from the documents themselves are replacement candidates",
+                    len(own), ", ".join(settings.corpus_labels))
     out: list[Doc] = []
     dropped = 0
     for index, doc in enumerate(docs):

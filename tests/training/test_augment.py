@@ -347,6 +347,35 @@ def test_common_nouns_and_unknown_plurals_are_left_alone(gazetteer):
     assert new.text == doc.text and "replace" not in new.meta["augmented"]
 
 
+def test_a_label_without_gazetteer_swaps_among_the_documents_own_mentions(gazetteer):
+    texts = [("La Coupe du monde se joue en juin au Qatar.", "Coupe du monde"),
+             ("Le Tour de France part de Lille.", "Tour de France"),
+             ("La Ligue des champions reprend le 3 mars.", "Ligue des champions"),
+             ("Elle a couru le Marathon de Paris.", "Marathon de Paris")]
+    docs = []
+    for i, (text, name) in enumerate(texts):
+        doc = _doc(text, [(name, "EVENT")], "fr")
+        doc.id = f"e{i}"
+        docs.append(doc)
+    settings = AugmentSettings(copies=2, layout=0.0, replace=1.0, corpus_labels=["EVENT"])
+    new = augment_docs(docs, settings, seed=3, gazetteer=gazetteer)
+    swapped = [d for d in new if "replace" in d.meta["augmented"]]
+    assert swapped and len(new) == 8
+    names = {name for _, name in texts}
+    for d in new:
+        (e,) = d.entities
+        assert e.label == "EVENT" and e.text in names and d.text[e.start:e.end] == e.text
+        source = next(x for x in docs if x.id == d.meta["augmented_from"])
+        if "replace" in d.meta["augmented"]:  # another document's event, with the article it agrees with
+            assert e.text != source.entities[0].text
+            assert d.text[: e.start] == source.text[: source.entities[0].start]
+            article = d.text[: e.start].split()[-1].lower()
+            assert (article == "la") == (e.text in {"Coupe du monde", "Ligue des champions"})
+    # without corpus_labels the label has no candidate: no copy is a replacement
+    plain = augment_docs(docs, AugmentSettings(copies=2, layout=0.0, replace=1.0), seed=3, gazetteer=gazetteer)
+    assert all("replace" not in d.meta.get("augmented", ()) for d in plain)
+
+
 # ---- gazetteers ---------------------------------------------------------------------------------------------
 def test_gazetteer_files():
     readme = (GAZETTEER_DIR / "README.md").read_text(encoding="utf-8")
@@ -400,7 +429,8 @@ def test_terminology_acronyms_are_read_from_the_data_directory(tmp_path, caplog)
 @pytest.mark.parametrize(
     "values",
     [{"copies": -1}, {"copies": 1.5}, {"replace": 2}, {"wrap": -0.1}, {"layout": True},
-     {"wrap_min": 95, "wrap_max": 90}, {"wrap_min": 5}, {"gazetteers": "yes"}],
+     {"wrap_min": 95, "wrap_max": 90}, {"wrap_min": 5}, {"gazetteers": "yes"}, {"corpus_labels": "EVENT"},
+     {"corpus_labels": [""]}],
 )
 def test_bad_settings_raise_config_error(values):
     with pytest.raises(ConfigError):
