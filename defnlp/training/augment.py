@@ -380,9 +380,11 @@ def corpus_entries(docs: Iterable[Doc], labels: Iterable[str]) -> list[Gazetteer
     wanted = set(labels)
     found: dict[tuple[str, str, str], tuple[str, set[str]]] = {}
     for doc in docs:
+        if not isinstance(doc.text, str) or not doc.text.strip():
+            continue  # no copy is made of it either (augment_docs)
         lang = _doc_lang(doc)
         for e in doc.entities:
-            text = doc.text[e.start:e.end] if isinstance(doc.text, str) else ""
+            text = doc.text[e.start:e.end]
             if e.label not in wanted or not text or "\n" in text or not any(c.isupper() or c.isdigit() for c in text):
                 continue
             ctx = _context(doc.text[: e.start], lang)

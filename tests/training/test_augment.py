@@ -371,6 +371,8 @@ def test_a_label_without_gazetteer_swaps_among_the_documents_own_mentions(gazett
             assert d.text[: e.start] == source.text[: source.entities[0].start]
             article = d.text[: e.start].split()[-1].lower()
             assert (article == "la") == (e.text in {"Coupe du monde", "Ligue des champions"})
+    # a document without text gives no candidate and no copy, as without corpus_labels
+    assert augment_docs([*docs, Doc("", id="empty")], settings, seed=3, gazetteer=gazetteer) == new
     # without corpus_labels the label has no candidate: no copy is a replacement
     plain = augment_docs(docs, AugmentSettings(copies=2, layout=0.0, replace=1.0), seed=3, gazetteer=gazetteer)
     assert all("replace" not in d.meta.get("augmented", ()) for d in plain)
