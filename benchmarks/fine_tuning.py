@@ -76,6 +76,7 @@ log = logging.getLogger("fine_tuning")
 NEW_LABEL = "EVENT"
 DEFNLP_SETTINGS = {"adapter": "full", "frozen_layers": 4, "lr": 2e-4, "head_lr": 3e-3, "batch_tokens": 1024,
                    "max_batch": 8, "patience": 3}
+OVERRIDES: dict[str, Any] = {}  # --set KEY=VALUE, dotted keys for tables (defnlp.config.apply_overrides)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def defnlp_config(base: str, labels: list[str], train: Path, dev: Path, output: 
     """The NerTrainingConfig of one run; ``rehearsal=False`` sets ``rehearsal.enabled = false``;
     ``augment`` > 0 adds that many augmented copies of each training document, EVENT mentions
     swapped among the documents' own."""
-    from defnlp.config import config_from_dict
+    from defnlp.config import apply_overrides, config_from_dict
     from defnlp.training.ner import NerTrainingConfig
 
     data: dict[str, Any] = {
@@ -200,12 +201,12 @@ def defnlp_config(base: str, labels: list[str], train: Path, dev: Path, output: 
         "dev": [{"format": "jsonl", "path": str(dev), "annotated": [NEW_LABEL]}],
     }
     if augment:
-        data["augment"] = {"copies": augment, "corpus_labels": [NEW_LABEL], **data.get("augment", {})}
+        data["augment"] = {"copies": augment, "corpus_labels": [NEW_LABEL]}
     if not has_rehearsal():
         log.warning("NerTrainingConfig has no 'rehearsal' table yet: training without rehearsal")
     elif not rehearsal:
         data["rehearsal"] = {"enabled": False}
-    return config_from_dict(NerTrainingConfig, data)
+    return config_from_dict(NerTrainingConfig, apply_overrides(data, OVERRIDES, where="--set"))
 
 
 def train_defnlp(cfg: Any) -> float:
@@ -312,7 +313,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="25,50,100,200", help="training documents per run, comma-separated")
     parser.add_argument("--epochs", type=int, default=8, help="defnlp epochs (patience 3 on the dev sample)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a defnlp training setting, e.g. --set patience=5 --set lr=5e-4 (VALUE as JSON)")
+                        help="override a defnlp training setting, e.g. --set patience=5 --set rehearsal.distill=2 (VALUE as JSON; a dotted key sets a key of a table)")
     parser.add_argument("--seed", type=int, default=13, help="samples, defnlp and spaCy seed")
     parser.add_argument("--sample-seeds", default=None,
                         help="draw every size once per seed (comma-separated, e.g. 13,14,15; default: --seed) "
@@ -333,12 +334,9 @@ def main() -> None:
                         help="keep the JSONL, DocBin files and models here (default: a temp dir, removed)")
     parser.add_argument("--output", default="fine_tuning")
     args = parser.parse_args()
-    for pair in args.set:
-        key, _, value = pair.partition("=")
-        try:
-            DEFNLP_SETTINGS[key] = json.loads(value)
-        except json.JSONDecodeError:
-            DEFNLP_SETTINGS[key] = value
+    from defnlp.config import parse_overrides
+
+    OVERRIDES.update(parse_overrides(args.set))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     import torch
@@ -438,7 +436,7 @@ def main() -> None:
                      "dev_ids": [d.id for d in dev],
                      "train_ids": {f"{n}" if len(seeds) == 1 else f"{n}-s{seed}": [d.id for d in draws[seed][n]]
                                    for seed in seeds for n in sizes}},
-            "defnlp_settings": {**DEFNLP_SETTINGS, "epochs": args.epochs, "rehearsal": args.rehearsal,
+            "defnlp_settings": {**DEFNLP_SETTINGS, **OVERRIDES, "epochs": args.epochs, "rehearsal": args.rehearsal,
                                 "rehearsal_in_config": has_rehearsal()},
             "spacy_settings": None if args.no_spacy else {
                 "config": f"init config --lang fr --pipeline ner --optimize {args.spacy_optimize}",

@@ -29,7 +29,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Iterable, TypeVar
 
 from .errors import ConfigError, DataNotFoundError
 
@@ -39,6 +39,8 @@ __all__ = [
     "cache_dir",
     "models_dir",
     "load_config",
+    "parse_overrides",
+    "apply_overrides",
     "config_from_dict",
     "config_to_dict",
 ]
@@ -187,6 +189,44 @@ def config_from_dict(cls: type[T], data: dict[str, Any], where: str = "config") 
     return obj
 
 
+def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings (``--set`` on the command line) as overrides; VALUE is read as JSON
+    when it parses, else kept as a string.
+
+    >>> parse_overrides(["epochs=3", "rehearsal.distill=2", "encoder=xlm-r"])
+    {'epochs': 3, 'rehearsal.distill': 2, 'encoder': 'xlm-r'}
+    """
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}", "e.g. --set epochs=3 or --set lora.r=8")
+        key, value = pair.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], where: str = "config") -> dict[str, Any]:
+    """Set ``overrides`` in the plain configuration ``data`` (in place, returned); a dotted key
+    sets a key of a table, creating the table when missing.
+
+    >>> apply_overrides({"epochs": 5}, {"epochs": 3, "rehearsal.distill": 2.0})
+    {'epochs': 3, 'rehearsal': {'distill': 2.0}}
+    """
+    for key, value in overrides.items():
+        *tables, last = key.split(".")
+        target = data
+        for table in tables:
+            node = target.setdefault(table, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"cannot set {key!r}: {table!r} is not a table in {where}")
+            target = node
+        target[last] = value
+    return data
+
+
 def load_config(cls: type[T], path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> T:
     """Load a TOML/JSON file into dataclass ``cls``; relative paths stay relative to the file.
 
@@ -194,16 +234,7 @@ def load_config(cls: type[T], path: str | os.PathLike, overrides: dict[str, Any]
     (``{"rehearsal.enabled": False}``, ``{"lora.r": 8}``).
     """
     path = Path(path)
-    data = _read_config_file(path)
-    for key, value in (overrides or {}).items():
-        *tables, last = key.split(".")
-        target = data
-        for table in tables:
-            node = target.setdefault(table, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"cannot set {key!r}: {table!r} is not a table in {path.name}")
-            target = node
-        target[last] = value
+    data = apply_overrides(_read_config_file(path), overrides or {}, where=path.name)
     obj = config_from_dict(cls, data, where=path.name)
     if hasattr(obj, "base_dir"):
         object.__setattr__(obj, "base_dir", str(path.resolve().parent))

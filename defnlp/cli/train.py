@@ -21,23 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         t.set_defaults(func=run)
 
 
-def parse_overrides(pairs: list[str]) -> dict:
-    from ..errors import ConfigError
-
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise ConfigError(f"--set expects KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
-    from ..config import load_config
+    from ..config import load_config, parse_overrides
 
     overrides = parse_overrides(args.set)
     if args.resume:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from defnlp.cli.train import parse_overrides
+from defnlp.config import parse_overrides
 from defnlp.config import load_config
 from defnlp.encoders.adapters import LoraSettings
 from defnlp.errors import ConfigError
