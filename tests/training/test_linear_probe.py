@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from defnlp.config import parse_overrides
-from defnlp.config import load_config
+from defnlp.config import load_config, parse_overrides
 from defnlp.encoders.adapters import LoraSettings
 from defnlp.errors import ConfigError
 from defnlp.io.corpora import DataSource

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from defnlp.config import parse_overrides
-from defnlp.config import load_config
+from defnlp.config import load_config, parse_overrides
 from defnlp.encoders.adapters import LoraSettings
 from defnlp.errors import ConfigError
 from defnlp.io.corpora import DataSource
