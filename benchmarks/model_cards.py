@@ -50,6 +50,13 @@ def training_section(spec) -> str:
                     "acronyms of `fr_defence_terminology` (Legifrance, Licence Ouverte / Etalab 2.0), read at training time")
     lines += ["", "Licences: " + "; ".join(used) + ". No evaluation text was used for training.", ""]
     history = spec.training.get("history") or []
+    members = spec.training.get("members") or []
+    if members:  # an ensemble: each head's own run, then one decision for their average
+        lines += ["## Training run", "", ensemble_run(spec, members), "",
+                  md_table([{"seed": m["seed"], "best epoch": m["best_epoch"], "epochs run": m["epochs_run"],
+                             "dev F1 at the best epoch": 100 * m["dev_f1"] if m.get("dev_f1") is not None else "",
+                             "wall time (min)": (m["wall_seconds"] or 0) / 60} for m in members],
+                           ["seed", "best epoch", "epochs run", "dev F1 at the best epoch", "wall time (min)"]), ""]
     if history:
         rows = []
         for h in history:
@@ -81,6 +88,17 @@ def training_section(spec) -> str:
                   "Dev micro-F1 per epoch (each dev source on the labels it annotates):", "",
                   md_table(rows, cols), ""]
     return "\n".join(lines)
+
+
+def ensemble_run(spec, members: list[dict]) -> str:
+    """The training-run sentence of an ensemble's card: its heads, their schedule, the total time."""
+    planned = spec.training.get("config", {}).get("epochs")
+    return (f"{len(members)} heads averaged, one per seed ({', '.join(str(m['seed']) for m in members)}), each trained to the "
+            f"end of its schedule ({planned} epochs at most, early stopping on dev micro-F1) on the same encoder states; "
+            f"then one decision fitted on dev for their average. Training took {spec.training.get('wall_seconds', 0) / 60:.0f} "
+            f"min in all on {spec.training.get('cpu', 'an unrecorded CPU')} ({spec.training.get('threads', 2)} threads), "
+            f"precision {spec.training.get('precision', 'fp32')} (CPU bf16 units: {spec.training.get('cpu_bf16_units') or 'none'}), "
+            f"torch {spec.training.get('torch')}.")
 
 
 def measured_on(result: dict, name: str, weights_sha256: str) -> bool:
@@ -230,7 +248,9 @@ def re_card(path: Path) -> str:
         f"- task: relations, scheme `{spec.scheme}`: {', '.join(spec.labels)} (+ NONE)",
         f"- runs on the encoder pass of `{spec.depends_on.get('name')}` (NER weights sha256 `{spec.depends_on.get('sha256')}`): "
         "no second encoder pass; refuses any other NER model",
-        f"- head: span-pair MLP (projection {spec.head.get('proj')}, hidden {spec.head.get('mlp')})"
+        (f"- head: {spec.head['ensemble']} span-pair MLPs averaged (one per training seed; "
+         if spec.head.get("ensemble", 1) > 1 else "- head: span-pair MLP (")
+        + f"projection {spec.head.get('proj')}, hidden {spec.head.get('mlp')})"
         + (f" over {spec.head['context_layers']} block-local self-attention layer(s) with typed entity markers (blocks of "
            f"{spec.head.get('context_block', 128)} tokens)" if spec.head.get("context_layers") else "")
         + ", pairs within the same or neighbouring sentences, labels masked by the scheme's head/tail types; "

@@ -236,6 +236,9 @@ def test_a_written_relation_model_loads(relation_model, tiny_ner):
     ("entity-labels", lambda c: c["head"].update(entity_labels="PER"), "entity_labels"),
     ("adapter", lambda c: c.update(adapter={"type": "lora"}), "adapter"),
     ("sizes", lambda c: c["head"].update(proj=16), "shapes"),
+    ("ensemble-zero", lambda c: c["head"].update(ensemble=0), "'ensemble'"),
+    ("ensemble-bool", lambda c: c["head"].update(ensemble=True), "'ensemble'"),
+    ("ensemble-count", lambda c: c["head"].update(ensemble=2), "do not fit the card"),
 ])
 def test_bad_relation_cards_are_refused(relation_model, tiny_ner, name, change, message):
     edit_card(relation_model, change)

@@ -6,7 +6,9 @@ with the tokens' character spans). For a pair (head, tail) it pools each
 mention (mean and first token of a learned projection, plus a label embedding), the tokens
 between them, and a distance embedding, and an MLP scores every relation label plus NONE.
 Labels the scheme forbids for the pair's entity labels are masked. Symmetric relations are
-scored from both directions and reported once.
+scored from both directions and reported once. Several heads trained with different seeds can
+run as one (:class:`RelationEnsemble`, averaged probabilities): they read the same encoder
+states, so each added head costs only its small MLP.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RelationHead", "LoadedRelations", "load_relations", "predict_relations", "pair_probabilities", "NONE"]
+__all__ = ["RelationHead", "RelationEnsemble", "LoadedRelations", "load_relations", "predict_relations", "pair_probabilities", "NONE"]
 
 NONE = "NONE"
 
@@ -164,6 +166,50 @@ class RelationHead(nn.Module):
         return self.mlp(feats)
 
 
+class RelationEnsemble(nn.Module):
+    """Heads of the same shape (one per training seed) that score pairs together: the log of
+    their averaged label probabilities, which :func:`pair_probabilities` masks and normalises
+    like one head's logits. Averaging heads evens out the seed-to-seed spread of a single head
+    selected on a small dev set (docs/experiments.md).
+
+    >>> heads = [RelationHead(8, ["ORG", "LOC"], ["LOCATED_IN"], proj=4, mlp=4) for _ in range(2)]
+    >>> ensemble = RelationEnsemble(heads)
+    >>> ensemble.config["ensemble"], sorted(ensemble.state_dict())[0]
+    (2, 'heads.0.dist_emb.weight')
+    """
+
+    def __init__(self, heads: Sequence[RelationHead]) -> None:
+        super().__init__()
+        if len(heads) < 2:
+            raise ModelError("an ensemble needs at least two relation heads", "use the head itself")
+        first = heads[0]
+        for other in heads[1:]:
+            if (other.entity_labels, other.relation_labels, other.config) != (first.entity_labels, first.relation_labels, first.config):
+                raise ModelError("the heads of an ensemble must have the same labels and settings",
+                                 "train them from one config, with different seeds only")
+        self.heads = nn.ModuleList(heads)
+        self.entity_labels = list(first.entity_labels)
+        self.relation_labels = list(first.relation_labels)
+        self.config = {**first.config, "ensemble": len(heads)}
+
+    @property
+    def context(self) -> TypedContext | None:
+        """The first head's typed context (all heads have the same design)."""
+        return self.heads[0].context  # type: ignore[return-value]
+
+    def label_ids(self, labels: Sequence[str]) -> torch.Tensor:
+        return self.heads[0].label_ids(labels)  # type: ignore[operator]
+
+    def forward(self, *args, **kwargs) -> torch.Tensor:
+        """Log of the heads' mean probabilities over ``[NONE] + labels`` (arguments: :meth:`RelationHead.forward`)."""
+        probs = torch.stack([torch.softmax(h(*args, **kwargs).float(), dim=-1) for h in self.heads]).mean(0)
+        return torch.log(probs.clamp_min(1e-12))
+
+
+#: what scores candidate pairs: one head or an ensemble of heads
+PairScorer = RelationHead | RelationEnsemble
+
+
 def label_mask(scheme: LabelScheme | None, relation_labels: Sequence[str], doc: Doc, pairs: Sequence[Candidate]) -> torch.Tensor:
     """``(len(pairs), 1 + n)`` bool: which outputs are allowed for each pair (NONE always)."""
     if scheme is None:
@@ -183,7 +229,7 @@ class LoadedRelations:
     """A trained relation model, ready to run on the pipeline's hidden states."""
 
     spec: ModelSpec
-    head: RelationHead
+    head: PairScorer  # one head, or several averaged (card head 'ensemble')
     scheme: LabelScheme | None
     path: str
     decision: Decision = field(default_factory=Decision)  # calibration and per-label thresholds
@@ -240,11 +286,14 @@ def merge_relations(*groups: list[Relation]) -> list[Relation]:
     return sorted(best.values(), key=lambda r: (r.head, r.tail, r.label))
 
 
+#: the most heads a relation model may average (each is a few MB; more than a handful adds nothing)
+MAX_ENSEMBLE = 16
+
 #: candidate pairs scored in one pass of the head: bounds its memory on long documents
 PAIR_CHUNK = 4096
 
 
-def predict_relations(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_spans: Sequence[tuple[int, int]],
+def predict_relations(head: PairScorer, doc: Doc, hidden: torch.Tensor, token_spans: Sequence[tuple[int, int]],
                       scheme: LabelScheme | None, decision: Decision | float = 0.5, max_sentence_distance: int = 1,
                       chunk_pairs: int = PAIR_CHUNK) -> list[Relation]:
     """Decode relations for one document from its token hidden states ``(n_tokens, H)`` and the
@@ -263,7 +312,7 @@ def predict_relations(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_
     return out
 
 
-def pair_probabilities(head: RelationHead, doc: Doc, hidden: torch.Tensor, token_spans: Sequence[tuple[int, int]],
+def pair_probabilities(head: PairScorer, doc: Doc, hidden: torch.Tensor, token_spans: Sequence[tuple[int, int]],
                        scheme: LabelScheme | None, max_sentence_distance: int = 1, min_probability: float = MIN_PROBABILITY,
                        chunk_pairs: int = PAIR_CHUNK) -> dict[tuple[int, int, str], float]:
     """Each candidate pair's most probable label other than NONE and its head probability
@@ -314,7 +363,7 @@ def _allowed_table(scheme: LabelScheme | None, relation_labels: Sequence[str], d
     return np.asarray([index[e.label] for e in doc.entities], dtype=np.int64), table
 
 
-def _pair_probs(head: RelationHead, hidden: torch.Tensor, spans: np.ndarray, labels: torch.Tensor, pairs: np.ndarray,
+def _pair_probs(head: PairScorer, hidden: torch.Tensor, spans: np.ndarray, labels: torch.Tensor, pairs: np.ndarray,
                 allowed: tuple[np.ndarray, np.ndarray], whole: bool) -> np.ndarray:
     """``(len(pairs), 1 + n_relations)`` probabilities of ``pairs`` (rows of
     :func:`~defnlp.relations.candidates.candidate_rows`), forbidden labels masked; unless
@@ -343,7 +392,7 @@ def _pair_probs(head: RelationHead, hidden: torch.Tensor, spans: np.ndarray, lab
     return torch.softmax(logits.float(), dim=-1).cpu().numpy()
 
 
-def _best_labels(head: RelationHead, scheme: LabelScheme | None, min_probability: float, pairs: np.ndarray,
+def _best_labels(head: PairScorer, scheme: LabelScheme | None, min_probability: float, pairs: np.ndarray,
                  probs: np.ndarray, out: dict[tuple[int, int, str], float]) -> None:
     """Add to ``out`` each pair's best label other than NONE with its probability, where at
     least ``min_probability``; a symmetric one scored by the mean of both directions (which
@@ -371,7 +420,7 @@ def _best_labels(head: RelationHead, scheme: LabelScheme | None, min_probability
             out[key] = score
 
 
-def head_tensors(head: RelationHead) -> dict[str, torch.Tensor]:
+def head_tensors(head: PairScorer) -> dict[str, torch.Tensor]:
     return {f"re.{k}": v for k, v in head.state_dict().items()}
 
 
@@ -400,9 +449,14 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
     hidden = int(ner.encoder.model.config.hidden_size)
     tensors = load_weights(weights)
     stray = sorted(k for k in tensors if not k.startswith("re."))
+    members = cfg["ensemble"]
+
+    def build(dropout: float = 0.2) -> PairScorer:
+        heads = [RelationHead(hidden, cfg["entity_labels"], spec.labels, dropout=dropout, **sizes) for _ in range(members)]
+        return heads[0] if members == 1 else RelationEnsemble(heads)
+
     with torch.device("meta"):  # the expected shapes, without allocating anything
-        expected = {f"re.{k}": tuple(v.shape) for k, v in
-                    RelationHead(hidden, cfg["entity_labels"], spec.labels, **sizes).state_dict().items()}
+        expected = {f"re.{k}": tuple(v.shape) for k, v in build().state_dict().items()}
     wrong = [f"{k} {tuple(tensors[k].shape)} (expected {shape})" for k, shape in expected.items()
              if k in tensors and tuple(tensors[k].shape) != shape]
     missing = sorted(set(expected) - set(tensors))
@@ -412,7 +466,7 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
                                                        f"missing {missing[:3]}" if missing else "",
                                                        f"shapes {wrong[:2]}" if wrong else "") if part),
                          "the weights file does not belong to this card or this NER model's encoder")
-    head = RelationHead(hidden, cfg["entity_labels"], spec.labels, dropout=0.0, **sizes)
+    head = build(dropout=0.0)
     try:
         head.load_state_dict({k[len("re."):]: v for k, v in tensors.items()})
     except RuntimeError as err:
@@ -428,7 +482,7 @@ def load_relations(path: str, ner: LoadedNer) -> LoadedRelations:
 
 def _head_settings(head: dict, where: str) -> dict:
     """The relation head settings of a card, checked: sizes are positive integers (at most
-    65,536), ``threshold`` a number in [0, 1], ``max_sentence_distance`` an integer >= 0,
+    65,536), ``ensemble`` (the number of averaged heads, 1 when absent) at most :data:`MAX_ENSEMBLE`, ``threshold`` a number in [0, 1], ``max_sentence_distance`` an integer >= 0,
     ``entity_labels`` a non-empty list of distinct names.
 
     >>> _head_settings({"entity_labels": ["PER"], "proj": -1}, "defnlp.json")  # doctest: +ELLIPSIS
@@ -437,7 +491,7 @@ def _head_settings(head: dict, where: str) -> dict:
     """
     hint = "the relation head settings of the card (defnlp.json 'head') are malformed: re-export the model"
     cfg = {"proj": 256, "mlp": 256, "label_dim": 32, "threshold": 0.5, "max_sentence_distance": 1,
-           "context_layers": 0, "context_block": 128, **head}
+           "context_layers": 0, "context_block": 128, "ensemble": 1, **head}
     labels = cfg.get("entity_labels")
     if (not isinstance(labels, list) or not labels or not all(isinstance(l, str) and l for l in labels)
             or len(set(labels)) != len(labels)):
@@ -448,6 +502,9 @@ def _head_settings(head: dict, where: str) -> dict:
         value = cfg[key]
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65536:
             raise ModelError(f"{where}: head {key!r} must be an integer from 1 to 65536, not {value!r}", hint)
+    members = cfg["ensemble"]
+    if not isinstance(members, int) or isinstance(members, bool) or not 1 <= members <= MAX_ENSEMBLE:
+        raise ModelError(f"{where}: head 'ensemble' must be an integer from 1 to {MAX_ENSEMBLE}, not {members!r}", hint)
     layers = cfg["context_layers"]
     if not isinstance(layers, int) or isinstance(layers, bool) or not 0 <= layers <= 12:
         raise ModelError(f"{where}: head 'context_layers' must be an integer from 0 to 12, not {layers!r}", hint)

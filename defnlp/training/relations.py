@@ -6,6 +6,12 @@ seconds, through the shared loop (:mod:`defnlp.training.loop`, with :class:`Rela
 The result is a relation model directory that names the NER model (and the sha256 of its
 weights) it must run with, so that at inference both heads share one encoder pass.
 
+With ``seeds`` (several), one head is trained per seed on the same encoded documents, each to
+the end of its schedule, and the model is their average
+(:class:`~defnlp.relations.model.RelationEnsemble`) with one decision fitted on dev. A finished
+head is kept in ``<output>.checkpoint/seed-<n>``, so an interrupted ensemble run resumes at the
+head it was training.
+
 >>> cfg = RelationTrainingConfig(name="re", output="runs/re", ner_model="defence-v1-ner",
 ...                              train=[DataSource(format="re3d", split="train")])
 >>> cfg.epochs
@@ -23,6 +29,7 @@ from typing import Any
 
 import torch
 
+from ..config import config_to_dict
 from ..doc import Doc
 from ..errors import ConfigError, TrainingError
 from ..evaluation.relations import evaluate_relations
@@ -34,9 +41,10 @@ from ..relations.candidates import candidate_pairs, entity_token_ranges
 from ..ner.decoding import decode_entities
 from ..relations.aliases import link_aliases
 from ..relations.decision import Decision, DevPair, alias_precision, fit_decision
-from ..relations.model import RelationHead, head_tensors, label_mask, pair_probabilities, predict_relations
+from ..relations.model import (MAX_ENSEMBLE, PairScorer, RelationEnsemble, RelationHead, head_tensors, label_mask,
+                                pair_probabilities, predict_relations)
 from ..scheme import load_scheme
-from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training
+from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training, set_seed
 from .provenance import data_record
 
 log = logging.getLogger(__name__)
@@ -56,6 +64,9 @@ class RelationTrainingConfig(TrainingConfigMixin):
     scheme: str = "defence-v1"
     labels: list[str] | None = None  # relation labels (default: the scheme's)
     seed: int = 13  # seeds the head's initial weights, dropout and the document order
+    # several seeds: one head per seed, trained in turn to the end of the schedule and averaged
+    # (defnlp.relations.model.RelationEnsemble), one decision fitted for the average; replaces seed
+    seeds: list[int] = field(default_factory=list)
     epochs: int = 40
     lr: float = 1e-3  # AdamW, constant
     weight_decay: float = 0.01
@@ -96,6 +107,10 @@ class RelationTrainingConfig(TrainingConfigMixin):
             raise ConfigError("context_layers must be >= 0, and proj a multiple of 4 with a typed context (4 attention heads)")
         if self.precision not in TRAINING_PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}", f"use one of {', '.join(TRAINING_PRECISIONS)}")
+        if self.seeds and (len(self.seeds) < 2 or len(set(self.seeds)) != len(self.seeds) or len(self.seeds) > MAX_ENSEMBLE
+                           or not all(isinstance(s, int) and not isinstance(s, bool) for s in self.seeds)):
+            raise ConfigError(f"seeds must be 2 to {MAX_ENSEMBLE} distinct integers, not {self.seeds!r}",
+                              "for one head, set seed instead (and leave seeds out)")
 
     def loop_settings(self) -> LoopSettings:
         """No LR schedule, clipping at 1.0, no checkpoints (the head trains in seconds)."""
@@ -162,6 +177,45 @@ def _targets(doc: Doc, pairs, labels: list[str], symmetric: set[str]) -> tuple[l
     return targets, missed
 
 
+@dataclass
+class PreparedData:
+    """What every head of a run reads, computed once: the NER model, and its encoder states of the
+    training documents (with the NER model's own entities added where ``predicted_entities``) and
+    of the dev documents (``dev_views``: the same, end to end)."""
+
+    scheme: Any
+    ner: Any
+    train_enc: list[EncodedDoc]
+    dev_enc: list[EncodedDoc]
+    dev_views: list[EncodedDoc]
+    data: dict[str, Any]  # provenance of the training and dev documents (the card's training.data)
+
+    @classmethod
+    def from_config(cls, cfg: RelationTrainingConfig) -> "PreparedData":
+        scheme = load_scheme(cfg.scheme)
+        ner_dir = cfg.resolve(cfg.ner_model)
+        ner_dir = ner_dir if ner_dir.is_dir() else find_model(cfg.ner_model)
+        ner = load_ner(str(ner_dir))
+        train_docs = cfg.load_docs(cfg.train, keep=lambda d: bool(d.entities))
+        dev_docs = cfg.load_docs(cfg.dev, keep=lambda d: bool(d.entities)) if cfg.dev else []
+        data = {"train": data_record(train_docs), "dev": data_record(dev_docs)}
+        if not any(d.relations for d in train_docs):
+            raise TrainingError("the training sources hold no relations")
+        started = time.perf_counter()
+        train_enc = encode_documents(ner, train_docs)
+        dev_enc = encode_documents(ner, dev_docs) if dev_docs else []
+        log.info("encoded %d train / %d dev documents in %.0f s", len(train_enc), len(dev_enc), time.perf_counter() - started)
+        ner.head.eval()
+        dev_views = [predicted_view(ner, e) for e in dev_enc] if cfg.predicted_entities else []
+        if cfg.predicted_entities:  # the documents where the NER model's entities differ from gold
+            views = [v for v, e in ((predicted_view(ner, e), e) for e in train_enc) if _spans(v.doc) != _spans(e.doc)]
+            log.info("training also on the NER model's entities where they differ from gold: %d documents, %d entities, "
+                     "%d gold relations kept", len(views), sum(len(v.doc.entities) for v in views),
+                     sum(len(v.doc.relations) for v in views))
+            train_enc = train_enc + views
+        return cls(scheme, ner, train_enc, dev_enc, dev_views, data)
+
+
 # one training document: (encoded doc, entity token ranges, candidate rows (n, 6), targets, label mask, entity label ids)
 Example = tuple[EncodedDoc, Any, Any, torch.Tensor, torch.Tensor, Any]
 
@@ -169,34 +223,20 @@ Example = tuple[EncodedDoc, Any, Any, torch.Tensor, torch.Tensor, Any]
 class RelationTask(TrainingTask[list[int]]):
     """Relations for the loop: a batch is a list of document indices (``docs_per_batch``)."""
 
-    def __init__(self, cfg: RelationTrainingConfig) -> None:
+    def __init__(self, cfg: RelationTrainingConfig, prepared: PreparedData | None = None) -> None:
         self.cfg = cfg
-        self.scheme = scheme = load_scheme(cfg.scheme)
+        prepared = prepared or PreparedData.from_config(cfg)
+        self.scheme = scheme = prepared.scheme
         self.labels = labels = cfg.labels or list(scheme.relation_labels)
         self.symmetric = {l for l in labels if l in scheme.relations and scheme.is_symmetric(l)}
-        ner_dir = cfg.resolve(cfg.ner_model)
-        ner_dir = ner_dir if ner_dir.is_dir() else find_model(cfg.ner_model)
-        self.ner = ner = load_ner(str(ner_dir))
+        self.ner = ner = prepared.ner
         self.output = cfg.resolve(cfg.output)
-
-        train_docs = cfg.load_docs(cfg.train, keep=lambda d: bool(d.entities))
-        dev_docs = cfg.load_docs(cfg.dev, keep=lambda d: bool(d.entities)) if cfg.dev else []
-        self.data = {"train": data_record(train_docs), "dev": data_record(dev_docs)}
-        if not any(d.relations for d in train_docs):
-            raise TrainingError("the training sources hold no relations")
-        started = time.perf_counter()
-        train_enc = encode_documents(ner, train_docs)
-        self.dev_enc = encode_documents(ner, dev_docs) if dev_docs else []
-        log.info("encoded %d train / %d dev documents in %.0f s", len(train_enc), len(self.dev_enc), time.perf_counter() - started)
-
-        self.ner.head.eval()
-        self.dev_views = [predicted_view(ner, e) for e in self.dev_enc] if cfg.predicted_entities else []
-        if cfg.predicted_entities:  # the documents where the NER model's entities differ from gold
-            views = [v for v, e in ((predicted_view(ner, e), e) for e in train_enc) if _spans(v.doc) != _spans(e.doc)]
-            log.info("training also on the NER model's entities where they differ from gold: %d documents, %d entities, "
-                     "%d gold relations kept", len(views), sum(len(v.doc.entities) for v in views),
-                     sum(len(v.doc.relations) for v in views))
-            train_enc = train_enc + views
+        self.data = prepared.data
+        self.dev_enc, self.dev_views = prepared.dev_enc, prepared.dev_views
+        train_enc = prepared.train_enc
+        # seeded here, after whatever loading the NER model drew: a head's initial weights depend on
+        # its seed alone, so the heads of an ensemble are the single-seed runs of the same config
+        set_seed(cfg.seed)
         self.model: RelationHead = RelationHead(int(ner.encoder.model.config.hidden_size), ner.spec.labels, labels,
                                                 proj=cfg.proj, mlp=cfg.mlp, dropout=cfg.dropout,
                                                 context_layers=cfg.context_layers, context_block=cfg.context_block)
@@ -285,7 +325,7 @@ class RelationTask(TrainingTask[list[int]]):
         _save(head, self.cfg, self.ner, self.labels, self.output, history, best_epoch, data=self.data,
               wall_seconds=wall_seconds, decision=decision, decision_record=record)
 
-    def fit_decision(self, head: RelationHead, views: list[EncodedDoc]) -> tuple[Decision, dict[str, Any]]:
+    def fit_decision(self, head: PairScorer, views: list[EncodedDoc]) -> tuple[Decision, dict[str, Any]]:
         """Calibration and thresholds on the dev documents ``views`` (end to end where the
         config trains on predicted entities), with dev micro-F1 before and after."""
         from ..evaluation.relations import relation_key, relation_keys
@@ -344,10 +384,76 @@ def train_relations(cfg: RelationTrainingConfig) -> Path:
     PosixPath('models/defence-v1-re')
     """
     cfg.validate()
+    if cfg.seeds:
+        return _train_ensemble(cfg)
     return run_training(lambda: RelationTask(cfg), cfg.loop_settings())  # loop_settings resolves the precision first
 
 
-def _predict(head: RelationHead, encoded: list[EncodedDoc], scheme, cfg: RelationTrainingConfig,
+def _train_ensemble(cfg: RelationTrainingConfig) -> Path:
+    """One head per seed of ``cfg.seeds`` on the same encoded documents, then their average with
+    one decision fitted on dev. Each head is a complete model in ``<output>.checkpoint/seed-<n>``;
+    one finished earlier with the same settings and the same NER model is reused (the run resumes)."""
+    started = time.perf_counter()
+    output = cfg.resolve(cfg.output)
+    members_dir = output.with_name(output.name + ".checkpoint")
+    prepared = PreparedData.from_config(cfg)
+    members: list[dict[str, Any]] = []
+    heads: list[RelationHead] = []
+    for k, seed in enumerate(cfg.seeds, 1):
+        member = replace(cfg, seed=seed, seeds=[], calibrate=False, name=f"{cfg.name}-seed-{seed}",
+                         output=str((members_dir / f"seed-{seed}").resolve()))
+        done = _finished_member(member, prepared.ner)
+        if done is None:
+            log.info("ensemble head %d of %d (seed %d): training", k, len(cfg.seeds), seed)
+            run_training(lambda: RelationTask(member, prepared), member.loop_settings())
+            done = _finished_member(member, prepared.ner)
+            if done is None:
+                raise TrainingError(f"ensemble head seed {seed} did not finish its schedule in {member.output}")
+        else:
+            log.info("ensemble head %d of %d (seed %d): finished earlier in %s, reused", k, len(cfg.seeds), seed, member.output)
+        head, record = done
+        heads.append(head)
+        members.append({"seed": seed, "best_epoch": record.get("best_epoch"), "epochs_run": len(record.get("history") or []),
+                        "dev_f1": max((h.get("dev_f1", 0.0) for h in record.get("history") or []), default=None),
+                        "wall_seconds": record.get("wall_seconds"), "history": record.get("history") or []})
+    task = RelationTask(replace(cfg, seed=cfg.seeds[0], seeds=[]), prepared)
+    ensemble = RelationEnsemble(heads).eval()
+    decision, record = Decision(threshold=cfg.threshold), {}
+    views = task.dev_views or task.dev_enc
+    if cfg.calibrate and views:
+        decision, record = task.fit_decision(ensemble, views)
+    wall = round(sum(m["wall_seconds"] or 0.0 for m in members) + time.perf_counter() - started, 1)
+    _save(ensemble, cfg, prepared.ner, task.labels, output, [], data=prepared.data, wall_seconds=wall, decision=decision,
+          decision_record=record, members=members)
+    log.info("ensemble of %d heads written to %s (%.0f min of training in all)", len(heads), output, wall / 60)
+    return output
+
+
+def _finished_member(member: RelationTrainingConfig, ner) -> tuple[RelationHead, dict[str, Any]] | None:
+    """The head and training record of an ensemble member trained to the end of its schedule with
+    exactly ``member``'s settings on this NER model, or None (not there, interrupted or different)."""
+    from ..models import read_model_dir
+    from ..relations.model import load_relations
+
+    path = Path(member.output)
+    if not (path / "defnlp.json").is_file():
+        return None
+    try:
+        spec, _ = read_model_dir(path)
+        relations = load_relations(str(path), ner)
+    except Exception as err:  # a half-written or foreign folder: train it again
+        log.warning("ensemble head in %s cannot be reused (%s): training it again", path, err)
+        return None
+    record = spec.training or {}
+    wanted = {k: v for k, v in config_to_dict(member).items() if k not in ("base_dir", "output")}
+    found = {k: v for k, v in (record.get("config") or {}).items() if k != "output"}
+    if record.get("wall_seconds") is None or record.get("best_epoch") is None or found != wanted:
+        return None
+    assert isinstance(relations.head, RelationHead)
+    return relations.head, record
+
+
+def _predict(head: PairScorer, encoded: list[EncodedDoc], scheme, cfg: RelationTrainingConfig,
              decision: Decision | None = None) -> list[Doc]:
     out = []
     with torch.inference_mode():
@@ -365,9 +471,10 @@ def head_from(path: Path, ner, labels: list[str], cfg: RelationTrainingConfig) -
     return load_relations(str(path), ner).head
 
 
-def _save(head: RelationHead, cfg: RelationTrainingConfig, ner, labels: list[str], output: Path, history,
+def _save(head: PairScorer, cfg: RelationTrainingConfig, ner, labels: list[str], output: Path, history,
           best_epoch: int | None = None, data: dict[str, Any] | None = None, wall_seconds: float | None = None,
-          decision: Decision | None = None, decision_record: dict[str, Any] | None = None) -> None:
+          decision: Decision | None = None, decision_record: dict[str, Any] | None = None,
+          members: list[dict[str, Any]] | None = None) -> None:
     spec = ModelSpec(
         name=cfg.name,
         task="relations",
@@ -382,7 +489,8 @@ def _save(head: RelationHead, cfg: RelationTrainingConfig, ner, labels: list[str
         overlap=ner.spec.overlap,
         depends_on={"name": ner.spec.name, "sha256": ner.weights_sha256},
         training=cfg.training_record(history, best_epoch=best_epoch, wall_seconds=wall_seconds, data=data or {},
-                                     **({"decision": decision_record} if decision_record else {})),
+                                     **({"decision": decision_record} if decision_record else {}),
+                                     **({"members": members} if members else {})),
         description=cfg.description,
     )
     write_model_dir(output, spec, head_tensors(head))

@@ -429,3 +429,76 @@ def test_training_decides_on_alias_links_against_the_models_own_same_as_precisio
     record = card["training"]["decision"]["alias_links"]
     assert isinstance(decision.alias_links, bool) and 0.0 <= record["model_same_as_precision"] <= 1.0
     assert decision.alias_links == (decision.alias_score >= record["model_same_as_precision"])
+
+
+# --- ensembles of heads ---------------------------------------------------------------------------
+def test_ensemble_averages_its_heads_probabilities():
+    from defnlp.relations.model import RelationEnsemble, RelationHead
+
+    torch.manual_seed(0)
+    heads = [RelationHead(16, ["ORG", "LOC"], ["LOCATED_IN", "PARTNER_OF"], proj=8, mlp=8).eval() for _ in range(3)]
+    ensemble = RelationEnsemble(heads).eval()
+    hidden, ranges, labels = torch.randn(10, 16), [(0, 2), (4, 6)], torch.tensor([0, 1])
+    rows = torch.tensor([[0, 1, 2, 4, 1, 0], [1, 0, 2, 4, 1, 0]])
+    with torch.inference_mode():
+        want = torch.stack([torch.softmax(h(hidden, ranges, labels, rows), -1) for h in heads]).mean(0)
+        got = torch.softmax(ensemble(hidden, ranges, labels, rows), -1)
+    assert torch.allclose(got, want, atol=1e-6)
+    with pytest.raises(ModelError, match="same labels"):
+        RelationEnsemble([heads[0], RelationHead(16, ["ORG", "LOC"], ["LOCATED_IN"], proj=8, mlp=8)])
+    with pytest.raises(ModelError, match="at least two"):
+        RelationEnsemble(heads[:1])
+
+
+@pytest.mark.parametrize("seeds", [[3], [3, 3], [1, "2"]])
+def test_ensemble_seeds_are_validated(seeds, tiny_markup_file):
+    from defnlp.errors import ConfigError
+    from defnlp.io.corpora import DataSource
+    from defnlp.training.relations import RelationTrainingConfig
+
+    cfg = RelationTrainingConfig(name="e", output="out", ner_model="m", seeds=seeds,
+                                 train=[DataSource(format="markup", path=str(tiny_markup_file))])
+    with pytest.raises(ConfigError, match="seeds"):
+        cfg.validate()
+
+
+def test_an_ensemble_trains_one_head_per_seed_resumes_and_loads(tmp_path, tiny_ner_dir, tiny_markup_file, caplog):
+    """Each head is the single-seed run of the same config (same weights); a finished head is
+    reused when the run starts again; the model loads as one and every card check holds."""
+    import json
+    import logging
+
+    from safetensors.torch import load_file
+
+    from defnlp.io.corpora import DataSource
+    from defnlp.relations.model import RelationEnsemble
+    from defnlp.training.relations import RelationTrainingConfig, train_relations
+
+    def config(output, **kw):
+        return RelationTrainingConfig(name="ens", output=str(tmp_path / output), ner_model=str(tiny_ner_dir), epochs=3,
+                                      lr=5e-3, train=[DataSource(format="markup", path=str(tiny_markup_file))],
+                                      dev=[DataSource(format="markup", path=str(tiny_markup_file))], proj=16, mlp=16,
+                                      docs_per_batch=2, **kw)
+
+    out = train_relations(config("ens", seeds=[5, 6]))
+    weights = load_file(str(out / "weights.safetensors"))
+    assert {k.split(".")[2] for k in weights} == {"0", "1"} and all(k.startswith("re.heads.") for k in weights)
+    card = json.loads((out / "defnlp.json").read_text())
+    assert card["head"]["ensemble"] == 2 and [m["seed"] for m in card["training"]["members"]] == [5, 6]
+    assert all(m["best_epoch"] and m["wall_seconds"] > 0 for m in card["training"]["members"])
+    assert card["training"]["wall_seconds"] >= sum(m["wall_seconds"] for m in card["training"]["members"])
+
+    single = load_file(str(train_relations(config("single", seed=6, calibrate=False)) / "weights.safetensors"))
+    assert all(torch.equal(single[k], weights[k.replace("re.", "re.heads.1.", 1)]) for k in single)
+
+    member = tmp_path / "ens.checkpoint" / "seed-5" / "weights.safetensors"
+    stamp = member.stat().st_mtime_ns
+    with caplog.at_level(logging.INFO, logger="defnlp.training.relations"):
+        again = train_relations(config("ens", seeds=[5, 6]))
+    assert member.stat().st_mtime_ns == stamp and caplog.text.count("reused") == 2
+    assert all(torch.equal(weights[k], v) for k, v in load_file(str(again / "weights.safetensors")).items())
+
+    nlp = defnlp.load(tiny_ner_dir, relations=out, device="cpu")
+    assert isinstance(nlp.relations.head, RelationEnsemble)
+    doc = nlp("La DGA a commandé des Rafale à Dassault Aviation à Paris.")
+    assert all(0 <= r.score <= 1 for r in doc.relations)
