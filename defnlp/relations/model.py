@@ -159,11 +159,36 @@ class RelationHead(nn.Module):
         starts, nonempty = spans[:, 0], spans[:, 1] > spans[:, 0]
         ent_first = torch.where(nonempty.unsqueeze(-1), p[starts.clamp(max=p.shape[0] - 1)], p.new_zeros(()))
         ent = torch.cat([ent_mean, ent_first, self.label_emb(labels)], dim=-1)
+        sentence_distances = sentence_distances.clamp(max=2)
+        if not self.training:
+            return self._score_factored(p, csum, ent, ent_mean, heads, tails, contexts, distance_buckets, sentence_distances)
         ctx = means(contexts)
         dist = self.dist_emb(distance_buckets)
-        sent = self.sent_emb(sentence_distances.clamp(max=2))
+        sent = self.sent_emb(sentence_distances)
         feats = torch.cat([ent[heads], ent[tails], ent_mean[heads] * ent_mean[tails], ctx, dist, sent], dim=-1)
         return self.mlp(feats)
+
+    def _score_factored(self, p: torch.Tensor, csum: torch.Tensor, ent: torch.Tensor, ent_mean: torch.Tensor,
+                        heads: torch.Tensor, tails: torch.Tensor, contexts: torch.Tensor, distance_buckets: torch.Tensor,
+                        sentence_distances: torch.Tensor) -> torch.Tensor:
+        """The MLP's first layer split by its input blocks (inference: no dropout): a linear map of a
+        concatenation is the sum of the blocks' maps, so the entity blocks are mapped once per entity,
+        the context block once per token (then averaged like the tokens), the embeddings once per
+        row; per pair remain the product block and the sums. Same logits as :meth:`score`'s
+        training path up to float rounding, at a fraction of the per-pair cost."""
+        first, last = self.mlp[1], self.mlp[4]
+        width_e, width_p = ent.shape[-1], p.shape[-1]
+        w_head, w_tail, w_prod, w_ctx, w_dist, w_sent = torch.split(
+            first.weight, [width_e, width_e, width_p, width_p, self.dist_emb.embedding_dim, self.sent_emb.embedding_dim], dim=1)
+        by_head, by_tail = ent @ w_head.T, ent @ w_tail.T  # (E, mlp)
+        ctx_sum = csum @ w_ctx.T  # the tokens' cumulative sums, mapped
+        a, b = contexts[:, 0], contexts[:, 1]
+        width = (b - a).clamp(min=1).unsqueeze(-1).to(p.dtype)
+        ctx = torch.where((b > a).unsqueeze(-1), (ctx_sum[b] - ctx_sum[a]) / width, p.new_zeros(()))
+        x = (by_head[heads] + by_tail[tails] + (ent_mean[heads] * ent_mean[tails]) @ w_prod.T + ctx
+             + (self.dist_emb.weight @ w_dist.T)[distance_buckets] + (self.sent_emb.weight @ w_sent.T)[sentence_distances]
+             + first.bias)
+        return last(self.mlp[2](x))
 
 
 class RelationEnsemble(nn.Module):

@@ -502,3 +502,28 @@ def test_an_ensemble_trains_one_head_per_seed_resumes_and_loads(tmp_path, tiny_n
     assert isinstance(nlp.relations.head, RelationEnsemble)
     doc = nlp("La DGA a commandé des Rafale à Dassault Aviation à Paris.")
     assert all(0 <= r.score <= 1 for r in doc.relations)
+
+
+@pytest.mark.parametrize("context_layers", [0, 1])
+def test_inference_scores_pairs_like_training_without_dropout(context_layers):
+    """In eval mode the first MLP layer is applied block by block (per entity, per token, per
+    pair): the same logits as the concatenated features of the training path."""
+    from defnlp.relations.model import RelationHead
+
+    torch.manual_seed(0)
+    head = RelationHead(32, ["ORG", "LOC", "PER"], ["LOCATED_IN", "PARTNER_OF", "HAS_ROLE"], proj=16, mlp=24,
+                        dropout=0.3, context_layers=context_layers, context_block=8)
+    hidden, ranges, labels = torch.randn(50, 32), [(0, 3), (5, 9), (12, 13), (20, 25), (30, 30)], torch.tensor([0, 1, 2, 0, 1])
+    rows = torch.tensor([[i, j, min(ranges[i][1], ranges[j][1]), max(ranges[i][0], ranges[j][0]), (i + j) % 8, (i * j) % 3]
+                         for i in range(5) for j in range(5) if i != j])
+    with torch.inference_mode():
+        fast = head.eval()(hidden, ranges, labels, rows)
+        head.train()
+        for module in head.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+            if isinstance(module, torch.nn.MultiheadAttention):  # its attention dropout is a float
+                module.dropout = 0.0
+        slow = head(hidden, ranges, labels, rows)
+    assert fast.shape == slow.shape == (len(rows), 4)
+    assert torch.allclose(fast, slow, atol=1e-5)
