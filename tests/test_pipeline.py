@@ -1,5 +1,6 @@
 """The Python API: load, __call__, pipe, long documents, bad input."""
 
+import dataclasses
 import pytest
 
 import defnlp
@@ -147,7 +148,11 @@ def nlp_re(tiny_ner_dir, tiny_markup_file, tmp_path_factory):
     cfg = RelationTrainingConfig(name="tiny-re", output=str(out), ner_model=str(tiny_ner_dir), epochs=5, lr=5e-3,
                                  train=data, dev=data, proj=32, mlp=32, dropout=0.0)
     re_dir = train_relations(cfg)
-    return defnlp.load(tiny_ner_dir, relations=re_dir, device="cpu")
+    nlp = defnlp.load(tiny_ner_dir, relations=re_dir, device="cpu")
+    # alias links on whatever the tiny head's measured SAME_AS precision (training may turn them off)
+    nlp.relations.decision = dataclasses.replace(nlp.relations.decision, alias_links=True, alias_score=1.0)
+    assert nlp.relations.decision.keeps_aliases
+    return nlp
 
 
 def engine_inputs(monkeypatch, nlp) -> list[int]:

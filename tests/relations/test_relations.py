@@ -485,7 +485,7 @@ def test_an_ensemble_trains_one_head_per_seed_resumes_and_loads(tmp_path, tiny_n
     assert {k.split(".")[2] for k in weights} == {"0", "1"} and all(k.startswith("re.heads.") for k in weights)
     card = json.loads((out / "defnlp.json").read_text())
     assert card["head"]["ensemble"] == 2 and [m["seed"] for m in card["training"]["members"]] == [5, 6]
-    assert all(m["best_epoch"] and m["wall_seconds"] > 0 for m in card["training"]["members"])
+    assert all(m["best_epoch"] >= 1 and m["wall_seconds"] >= 0 for m in card["training"]["members"])
     assert card["training"]["wall_seconds"] >= sum(m["wall_seconds"] for m in card["training"]["members"])
 
     single = load_file(str(train_relations(config("single", seed=6, calibrate=False)) / "weights.safetensors"))
