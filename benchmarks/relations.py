@@ -1,6 +1,6 @@
 """Relation extraction: the default model vs the type-pair baseline, calibration, and the cost of joint annotation.
 
-    python benchmarks/relations.py [--model defence-v1] [--relations DIR] [--precision fp32] [--timing-docs 200] [--no-timing]
+    python benchmarks/relations.py [--model defence-v1] [--relations DIR] [--precision fp32] [--timing-docs 200] [--timing-rounds 5] [--no-timing]
                                    [--output relations]
 
 1. Five sets: the project's examples (dev split: selects the epoch and fits the decision, see
@@ -16,7 +16,9 @@
 2. Calibration: per set, end to end, the reliability table of the output relations' scores
    (score bins: count, mean score, accuracy) and the expected calibration error.
 3. Joint cost: time to annotate the same documents with NER alone and with NER + relations
-   (the encoder runs once; the relation head reads the same hidden states).
+   (the encoder runs once; the relation head reads the same hidden states), in alternating
+   rounds (``--timing-rounds``): the median of the per-round ratios, which a drift of a shared
+   machine's speed moves far less than two separate timings.
 
 Writes benchmarks/results/<output>.json (``relations.json`` by default). ``--precision`` is the
 runtime's (``defnlp.load(precision=...)``): ``int8`` measures the quantised encoder's effect on
@@ -27,11 +29,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import statistics
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import best_time, save, table  # noqa: E402
+from common import save, table  # noqa: E402
 
 from defnlp.doc import Doc  # noqa: E402
 from defnlp.evaluation.calibration import reliability  # noqa: E402
@@ -44,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="pipeline with a relation model (default: defence-v2)")
     parser.add_argument("--timing-docs", type=int, default=200)
+    parser.add_argument("--timing-rounds", type=int, default=5, help="alternating NER-alone / joint rounds (median of the paired ratios)")
     parser.add_argument("--no-timing", action="store_true", help="skip the joint-cost timing (quality only)")
     parser.add_argument("--relations", default=None, help="a relation model directory to score instead of the pipeline's own (e.g. a run in runs/)")
     parser.add_argument("--precision", default="fp32", help="runtime precision: fp32 (default, the reference), int8, bf16, auto")
@@ -108,11 +113,22 @@ def main() -> None:
     docs = [Doc(d.text) for d in corpora.load_re3d()] + [Doc(d.text) for d in corpora.load_winer_fr(defence_only=True)]
     docs = docs[: args.timing_docs]
     ner_only = defnlp.load(args.model, relations=False, precision=args.precision)
-    t_ner = best_time(lambda: list(ner_only.pipe(d.copy() for d in docs)), repeats=2)
-    t_joint = best_time(lambda: list(nlp.pipe(d.copy() for d in docs)), repeats=2)
-    timing = {"docs": len(docs), "seconds_ner": t_ner, "seconds_ner_re": t_joint, "ratio": t_joint / t_ner}
+    runs = {"ner": lambda: list(ner_only.pipe(d.copy() for d in docs)), "joint": lambda: list(nlp.pipe(d.copy() for d in docs))}
+    for run in runs.values():  # warm-up
+        run()
+    seconds: dict[str, list[float]] = {"ner": [], "joint": []}
+    for _ in range(args.timing_rounds):  # alternating, so that a drift of the machine's speed hits both alike
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            seconds[name].append(time.perf_counter() - started)
+    ratios = [j / n for j, n in zip(seconds["joint"], seconds["ner"])]
+    t_ner, t_joint = statistics.median(seconds["ner"]), statistics.median(seconds["joint"])
+    timing = {"docs": len(docs), "rounds": args.timing_rounds, "seconds_ner": t_ner, "seconds_ner_re": t_joint,
+              "ratio": statistics.median(ratios), "ratios": [round(r, 3) for r in ratios]}
 
-    print(f"\njoint NER + relations vs NER alone on {len(docs)} documents: {t_joint:.1f} s vs {t_ner:.1f} s = {timing['ratio']:.2f}x")
+    print(f"\njoint NER + relations vs NER alone on {len(docs)} documents, {args.timing_rounds} alternating rounds: "
+          f"median {t_joint:.1f} s vs {t_ner:.1f} s; paired ratio median {timing['ratio']:.2f}x (rounds {timing['ratios']})")
     print(f"\nwrote {save(args.output, {**record, 'timing': timing})}")
 
 
