@@ -432,19 +432,17 @@ def _train_ensemble(cfg: RelationTrainingConfig) -> Path:
 def _finished_member(member: RelationTrainingConfig, ner) -> tuple[RelationHead, dict[str, Any]] | None:
     """The head and training record of an ensemble member trained to the end of its schedule with
     exactly ``member``'s settings on this NER model, or None (not there, interrupted or different)."""
-    from ..models import read_model_dir
     from ..relations.model import load_relations
 
     path = Path(member.output)
     if not (path / "defnlp.json").is_file():
         return None
     try:
-        spec, _ = read_model_dir(path)
         relations = load_relations(str(path), ner)
     except Exception as err:  # a half-written or foreign folder: train it again
         log.warning("ensemble head in %s cannot be reused (%s): training it again", path, err)
         return None
-    record = spec.training or {}
+    record = relations.spec.training or {}
     wanted = {k: v for k, v in config_to_dict(member).items() if k not in ("base_dir", "output")}
     found = {k: v for k, v in (record.get("config") or {}).items() if k != "output"}
     if record.get("wall_seconds") is None or record.get("best_epoch") is None or found != wanted:
