@@ -216,6 +216,12 @@ class PreparedData:
         return cls(scheme, ner, train_enc, dev_enc, dev_views, data)
 
 
+def relation_labels(cfg: RelationTrainingConfig, scheme: Any) -> tuple[list[str], set[str]]:
+    """The relation labels a run trains (``cfg.labels``, else all of the scheme's) and the symmetric ones."""
+    labels = cfg.labels or list(scheme.relation_labels)
+    return labels, {l for l in labels if l in scheme.relations and scheme.is_symmetric(l)}
+
+
 # one training document: (encoded doc, entity token ranges, candidate rows (n, 6), targets, label mask, entity label ids)
 Example = tuple[EncodedDoc, Any, Any, torch.Tensor, torch.Tensor, Any]
 
@@ -227,8 +233,8 @@ class RelationTask(TrainingTask[list[int]]):
         self.cfg = cfg
         prepared = prepared or PreparedData.from_config(cfg)
         self.scheme = scheme = prepared.scheme
-        self.labels = labels = cfg.labels or list(scheme.relation_labels)
-        self.symmetric = {l for l in labels if l in scheme.relations and scheme.is_symmetric(l)}
+        self.labels, self.symmetric = relation_labels(cfg, scheme)
+        labels = self.labels
         self.ner = ner = prepared.ner
         self.output = cfg.resolve(cfg.output)
         self.data = prepared.data
@@ -316,65 +322,68 @@ class RelationTask(TrainingTask[list[int]]):
 
     def finish(self, history: list[dict[str, Any]], best_epoch: int, wall_seconds: float | None = None) -> None:
         """Re-save the best head with the whole history, its fitted decision (calibration and
-        per-label thresholds, :func:`fit_decision`) and the run's wall time."""
+        per-label thresholds, :func:`fit_dev_decision`) and the run's wall time."""
         head = head_from(self.output, self.ner, self.labels, self.cfg)
         decision, record = Decision(threshold=self.cfg.threshold), {}
         views = self.dev_views or self.dev_enc
         if self.cfg.calibrate and views:
-            decision, record = self.fit_decision(head, views)
+            decision, record = fit_dev_decision(head, views, self.dev_enc, self.scheme, self.cfg)
         _save(head, self.cfg, self.ner, self.labels, self.output, history, best_epoch, data=self.data,
               wall_seconds=wall_seconds, decision=decision, decision_record=record)
-
-    def fit_decision(self, head: PairScorer, views: list[EncodedDoc]) -> tuple[Decision, dict[str, Any]]:
-        """Calibration and thresholds on the dev documents ``views`` (end to end where the
-        config trains on predicted entities), with dev micro-F1 before and after."""
-        from ..evaluation.relations import relation_key, relation_keys
-
-        head.eval()
-        gold_docs = [e.doc for e in self.dev_enc]
-        pairs: list[DevPair] = []
-        gold_counts: dict[str, int] = {}
-        gold_keys = [relation_keys(gold, self.symmetric, set(self.labels)) for gold in gold_docs]
-        with torch.inference_mode():
-            for gold, view, keys in zip(gold_docs, views, gold_keys):
-                for r in gold.relations:
-                    if r.label in self.labels:
-                        gold_counts[r.label] = gold_counts.get(r.label, 0) + 1
-                found = pair_probabilities(head, view.doc, view.hidden, view.token_spans, self.scheme, self.cfg.max_sentence_distance)
-                for (h, t, label), p in found.items():
-                    pairs.append(DevPair(label, p, relation_key(view.doc, h, t, label, self.symmetric) in keys))
-        decision = fit_decision(pairs, gold_counts, default_threshold=self.cfg.threshold)
-        before = evaluate_relations(gold_docs, _predict(head, views, self.scheme, self.cfg), self.labels, self.symmetric)
-        after = evaluate_relations(gold_docs, _predict(head, views, self.scheme, self.cfg, decision), self.labels, self.symmetric)
-        aliases = {"found": 0, "correct": 0}
-        if "SAME_AS" in self.labels:  # acronym/alias links: scored with their measured precision
-            for view, keys in zip(views, gold_keys):
-                for r in link_aliases(view.doc):
-                    aliases["found"] += 1
-                    aliases["correct"] += relation_key(view.doc, r.head, r.tail, r.label, self.symmetric) in keys
-            decision = replace(decision, alias_score=alias_precision(aliases["correct"], aliases["found"]))
-            # the rule links must not lower the precision of the label they add to: the model's own
-            # SAME_AS links on the same dev documents set the bar (a refit SAME_AS threshold alone
-            # let 0.60-precision links through that were 6 of 52 right on held-out documents)
-            own = after.per_label.get("SAME_AS", {})
-            bar = float(own["precision"]) if own.get("pred") else 0.0
-            decision = replace(decision, alias_links=decision.alias_score >= bar)
-            aliases["model_same_as_precision"] = round(bar, 4)
-            log.info("acronym/alias links on dev: %d of %d right, score %.3f, the model's own SAME_AS precision %.3f (%s)",
-                     aliases["correct"], aliases["found"], decision.alias_score, bar,
-                     "kept" if decision.keeps_aliases else "not output")
-        log.info("dev micro-F1 %s: %.1f with threshold %.2f, %.1f with the fitted decision",
-                 "end to end" if self.dev_views else "on gold entities", 100 * before.micro["f1"], self.cfg.threshold,
-                 100 * after.micro["f1"])
-        return decision, {"dev_pairs": len(pairs), "mode": "end to end" if self.dev_views else "gold entities",
-                          "dev_f1_before": round(before.micro["f1"], 4), "dev_f1_after": round(after.micro["f1"], 4),
-                          "alias_links": aliases}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return head_tensors(self.model)
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         self.model.load_state_dict({k[len("re."):]: v for k, v in tensors.items() if k.startswith("re.")})
+
+
+def fit_dev_decision(head: PairScorer, views: list[EncodedDoc], dev_enc: list[EncodedDoc], scheme: Any,
+                     cfg: RelationTrainingConfig) -> tuple[Decision, dict[str, Any]]:
+    """Calibration and thresholds on the dev documents ``views`` (end to end where the
+    config trains on predicted entities), with dev micro-F1 before and after."""
+    from ..evaluation.relations import relation_key, relation_keys
+
+    labels, symmetric = relation_labels(cfg, scheme)
+    head.eval()
+    gold_docs = [e.doc for e in dev_enc]
+    pairs: list[DevPair] = []
+    gold_counts: dict[str, int] = {}
+    gold_keys = [relation_keys(gold, symmetric, set(labels)) for gold in gold_docs]
+    with torch.inference_mode():
+        for gold, view, keys in zip(gold_docs, views, gold_keys):
+            for r in gold.relations:
+                if r.label in labels:
+                    gold_counts[r.label] = gold_counts.get(r.label, 0) + 1
+            found = pair_probabilities(head, view.doc, view.hidden, view.token_spans, scheme, cfg.max_sentence_distance)
+            for (h, t, label), p in found.items():
+                pairs.append(DevPair(label, p, relation_key(view.doc, h, t, label, symmetric) in keys))
+    decision = fit_decision(pairs, gold_counts, default_threshold=cfg.threshold)
+    before = evaluate_relations(gold_docs, _predict(head, views, scheme, cfg), labels, symmetric)
+    after = evaluate_relations(gold_docs, _predict(head, views, scheme, cfg, decision), labels, symmetric)
+    aliases = {"found": 0, "correct": 0}
+    if "SAME_AS" in labels:  # acronym/alias links: scored with their measured precision
+        for view, keys in zip(views, gold_keys):
+            for r in link_aliases(view.doc):
+                aliases["found"] += 1
+                aliases["correct"] += relation_key(view.doc, r.head, r.tail, r.label, symmetric) in keys
+        decision = replace(decision, alias_score=alias_precision(aliases["correct"], aliases["found"]))
+        # the rule links must not lower the precision of the label they add to: the model's own
+        # SAME_AS links on the same dev documents set the bar (a refit SAME_AS threshold alone
+        # let 0.60-precision links through that were 6 of 52 right on held-out documents)
+        own = after.per_label.get("SAME_AS", {})
+        bar = float(own["precision"]) if own.get("pred") else 0.0
+        decision = replace(decision, alias_links=decision.alias_score >= bar)
+        aliases["model_same_as_precision"] = round(bar, 4)
+        log.info("acronym/alias links on dev: %d of %d right, score %.3f, the model's own SAME_AS precision %.3f (%s)",
+                 aliases["correct"], aliases["found"], decision.alias_score, bar,
+                 "kept" if decision.keeps_aliases else "not output")
+    log.info("dev micro-F1 %s: %.1f with threshold %.2f, %.1f with the fitted decision",
+             "end to end" if cfg.predicted_entities else "on gold entities", 100 * before.micro["f1"], cfg.threshold,
+             100 * after.micro["f1"])
+    return decision, {"dev_pairs": len(pairs), "mode": "end to end" if cfg.predicted_entities else "gold entities",
+                      "dev_f1_before": round(before.micro["f1"], 4), "dev_f1_after": round(after.micro["f1"], 4),
+                      "alias_links": aliases}
 
 
 def train_relations(cfg: RelationTrainingConfig) -> Path:
@@ -416,14 +425,14 @@ def _train_ensemble(cfg: RelationTrainingConfig) -> Path:
         members.append({"seed": seed, "best_epoch": record.get("best_epoch"), "epochs_run": len(record.get("history") or []),
                         "dev_f1": max((h.get("dev_f1", 0.0) for h in record.get("history") or []), default=None),
                         "wall_seconds": record.get("wall_seconds"), "history": record.get("history") or []})
-    task = RelationTask(replace(cfg, seed=cfg.seeds[0], seeds=[]), prepared)
     ensemble = RelationEnsemble(heads).eval()
     decision, record = Decision(threshold=cfg.threshold), {}
-    views = task.dev_views or task.dev_enc
+    views = prepared.dev_views or prepared.dev_enc
     if cfg.calibrate and views:
-        decision, record = task.fit_decision(ensemble, views)
+        decision, record = fit_dev_decision(ensemble, views, prepared.dev_enc, prepared.scheme, cfg)
     wall = round(sum(m["wall_seconds"] or 0.0 for m in members) + time.perf_counter() - started, 1)
-    _save(ensemble, cfg, prepared.ner, task.labels, output, [], data=prepared.data, wall_seconds=wall, decision=decision,
+    labels, _ = relation_labels(cfg, prepared.scheme)
+    _save(ensemble, cfg, prepared.ner, labels, output, [], data=prepared.data, wall_seconds=wall, decision=decision,
           decision_record=record, members=members)
     log.info("ensemble of %d heads written to %s (%.0f min of training in all)", len(heads), output, wall / 60)
     return output
