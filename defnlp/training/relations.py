@@ -408,6 +408,7 @@ def _train_ensemble(cfg: RelationTrainingConfig) -> Path:
     prepared = PreparedData.from_config(cfg)
     members: list[dict[str, Any]] = []
     heads: list[RelationHead] = []
+    reused_seconds = 0.0  # training time of heads finished by an earlier run (this run's own time is measured)
     for k, seed in enumerate(cfg.seeds, 1):
         member = replace(cfg, seed=seed, seeds=[], calibrate=False, name=f"{cfg.name}-seed-{seed}",
                          output=str((members_dir / f"seed-{seed}").resolve()))
@@ -420,6 +421,7 @@ def _train_ensemble(cfg: RelationTrainingConfig) -> Path:
                 raise TrainingError(f"ensemble head seed {seed} did not finish its schedule in {member.output}")
         else:
             log.info("ensemble head %d of %d (seed %d): finished earlier in %s, reused", k, len(cfg.seeds), seed, member.output)
+            reused_seconds += float(done[1].get("wall_seconds") or 0.0)
         head, record = done
         heads.append(head)
         members.append({"seed": seed, "best_epoch": record.get("best_epoch"), "epochs_run": len(record.get("history") or []),
@@ -430,7 +432,7 @@ def _train_ensemble(cfg: RelationTrainingConfig) -> Path:
     views = prepared.dev_views or prepared.dev_enc
     if cfg.calibrate and views:
         decision, record = fit_dev_decision(ensemble, views, prepared.dev_enc, prepared.scheme, cfg)
-    wall = round(sum(m["wall_seconds"] or 0.0 for m in members) + time.perf_counter() - started, 1)
+    wall = round(reused_seconds + time.perf_counter() - started, 1)
     labels, _ = relation_labels(cfg, prepared.scheme)
     _save(ensemble, cfg, prepared.ner, labels, output, [], data=prepared.data, wall_seconds=wall, decision=decision,
           decision_record=record, members=members)
