@@ -19,6 +19,12 @@ every task:
   ends with the same weights as an uninterrupted run;
 * **logged**: a tqdm bar per epoch (with its total), a log line every ``log_every`` steps and
   one per epoch;
+* **weight averaging**: with ``LoopSettings.ema`` = d > 0, an exponential moving average of the
+  trainable weights follows the optimizer (after step t: ``avg += (1 - d_t) * (w - avg)`` with
+  ``d_t = min(d, (1 + t) / (10 + t))``, so the first steps are not averaged with the initial
+  weights); each epoch is evaluated and saved with the averaged weights, while training goes on
+  from the raw ones. It smooths the epoch-to-epoch swings of the dev score that make early
+  stopping pick a lucky or unlucky epoch; the average is part of the checkpoint;
 * **mixed precision**: with ``LoopSettings.precision = "bf16"`` each step's forward pass and
   loss run under bf16 autocast (:func:`defnlp.inference.runtime.training_autocast`); the
   backward pass, the master weights and the AdamW state stay fp32. Configs say
@@ -179,6 +185,7 @@ class LoopSettings:
     resume: bool = False
     record_seconds: bool = True  # add the elapsed seconds to each history record
     precision: str = "fp32"  # "fp32" or "bf16" (autocast of the forward pass and loss); resolved, not "auto"
+    ema: float = 0.0  # decay of the moving average of the weights that is evaluated and saved (0: off)
 
     def total_steps(self, steps_per_epoch: int) -> int:
         return self.max_steps or steps_per_epoch * self.epochs
@@ -240,6 +247,54 @@ class _Optimiser:
                         "exp_avg": tensors[f"opt.{key}.exp_avg"].clone(),
                         "exp_avg_sq": tensors[f"opt.{key}.exp_avg_sq"].clone(),
                     }
+
+
+class _WeightAverage:
+    """An exponential moving average of the trainable parameters (``LoopSettings.ema``).
+
+    Only the optimised tensors are averaged (torch's ``swa_utils.AveragedModel`` would copy the
+    whole module, frozen encoder included, and keep its own naming for checkpoints).
+
+    >>> w = torch.nn.Parameter(torch.zeros(1))
+    >>> avg = _WeightAverage([w], decay=0.9)
+    >>> with torch.no_grad():
+    ...     _ = w.fill_(1.0)
+    >>> avg.update(); avg.update()   # decay min(0.9, 2/11), then min(0.9, 3/12): 0.818, then 0.955
+    >>> round(float(avg.shadow[0]), 3)
+    0.955
+    >>> avg.swap(); round(float(w), 3), round(float(avg.shadow[0]), 3)   # evaluate the average, keep the live weights
+    (0.955, 1.0)
+    """
+
+    def __init__(self, params: list[torch.Tensor], decay: float) -> None:
+        self.params, self.decay, self.updates = params, decay, 0
+        self.shadow = [p.detach().clone() for p in params]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for avg, p in zip(self.shadow, self.params):
+            avg.lerp_(p.detach(), 1.0 - decay)
+
+    @torch.no_grad()
+    def swap(self) -> None:
+        """Exchange the live weights and the average (call twice to restore)."""
+        for avg, p in zip(self.shadow, self.params):
+            live = p.detach().clone()
+            p.copy_(avg)
+            avg.copy_(live)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"ema.{i}": t for i, t in enumerate(self.shadow)} | {"ema.updates": torch.tensor(self.updates)}
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        if "ema.updates" not in tensors:
+            raise TrainingError("the checkpoint was written without a weight average (ema = 0)",
+                                "resume with the settings it was written with, or delete the checkpoint to start over")
+        for i, avg in enumerate(self.shadow):
+            avg.copy_(tensors[f"ema.{i}"])
+        self.updates = int(tensors["ema.updates"])
 
 
 class _Distributed:
@@ -351,13 +406,17 @@ class _LoopState:
     wall_seconds: float = 0.0
 
 
-def _save_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser, state: _LoopState) -> None:
-    """``weights.safetensors`` (task tensors, AdamW moments, torch RNG) + ``state.json``, each replaced atomically."""
+def _save_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser, state: _LoopState,
+                     average: _WeightAverage | None = None) -> None:
+    """``weights.safetensors`` (task tensors, AdamW moments, weight average, torch RNG) + ``state.json``,
+    each replaced atomically."""
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
     opt_tensors, steps = opt.state_tensors()
     tensors = {**task.state_tensors(), **opt_tensors, "rng.torch": torch.get_rng_state()}
+    if average is not None:
+        tensors.update(average.state_tensors())
     tmp = folder / "weights.safetensors.tmp"
     save_file({k: v.detach().contiguous() for k, v in tensors.items()}, str(tmp))
     tmp.replace(folder / "weights.safetensors")
@@ -370,8 +429,8 @@ def _save_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser, state: _
     state_tmp.replace(folder / "state.json")
 
 
-def _load_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser) -> _LoopState:
-    """Restore the task, the optimizer and the RNGs from :func:`_save_checkpoint`'s files."""
+def _load_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser, average: _WeightAverage | None = None) -> _LoopState:
+    """Restore the task, the optimizer, the weight average and the RNGs from :func:`_save_checkpoint`'s files."""
     from safetensors.torch import load_file
 
     try:
@@ -382,6 +441,8 @@ def _load_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser) -> _Loop
                             "delete the checkpoint folder to start over, or point 'checkpoint' at another one") from err
     task.load_state_tensors(tensors)
     opt.load_state_tensors(tensors, data.get("steps", {}))
+    if average is not None:
+        average.load_state_tensors(tensors)
     if "rng.torch" in tensors:  # checkpoints written before the RNG states were kept lack them
         torch.set_rng_state(tensors["rng.torch"])
     rng = data.get("rng")
@@ -421,8 +482,9 @@ def _run(make_task: Callable[[], TrainingTask], settings: LoopSettings, dist: _D
     steps_per_epoch = task.steps_per_epoch()
     state = _LoopState()
     ckpt = settings.checkpoint
+    average = _WeightAverage(opt.params, settings.ema) if settings.ema > 0 else None
     if ckpt is not None and settings.resume and (ckpt / "state.json").is_file():
-        state = _load_checkpoint(ckpt, task, opt)
+        state = _load_checkpoint(ckpt, task, opt, average)
         info("resuming from %s after epoch %d", ckpt, state.epoch)
     if dist.world > 1:
         dist.same(state.epoch, "the epoch to resume after")
@@ -452,6 +514,8 @@ def _run(make_task: Callable[[], TrainingTask], settings: LoopSettings, dist: _D
                     loss = task.loss(batch)
                 opt.step(loss)
                 losses.append(loss.item())
+            if average is not None:
+                average.update()
             bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
             step += 1
             if settings.log_every and step % settings.log_every == 0:
@@ -462,6 +526,8 @@ def _run(make_task: Callable[[], TrainingTask], settings: LoopSettings, dist: _D
         record: dict[str, Any] = {"epoch": epoch + 1, "loss": float(np.mean(losses)) if losses else math.nan}
         if settings.record_seconds:
             record["seconds"] = round(time.perf_counter() - started, 1)
+        if average is not None:  # evaluated (and saved, below) with the averaged weights
+            average.swap()
         if dist.main:
             record.update(task.evaluate())
         if dist.world > 1:  # rank 0's evaluation decides for every process
@@ -477,8 +543,10 @@ def _run(make_task: Callable[[], TrainingTask], settings: LoopSettings, dist: _D
                 task.save(state.history)
         else:
             state.bad_epochs += 1
+        if average is not None:  # training goes on from the raw weights
+            average.swap()
         if ckpt is not None and dist.main:
-            _save_checkpoint(ckpt, task, opt, state)
+            _save_checkpoint(ckpt, task, opt, state, average)
         if settings.max_steps and step >= settings.max_steps:
             break
         if "dev_f1" in record and state.bad_epochs >= max(1, settings.patience):
@@ -528,6 +596,13 @@ class TrainingConfigMixin:
                               "add a [[train]] table with a 'format' (see docs/fine-tuning.md)")
         for s in self.train + self.dev:
             s.validate()
+
+    def validate_ema(self) -> None:
+        """``ema`` (the decay of the weight average, :class:`LoopSettings`) must be 0 (off) or in (0, 1)."""
+        ema = getattr(self, "ema", 0.0)
+        if isinstance(ema, bool) or not isinstance(ema, (int, float)) or not 0.0 <= ema < 1.0:
+            raise ConfigError(f"ema must be a number in [0, 1), not {ema!r}",
+                              "0 turns the weight average off; 0.998 averages over roughly the last 500 steps")
 
     def resolve(self, path: str) -> Path:
         """``path`` relative to the config file's folder (absolute paths unchanged)."""

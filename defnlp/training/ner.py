@@ -115,11 +115,13 @@ class NerTrainingConfig(TrainingConfigMixin):
     rehearsal: RehearsalSettings = field(default_factory=RehearsalSettings)  # keeps the old labels when init_from is set
     oversample_new_labels: float = 1.0  # windows with a label init_from's model lacks: seen this many times per epoch
     linear_probe_epochs: int = 0  # with init_from: fit the new labels' head rows on frozen features first (0: off)
+    ema: float = 0.0  # decay of a moving average of the trained weights, evaluated and saved (0: off; LoopSettings)
     description: str = ""
     base_dir: str = ""
 
     def validate(self) -> None:
         self.validate_sources()
+        self.validate_ema()
         if self.epochs < 1 or self.lr <= 0 or self.batch_tokens < 64:
             raise ConfigError("epochs >= 1, lr > 0 and batch_tokens >= 64 are required")
         if not (8 <= self.max_tokens <= 510):
@@ -168,7 +170,8 @@ class NerTrainingConfig(TrainingConfigMixin):
     def loop_settings(self) -> LoopSettings:
         return LoopSettings(epochs=self.epochs, seed=self.seed, patience=self.patience, grad_clip=self.grad_clip,
                             warmup=self.warmup, max_steps=self.max_steps, log_every=self.log_every,
-                            checkpoint=self.checkpoint_dir(), resume=self.resume, precision=self.training_precision())
+                            checkpoint=self.checkpoint_dir(), resume=self.resume, precision=self.training_precision(),
+                            ema=self.ema)
 
 
 class FrozenPrefix:

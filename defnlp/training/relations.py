@@ -74,6 +74,9 @@ class RelationTrainingConfig(TrainingConfigMixin):
     none_sample: float = 1.0  # share of the NONE pairs each step sees (< 1: faster epochs; raise none_weight to match)
     docs_per_batch: int = 4  # documents per optimisation step
     patience: int = 8  # epochs without dev improvement before stopping
+    # decay of a moving average of the head's weights, evaluated and saved at each epoch (0: off;
+    # defnlp.training.loop.LoopSettings): smooths the epoch-to-epoch swings of the dev score
+    ema: float = 0.0
     threshold: float = 0.5  # least probability of a predicted relation (before calibration)
     # also train on the NER model's own entities for the training documents (a spurious or mis-cut
     # entity learns NONE, relations carried over where both spans are right), and select the best
@@ -101,6 +104,7 @@ class RelationTrainingConfig(TrainingConfigMixin):
 
     def validate(self) -> None:
         self.validate_sources()
+        self.validate_ema()
         if self.epochs < 1 or self.lr <= 0 or not (0 < self.threshold < 1) or not (0 < self.none_sample <= 1):
             raise ConfigError("epochs >= 1, lr > 0, 0 < threshold < 1 and 0 < none_sample <= 1 are required")
         if self.context_layers < 0 or (self.context_layers and self.proj % 4):
@@ -113,9 +117,9 @@ class RelationTrainingConfig(TrainingConfigMixin):
                               "for one head, set seed instead (and leave seeds out)")
 
     def loop_settings(self) -> LoopSettings:
-        """No LR schedule, clipping at 1.0, no checkpoints (the head trains in seconds)."""
+        """No LR schedule, clipping at 1.0, no checkpoints (an ensemble keeps its finished heads instead)."""
         return LoopSettings(epochs=self.epochs, seed=self.seed, patience=self.patience, grad_clip=1.0, record_seconds=False,
-                            precision=self.training_precision())
+                            precision=self.training_precision(), ema=self.ema)
 
 
 @dataclass

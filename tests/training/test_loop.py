@@ -175,6 +175,57 @@ def test_resume_after_an_interruption_gives_the_uninterrupted_run(tmp_path, stop
     assert losses(a["history"]) == losses(b["history"])
 
 
+def test_a_weight_average_is_evaluated_and_saved_while_training_goes_on_from_the_raw_weights(tmp_path):
+    seen: list[torch.Tensor] = []
+
+    class Watched(ToyTask):
+        def evaluate(self) -> dict[str, Any]:
+            seen.append(self.model[0].weight.detach().clone())
+            return super().evaluate()
+
+    dev = [0.5, 0.6, 0.7]
+    plain = run_training(lambda: ToyTask(tmp_path / "plain", dev), settings(tmp_path, "plain", epochs=3))
+    averaged = run_training(lambda: Watched(tmp_path / "avg", dev), settings(tmp_path, "avg", epochs=3, ema=0.9))
+    # the same optimiser path (the raw weights in the checkpoint), another saved model (the average)
+    assert_same_weights({k: v for k, v in weights(tmp_path / "plain.ckpt").items() if not k.startswith("rng")},
+                        {k: v for k, v in weights(tmp_path / "avg.ckpt").items() if not k.startswith(("rng", "ema."))})
+    assert not torch.equal(weights(plain)["0.weight"], weights(averaged)["0.weight"])
+    assert torch.equal(weights(averaged)["0.weight"], seen[-1])  # the evaluated weights are the saved ones
+    assert torch.equal(weights(tmp_path / "avg.ckpt")["ema.0"], seen[-1])
+    assert int(weights(tmp_path / "avg.ckpt")["ema.updates"]) == 15
+
+
+def test_a_run_with_a_weight_average_resumes_bit_identically(tmp_path):
+    dev = [0.5, 0.6, 0.55, 0.7]
+    full = run_training(lambda: ToyTask(tmp_path / "full", dev), settings(tmp_path, "full", epochs=4, ema=0.8))
+    with pytest.raises(Interrupted):
+        run_training(lambda: ToyTask(tmp_path / "cut", dev, stop_at_step=13), settings(tmp_path, "cut", epochs=4, ema=0.8))
+
+    def resumed_task() -> ToyTask:
+        task = ToyTask(tmp_path / "cut", dev)
+        task.epochs_evaluated = 2
+        return task
+
+    resumed = run_training(resumed_task, settings(tmp_path, "cut", epochs=4, ema=0.8, resume=True))
+    assert_same_weights(weights(full), weights(resumed))
+    assert_same_weights(weights(tmp_path / "full.ckpt"), weights(tmp_path / "cut.ckpt"))
+    # a checkpoint written without the average cannot resume a run with one
+    run_training(lambda: ToyTask(tmp_path / "none"), settings(tmp_path, "none", epochs=1))
+    with pytest.raises(TrainingError, match="without a weight average"):
+        run_training(lambda: ToyTask(tmp_path / "none"), settings(tmp_path, "none", epochs=2, ema=0.8, resume=True))
+
+
+@pytest.mark.parametrize("ema", [-0.1, 1.0, True, "0.9"])
+def test_a_bad_ema_is_a_config_error(ema, tiny_markup_file):
+    from defnlp.errors import ConfigError
+    from defnlp.io.corpora import DataSource
+    from defnlp.training import NerTrainingConfig
+
+    cfg = NerTrainingConfig(name="x", output="x", train=[DataSource(format="markup", path=str(tiny_markup_file))], ema=ema)
+    with pytest.raises(ConfigError, match="ema must be"):
+        cfg.validate()
+
+
 def test_resume_without_a_checkpoint_starts_from_scratch(tmp_path):
     a = run_training(lambda: ToyTask(tmp_path / "a"), settings(tmp_path, "a", epochs=2, resume=True))
     b = run_training(lambda: ToyTask(tmp_path / "b"), settings(tmp_path, "b", epochs=2))
