@@ -443,6 +443,9 @@ def _load_checkpoint(folder: Path, task: TrainingTask, opt: _Optimiser, average:
     opt.load_state_tensors(tensors, data.get("steps", {}))
     if average is not None:
         average.load_state_tensors(tensors)
+    elif "ema.updates" in tensors:
+        raise TrainingError("the checkpoint was written with a weight average (ema > 0) and this run has none",
+                            "resume with the settings it was written with, or delete the checkpoint to start over")
     if "rng.torch" in tensors:  # checkpoints written before the RNG states were kept lack them
         torch.set_rng_state(tensors["rng.torch"])
     rng = data.get("rng")

@@ -213,6 +213,9 @@ def test_a_run_with_a_weight_average_resumes_bit_identically(tmp_path):
     run_training(lambda: ToyTask(tmp_path / "none"), settings(tmp_path, "none", epochs=1))
     with pytest.raises(TrainingError, match="without a weight average"):
         run_training(lambda: ToyTask(tmp_path / "none"), settings(tmp_path, "none", epochs=2, ema=0.8, resume=True))
+    # nor can a checkpoint with the average resume a run without one (the average would be lost silently)
+    with pytest.raises(TrainingError, match="with a weight average"):
+        run_training(lambda: ToyTask(tmp_path / "cut"), settings(tmp_path, "cut", epochs=5, resume=True))
 
 
 @pytest.mark.parametrize("ema", [-0.1, 1.0, True, "0.9"])
