@@ -74,6 +74,9 @@ ADAPTERS = ("lora", "full")
 MAX_OVERSAMPLE = 20.0
 #: the largest ``linear_probe_epochs``
 MAX_PROBE_EPOCHS = 1000
+#: ``ema`` when unset and ``init_from`` is set: the weight average that keeps a shipped model's old
+#: labels within 1.0 point while a new one is learned (docs/fine-tuning.md, section 2)
+FINE_TUNING_EMA = 0.99
 
 
 @dataclass
@@ -115,13 +118,14 @@ class NerTrainingConfig(TrainingConfigMixin):
     rehearsal: RehearsalSettings = field(default_factory=RehearsalSettings)  # keeps the old labels when init_from is set
     oversample_new_labels: float = 1.0  # windows with a label init_from's model lacks: seen this many times per epoch
     linear_probe_epochs: int = 0  # with init_from: fit the new labels' head rows on frozen features first (0: off)
-    ema: float = 0.0  # decay of a moving average of the trained weights, evaluated and saved (0: off; LoopSettings)
+    ema: float | None = None  # decay of a moving average of the weights, evaluated and saved (0: off; unset: FINE_TUNING_EMA with init_from, else off)
     description: str = ""
     base_dir: str = ""
 
     def validate(self) -> None:
         self.validate_sources()
-        self.validate_ema()
+        if self.ema is not None:  # unset: weight_average() decides
+            self.validate_ema()
         if self.epochs < 1 or self.lr <= 0 or self.batch_tokens < 64:
             raise ConfigError("epochs >= 1, lr > 0 and batch_tokens >= 64 are required")
         if not (8 <= self.max_tokens <= 510):
@@ -144,6 +148,17 @@ class NerTrainingConfig(TrainingConfigMixin):
         self.rehearsal.validate()
         for source in self.rehearsal.sources:
             source.validate()
+
+    def weight_average(self) -> float:
+        """The decay of the weight average this run uses: ``ema`` if set, else :data:`FINE_TUNING_EMA`
+        when the run starts from a model (``init_from``), else 0 (off).
+
+        >>> NerTrainingConfig(name="x", output="x", train=[], init_from="defence-v2-ner").weight_average()
+        0.99
+        """
+        if self.ema is not None:
+            return float(self.ema)
+        return FINE_TUNING_EMA if self.init_from else 0.0
 
     def checkpoint_dir(self) -> Path:
         """``checkpoint`` if set, else ``<output>.checkpoint`` beside the output directory."""
@@ -171,7 +186,7 @@ class NerTrainingConfig(TrainingConfigMixin):
         return LoopSettings(epochs=self.epochs, seed=self.seed, patience=self.patience, grad_clip=self.grad_clip,
                             warmup=self.warmup, max_steps=self.max_steps, log_every=self.log_every,
                             checkpoint=self.checkpoint_dir(), resume=self.resume, precision=self.training_precision(),
-                            ema=self.ema)
+                            ema=self.weight_average())
 
 
 class FrozenPrefix:
@@ -585,7 +600,7 @@ class NerTask(TrainingTask[list[int]]):
             head={"type": "linear", "tags": self.tagset.tags},
             max_tokens=cfg.max_tokens,
             overlap=cfg.overlap,
-            training=cfg.training_record(history, data=self.data,
+            training=cfg.training_record(history, data=self.data, ema=cfg.weight_average(),
                                          **({"rehearsal": self.rehearsal_record} if self.rehearsal_record else {}),
                                          **({"oversample": self.oversample_record} if self.oversample_record else {}),
                                          **({"linear_probe": self.probe_record} if self.probe_record else {})),

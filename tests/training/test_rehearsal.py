@@ -111,10 +111,25 @@ def test_fine_tuning_from_a_model_rehearses_by_default(tmp_path, tiny_ner_dir):
     assert rehearsal["pseudo_labels"]["documents"] == 2 and rehearsal["new_documents_repeated"] == 2
     sources = {r["source"]: r for r in training["data"]["train"]}
     assert any(s.startswith("rehearsal:markup") for s in sources) and sources[next(iter(sources))]["documents"] == 4
+    assert training["ema"] == 0.99 and training["config"]["ema"] is None  # the weight average is on too
 
     off = train_ner(_units_config(tmp_path, tiny_ner_dir, "without", rehearsal=RehearsalSettings(enabled=False)))
     training = json.loads((off / "defnlp.json").read_text())["training"]
     assert "rehearsal" not in training and len(training["data"]["train"]) == 1
+
+
+def test_the_weight_average_is_on_by_default_only_when_fine_tuning(tmp_path, tiny_ner_dir):
+    from defnlp.training.ner import FINE_TUNING_EMA
+
+    tuned = _units_config(tmp_path, tiny_ner_dir, "ema")
+    assert tuned.weight_average() == FINE_TUNING_EMA == tuned.loop_settings().ema
+    assert _units_config(tmp_path, tiny_ner_dir, "ema", ema=0.0).weight_average() == 0.0  # explicit off wins
+    assert _units_config(tmp_path, tiny_ner_dir, "ema", ema=0.9).loop_settings().ema == 0.9
+    scratch = NerTrainingConfig(name="s", output=str(tmp_path / "s"), train=tuned.train)
+    scratch.validate()
+    assert scratch.weight_average() == 0.0 and scratch.loop_settings().ema == 0.0
+    with pytest.raises(ConfigError, match="ema must be"):
+        _units_config(tmp_path, tiny_ner_dir, "ema", ema=1.5).validate()
 
 
 def test_a_card_records_data_config_hash_versions_and_wall_time(tiny_ner_dir):
