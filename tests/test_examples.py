@@ -135,8 +135,9 @@ FOLDERS = (
         files=("01-speeches-and-hearings.md", "02-industry-and-finance.md", "03-strategy-documents.md",
                "04-pdf-converted-reports.md"),
     ),
-    replace(PROFILES, name="articles", prefix="art", n_pairs=20, files=(
+    replace(PROFILES, name="articles", prefix="art", n_pairs=30, files=(
         "01-encyclopedic-en.md", "02-encyclopedie-defense.md", "03-encyclopedic-en-2.md", "04-encyclopedie-fr-2.md",
+        "05-encyclopedic-en-3.md", "06-encyclopedie-fr-3.md",
     )),
     replace(PROFILES, name="general", prefix="gen", files=(
         "01-results-and-standings.md", "02-encyclopedic-articles.md", "03-world-news.md",
