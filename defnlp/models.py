@@ -74,6 +74,11 @@ class ModelSpec:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def encoder_layers(self) -> int | None:
+        """How many of the base encoder's layers the model runs (``encoder.layers``); ``None``: all."""
+        return self.encoder.get("layers")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = SPEC_FILE) -> "ModelSpec":
         """Build a spec from parsed JSON: known keys, the declared types (:func:`~defnlp.config.config_from_dict`),
@@ -115,6 +120,9 @@ class ModelSpec:
             raise bad("'encoder' must give the base encoder 'name' and 'sha256'")
         if not _is_sha256(self.encoder.get("sha256")):
             raise bad("'encoder.sha256' must be the 64 hex digits of the base encoder's weights")
+        layers = self.encoder.get("layers")
+        if layers is not None and (isinstance(layers, bool) or not isinstance(layers, int) or layers < 1):
+            raise bad(f"'encoder.layers' must be a positive integer (the encoder layers the model runs), not {layers!r}")
         if "sha256" in self.depends_on and not _is_sha256(self.depends_on["sha256"]):
             raise bad("'depends_on.sha256' must be 64 hex digits")
         if not self.weights.strip() or not self.scheme.strip():

@@ -49,6 +49,7 @@ __all__ = [
     "encoder_cache_dir",
     "card_encoder_dir",
     "encoder_skeleton",
+    "shorten_encoder",
     "ALIASES",
 ]
 
@@ -330,9 +331,36 @@ def load_encoder(name: str | os.PathLike | None = None, device: str | None = Non
     return Encoder(model=model, tokenizer=tokenizer, info=info)
 
 
-def encoder_skeleton(info: EncoderInfo) -> Any:
+def shorten_encoder(encoder: Encoder, layers: int) -> Encoder:
+    """``encoder`` with only its first ``layers`` transformer layers: a faster encoder for models
+    trained that way (``encoder_layers`` of a NER config; ``encoder.layers`` of its card). The
+    weights are shared, not copied; the layers above are never computed.
+
+    >>> enc = shorten_encoder(load_encoder("tiny-random-e5"), 1)   # doctest: +SKIP
+    >>> len(enc.model.encoder.layer), enc.info.num_layers           # doctest: +SKIP
+    (1, 1)
+    """
+    from dataclasses import replace
+
+    from ..inference.runtime import truncate_layers
+
+    total = int(encoder.model.config.num_hidden_layers)
+    if isinstance(layers, bool) or not isinstance(layers, int) or not 1 <= layers <= total:
+        raise ModelError(f"encoder {encoder.info.name!r} has {total} layers; cannot keep {layers!r}",
+                         f"keep between 1 and {total} layers")
+    if layers == total:
+        return encoder
+    short = truncate_layers(encoder.model, layers)
+    if not hasattr(short, "encoder"):  # truncate_layers fell back to running the whole model
+        raise ModelError(f"encoder {encoder.info.name!r} cannot be shortened (BERT layout 'encoder.layer.N' expected)",
+                         "use all of its layers")
+    return Encoder(short, encoder.tokenizer, replace(encoder.info, num_layers=layers))
+
+
+def encoder_skeleton(info: EncoderInfo, layers: int | None = None) -> Any:
     """The encoder's architecture on the ``meta`` device: module names and shapes, no weights, in
     milliseconds. Loaders check a model's adapters and heads against it before loading the encoder.
+    ``layers``: only the first ``layers`` transformer layers (:func:`shorten_encoder`).
 
     >>> skeleton = encoder_skeleton(resolve_encoder("tiny-random-e5"))   # doctest: +SKIP
     >>> skeleton.config.hidden_size, next(skeleton.parameters()).device  # doctest: +SKIP
@@ -343,6 +371,8 @@ def encoder_skeleton(info: EncoderInfo) -> Any:
 
     try:
         config = AutoConfig.from_pretrained(info.path, trust_remote_code=False)
+        if layers:
+            config.num_hidden_layers = min(int(layers), int(config.num_hidden_layers))
         with torch.device("meta"):
             try:
                 return AutoModel.from_config(config, add_pooling_layer=False)

@@ -55,6 +55,7 @@ def export_hf(model_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     tags = ner.tagset.tags
     config = AutoConfig.from_pretrained(ner.encoder.info.path, num_labels=len(tags),
                                         id2label=dict(enumerate(tags)), label2id={t: i for i, t in enumerate(tags)})
+    config.num_hidden_layers = int(base.config.num_hidden_layers)  # a model on the first layers only (encoder.layers)
     model = AutoModelForTokenClassification.from_config(config)
     backbone = getattr(model, model.base_model_prefix)
     missing, unexpected = backbone.load_state_dict(base.state_dict(), strict=False)
@@ -83,7 +84,7 @@ def export_peft(model_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Pat
     :func:`export_hf` exports it). The model is loaded and checked by :func:`load_ner` first.
     """
     from peft import LoraConfig, TaskType, get_peft_model
-    from transformers import AutoModelForTokenClassification
+    from transformers import AutoConfig, AutoModelForTokenClassification
 
     from ..encoders.adapters import LoraSettings, parse_adapter
     from ..integrity import sha256_file
@@ -96,6 +97,10 @@ def export_peft(model_dir: str | os.PathLike, out_dir: str | os.PathLike) -> Pat
         raise ModelError(f"{model_dir} has no LoRA adapters to export in PEFT's format (adapter: {kind})",
                          "export it as a plain token classifier instead: defnlp export MODEL OUT_DIR --format hf")
     ner = load_ner(str(model_dir))  # every fail-closed check of a model directory, and the head
+    if spec.encoder_layers is not None and spec.encoder_layers < int(AutoConfig.from_pretrained(ner.encoder.info.path).num_hidden_layers):
+        raise ModelError(f"{model_dir} runs the first {spec.encoder_layers} layers of its encoder, which a PEFT adapter "
+                         "of the whole encoder cannot express",
+                         "export it as a plain token classifier instead: defnlp export MODEL OUT_DIR --format hf")
     tensors = load_weights(weights_path)
     info = ner.encoder.info
     tags = ner.tagset.tags

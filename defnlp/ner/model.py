@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..encoders import Encoder, encoder_skeleton, load_encoder, resolve_encoder
+from ..encoders import Encoder, encoder_skeleton, load_encoder, resolve_encoder, shorten_encoder
 from ..encoders.adapters import DELTA_PREFIX, merge_adapter
 from ..errors import ModelError
 from ..models import ModelSpec, load_weights, read_model_dir
@@ -112,7 +112,11 @@ def load_ner(path: str, encoder: str | None = None, device: str | torch.device =
         raise ModelError(f"{path}: unexpected tensors for a model with adapter {adapter.get('type')!r}: {stray[:3]}",
                          "the weights file does not belong to this card")
     info = resolve_encoder(encoder) if encoder else resolve_encoder(spec.encoder["name"], model_dir=path)
-    skeleton = encoder_skeleton(info)  # every check below runs before seconds are spent loading the encoder
+    layers = spec.encoder_layers
+    if layers is not None and info.num_layers and layers > info.num_layers:
+        raise ModelError(f"{path}: the card runs {layers} encoder layers, encoder {info.name!r} has {info.num_layers}",
+                         "the card does not belong to this encoder")
+    skeleton = encoder_skeleton(info, layers)  # every check below runs before seconds are spent loading the encoder
     hidden = int(skeleton.config.hidden_size)
     for name, shape in (("ner.proj.weight", (len(tagset), hidden)), ("ner.proj.bias", (len(tagset),))):
         if name not in tensors:
@@ -129,6 +133,8 @@ def load_ner(path: str, encoder: str | None = None, device: str | torch.device =
         enc = load_encoder(encoder, expected_sha256=spec.encoder["sha256"])
     else:
         enc = load_encoder(spec.encoder["name"], expected_sha256=spec.encoder["sha256"], model_dir=path)
+    if layers is not None:
+        enc = shorten_encoder(enc, layers)
     try:
         merge_adapter(enc.model, tensors, adapter)
     except ModelError as err:

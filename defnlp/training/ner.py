@@ -47,10 +47,10 @@ import numpy as np
 import torch
 
 from ..doc import Doc
-from ..encoders import load_encoder
+from ..encoders import load_encoder, shorten_encoder
 from ..encoders.adapters import (DELTA_PREFIX, FullSettings, LoraSettings, add_lora, layer_deltas, layer_parameters,
                                  load_lora_into_peft, lora_tensors, merge_adapter)
-from ..errors import ConfigError, TrainingError
+from ..errors import ConfigError, ModelError, TrainingError
 from ..evaluation.ner import evaluate_ner
 from ..inference.runtime import TRAINING_PRECISIONS, training_autocast
 from ..io.corpora import DataSource
@@ -104,6 +104,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     grad_clip: float = 1.0
     unannotated_o_weight: float = 0.3
     frozen_layers: int = 0
+    encoder_layers: int = 0  # run only the encoder's first N layers (0: all; a faster, smaller model; with init_from: the base's)
     patience: int = 2
     max_steps: int = 0
     log_every: int = 50
@@ -141,6 +142,10 @@ class NerTrainingConfig(TrainingConfigMixin):
                 or not 1.0 <= factor <= MAX_OVERSAMPLE:
             raise ConfigError(f"oversample_new_labels must be a finite number between 1 and {MAX_OVERSAMPLE:g}, not {factor!r}",
                               "1 (the default) turns it off; 4 shows each window holding a new label 4 times per epoch")
+        layers = self.encoder_layers
+        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
+            raise ConfigError(f"encoder_layers must be a non-negative integer, not {layers!r}",
+                              "0 (the default) runs all of the encoder's layers; 6 keeps the first six")
         probe = self.linear_probe_epochs
         if isinstance(probe, bool) or not isinstance(probe, int) or not 0 <= probe <= MAX_PROBE_EPOCHS:
             raise ConfigError(f"linear_probe_epochs must be an integer between 0 and {MAX_PROBE_EPOCHS}, not {probe!r}",
@@ -312,6 +317,16 @@ class NerTask(TrainingTask[list[int]]):
         self.output = cfg.resolve(cfg.output)
 
         encoder = load_encoder(cfg.encoder)
+        self.base_dir: Path | None = None
+        if cfg.init_from:
+            local = cfg.resolve(cfg.init_from)
+            self.base_dir = local if local.is_dir() else find_model(cfg.init_from)
+        self.encoder_layers = _encoder_layers(cfg, self.base_dir)
+        if self.encoder_layers:
+            try:
+                encoder = shorten_encoder(encoder, self.encoder_layers)
+            except ModelError as err:
+                raise ConfigError(f"encoder_layers: {err.message}", err.hint) from err
         self.encoder_info = encoder.info
         self.tokenizer = tokenizer = encoder.tokenizer
         base = encoder.model
@@ -337,11 +352,8 @@ class NerTask(TrainingTask[list[int]]):
             self.peft_model = add_lora(base, cfg.lora)
         head_dropout = 0.1 if cfg.dropout is None else float(cfg.dropout)
         self.model: NerModel = NerModel(self.peft_model, NerHead(int(base.config.hidden_size), len(self.tagset), head_dropout))
-        self.base_dir: Path | None = None
         self.base_spec: ModelSpec | None = None
-        if cfg.init_from:
-            local = cfg.resolve(cfg.init_from)
-            self.base_dir = local if local.is_dir() else find_model(cfg.init_from)
+        if self.base_dir is not None:
             self.base_spec = _init_from(self.model, self.base_dir, self.tagset, encoder.info.sha256, cfg.adapter)
         # the layers whose deltas a "full" model ships: the trained ones, and any that init_from changed
         self.delta_layers = self.trained_layers
@@ -595,7 +607,8 @@ class NerTask(TrainingTask[list[int]]):
             labels=list(self.labels),
             scheme=cfg.scheme,
             encoder={"name": info.name if info.source != "local" else cfg.encoder, "sha256": info.sha256,
-                     "hub_id": "intfloat/multilingual-e5-small" if "e5-small" in info.name else ""},
+                     "hub_id": "intfloat/multilingual-e5-small" if "e5-small" in info.name else "",
+                     **({"layers": self.encoder_layers} if self.encoder_layers else {})},
             adapter=FullSettings(layers=list(self.delta_layers)).to_dict() if cfg.adapter == "full" else cfg.lora.to_dict(),
             head={"type": "linear", "tags": self.tagset.tags},
             max_tokens=cfg.max_tokens,
@@ -657,6 +670,21 @@ def train_ner(cfg: NerTrainingConfig) -> Path:
         torch.set_num_threads(cfg.threads)
     log.info("training precision: %s (config %r), adapter: %s", settings.precision, cfg.precision, cfg.adapter)
     return run_training(lambda: NerTask(cfg), settings)
+
+
+def _encoder_layers(cfg: NerTrainingConfig, base_dir: Path | None) -> int:
+    """The encoder layers a run keeps (0: all): ``encoder_layers``, or the ``init_from`` model's own.
+
+    A run starting from a model keeps that model's depth: another one is a :class:`ConfigError`."""
+    if base_dir is None:
+        return cfg.encoder_layers
+    spec, _ = read_model_dir(base_dir)
+    base_layers = spec.encoder_layers or 0
+    if cfg.encoder_layers and cfg.encoder_layers != base_layers:
+        raise ConfigError(f"encoder_layers = {cfg.encoder_layers}, but init_from model {base_dir} runs "
+                          f"{base_layers or 'all'} encoder layers",
+                          "drop encoder_layers: a run that starts from a model keeps its depth")
+    return base_layers
 
 
 def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str, adapter: str = "lora") -> ModelSpec:

@@ -199,6 +199,60 @@ def test_init_from_keeps_deltas_relative_to_the_base(tmp_path, tiny_markup_file,
 
 
 # ------------------------------------------------------------------------------------------------
+# a shorter encoder (encoder_layers)
+# ------------------------------------------------------------------------------------------------
+def test_a_model_on_the_first_layers_of_the_encoder_trains_saves_and_reloads(tmp_path, tiny_markup_file):
+    out, task = train_keeping_task(config(tmp_path, tiny_markup_file, "short", encoder_layers=1))
+    assert len(task.model.encoder.encoder.layer) == 1 and card(out)["encoder"]["layers"] == 1
+    assert card(out)["adapter"]["layers"] == [0]  # only the layer it runs is trained and shipped
+    task.model.eval()
+    expected = logits_of(task.model.encoder, task.model.head, task.tokenizer)
+    ner = load_ner(str(out))
+    assert len(ner.encoder.model.encoder.layer) == 1 and ner.encoder.info.num_layers == 1
+    got = logits_of(ner.encoder.model, ner.head, ner.encoder.tokenizer)
+    assert torch.allclose(got, expected, atol=1e-3), (got - expected).abs().max()
+    for precision in ("fp32", "int8"):
+        assert len(list(defnlp.load(out, device="cpu", precision=precision).pipe(TEXTS))) == 2
+    from transformers import AutoModelForTokenClassification
+
+    from defnlp.ner.export import export_hf
+
+    hf = AutoModelForTokenClassification.from_pretrained(str(export_hf(out, tmp_path / "hf")), use_safetensors=True)
+    assert hf.config.num_hidden_layers == 1
+    batch = ner.encoder.tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        exported = hf.eval()(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert torch.allclose(exported, got, atol=1e-4)
+
+    # a run from it keeps its depth; another depth is refused, as is more layers than the encoder has
+    tuned, tuned_task = train_keeping_task(config(tmp_path, tiny_markup_file, "short-tuned", init_from=str(out)))
+    assert len(tuned_task.model.encoder.encoder.layer) == 1 and card(tuned)["encoder"]["layers"] == 1
+    with pytest.raises(ConfigError, match="keeps its depth"):
+        NerTask(config(tmp_path, tiny_markup_file, "deeper", init_from=str(out), encoder_layers=2))
+    with pytest.raises(ConfigError, match="cannot keep 3"):
+        NerTask(config(tmp_path, tiny_markup_file, "too-deep", encoder_layers=3))
+    with pytest.raises(ConfigError, match="encoder_layers must be"):
+        config(tmp_path, tiny_markup_file, "bad", encoder_layers=-1).validate()
+
+    # a card that runs more layers than its encoder has, or that is not an integer, does not load
+    bad = _copy(out, tmp_path)
+    _recard(bad, lambda c: c["encoder"].update(layers=3))
+    with pytest.raises(ModelError, match="runs 3 encoder layers"):
+        load_ner(str(bad))
+    _recard(bad, lambda c: c["encoder"].update(layers="1"))
+    with pytest.raises(ModelError, match="encoder.layers"):
+        load_ner(str(bad))
+
+
+def _recard(model: Path, change) -> None:
+    data = card(model)
+    change(data)
+    (model / "defnlp.json").write_text(json.dumps(data))
+    write_manifest(model, ["weights.safetensors", "defnlp.json", "README.md"] if (model / "README.md").is_file()
+                   else ["weights.safetensors", "defnlp.json"])
+
+
+# ------------------------------------------------------------------------------------------------
 # precision
 # ------------------------------------------------------------------------------------------------
 def test_bf16_without_bf16_units_is_refused(tmp_path, tiny_markup_file, monkeypatch):
