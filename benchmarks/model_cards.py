@@ -130,7 +130,10 @@ def adapter_line(spec) -> str:
 def ner_card(path: Path) -> str:
     spec, _ = read_model_dir(path)
     quality = result_of("ner_quality", path)
-    speed = load_result("throughput")
+    speed = load_result("throughput")  # the default model's; a model measured in a throughput_*.json of its own reads that
+    own_speed = result_of("throughput", path)
+    if own_speed and (speed or {}).get("model", {}).get("name") != spec.name:
+        speed = own_speed
     lines = [
         f"# {spec.name}",
         "",
@@ -197,7 +200,17 @@ def ner_card(path: Path) -> str:
                   + ("" if speed.get("model", {}).get("weights_sha256") == sha256_file(path / "weights.safetensors") else
                      " Measured with the weights of an earlier release of this model (same encoder architecture and engine: "
                      "the speed does not depend on the weights; the int8 agreement with fp32 may)."), "",
-                  md_table(speed["rows"], ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb", "x_hf_batch1"]), ""]
+                  md_table(speed["rows"], ["system", "tokens_per_s", "docs_per_s", "peak_rss_mb",
+                                           "x_hf_batch1" if any("x_hf_batch1" in r for r in speed["rows"]) else "x_spacy_words"]), ""]
+        summary = speed.get("summary") or {}
+        if summary:
+            lines += ["Per precision, in the same run: words/s as a multiple of spaCy md's (tok2vec + ner), entity agreement "
+                      "with fp32 (F1 of the entities against fp32's), and the largest F1 change against fp32 over the "
+                      "evaluation sets (empty: not measured in that run):", "",
+                      md_table([{"precision": p, "runs as": v.get("resolved_precision"), "x_spacy_words": v.get("x_spacy_words"),
+                                 "agreement_f1": v.get("agreement_f1"), "min_f1_change": v.get("min_f1_delta")}
+                                for p, v in summary.items()],
+                               ["precision", "runs as", "x_spacy_words", "agreement_f1", "min_f1_change"]), ""]
     names_only = any(src.get("names_only") for src in spec.training.get("config", {}).get("train", []))
     if names_only:
         pronouns = ("- re3d's gold also annotates pronouns and common nouns (`he`, `we`, `the town`, `militants`) and leading "
@@ -286,7 +299,8 @@ def _decision_line(spec) -> str:
 
 
 def main() -> None:
-    for name, writer in (("defence-v1-ner", ner_card), ("defence-v1-re", re_card), ("defence-v2-ner", ner_card), ("defence-v2-re", re_card)):
+    for name, writer in (("defence-v1-ner", ner_card), ("defence-v1-re", re_card), ("defence-v2-ner", ner_card),
+                         ("defence-v2-re", re_card), ("defence-v2-ner-fast", ner_card)):
         path = ROOT / "models" / name
         if (path / "defnlp.json").is_file():
             update_card(path, card=writer(path))
