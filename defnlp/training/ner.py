@@ -318,10 +318,13 @@ class NerTask(TrainingTask[list[int]]):
 
         encoder = load_encoder(cfg.encoder)
         self.base_dir: Path | None = None
+        self.base_spec: ModelSpec | None = None  # the init_from model's checked card (manifest, hashes), read once
+        base_weights_file: Path | None = None
         if cfg.init_from:
             local = cfg.resolve(cfg.init_from)
             self.base_dir = local if local.is_dir() else find_model(cfg.init_from)
-        self.encoder_layers = _encoder_layers(cfg, self.base_dir)
+            self.base_spec, base_weights_file = read_model_dir(self.base_dir)
+        self.encoder_layers = _encoder_layers(cfg, self.base_spec, self.base_dir)
         if self.encoder_layers:
             try:
                 encoder = shorten_encoder(encoder, self.encoder_layers)
@@ -352,9 +355,8 @@ class NerTask(TrainingTask[list[int]]):
             self.peft_model = add_lora(base, cfg.lora)
         head_dropout = 0.1 if cfg.dropout is None else float(cfg.dropout)
         self.model: NerModel = NerModel(self.peft_model, NerHead(int(base.config.hidden_size), len(self.tagset), head_dropout))
-        self.base_spec: ModelSpec | None = None
-        if self.base_dir is not None:
-            self.base_spec = _init_from(self.model, self.base_dir, self.tagset, encoder.info.sha256, cfg.adapter)
+        if self.base_spec is not None:
+            _init_from(self.model, self.base_dir, self.base_spec, base_weights_file, self.tagset, encoder.info.sha256, cfg.adapter)
         # the layers whose deltas a "full" model ships: the trained ones, and any that init_from changed
         self.delta_layers = self.trained_layers
         if cfg.adapter == "full" and cfg.init_from:
@@ -398,7 +400,7 @@ class NerTask(TrainingTask[list[int]]):
         from ..config import models_dir, project_root
 
         settings, cfg = self.cfg.rehearsal, self.cfg
-        card = self.base_spec.to_dict()  # the card _init_from read and checked (manifest, hashes)
+        card = self.base_spec.to_dict()  # the init_from card, read and checked once (manifest, hashes)
         base_labels = [x for x in card["labels"] if x in self.labels]
         record: dict[str, Any] = {"base_model": card.get("name", str(self.base_dir)), "base_labels": base_labels,
                                   "share": settings.share, "pseudo_label": settings.pseudo_label,
@@ -672,14 +674,13 @@ def train_ner(cfg: NerTrainingConfig) -> Path:
     return run_training(lambda: NerTask(cfg), settings)
 
 
-def _encoder_layers(cfg: NerTrainingConfig, base_dir: Path | None) -> int:
+def _encoder_layers(cfg: NerTrainingConfig, base_spec: ModelSpec | None, base_dir: Path | None) -> int:
     """The encoder layers a run keeps (0: all): ``encoder_layers``, or the ``init_from`` model's own.
 
     A run starting from a model keeps that model's depth: another one is a :class:`ConfigError`."""
-    if base_dir is None:
+    if base_spec is None:
         return cfg.encoder_layers
-    spec, _ = read_model_dir(base_dir)
-    base_layers = spec.encoder_layers or 0
+    base_layers = base_spec.encoder_layers or 0
     if cfg.encoder_layers and cfg.encoder_layers != base_layers:
         raise ConfigError(f"encoder_layers = {cfg.encoder_layers}, but init_from model {base_dir} runs "
                           f"{base_layers or 'all'} encoder layers",
@@ -687,13 +688,13 @@ def _encoder_layers(cfg: NerTrainingConfig, base_dir: Path | None) -> int:
     return base_layers
 
 
-def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str, adapter: str = "lora") -> ModelSpec:
-    """Start from a trained model: its adapters (LoRA run) or its merged encoder changes (full run), and its head rows.
-
-    Returns the model's checked card (rehearsal reads its labels and training sources)."""
+def _init_from(model: NerModel, path: Path, spec: ModelSpec, weights: Path, tagset: TagSet, encoder_sha: str,
+               adapter: str = "lora") -> None:
+    """Start from the trained model at ``path`` (its checked card ``spec`` and ``weights`` file, as
+    :func:`~defnlp.models.read_model_dir` gives them): its adapters (LoRA run) or its merged encoder
+    changes (full run), and its head rows."""
     from safetensors.torch import load_file
 
-    spec, weights = read_model_dir(path)
     if spec.encoder.get("sha256") != encoder_sha:
         raise TrainingError(f"init_from model {path} was trained on another encoder")
     tensors = load_file(str(weights))
@@ -719,4 +720,3 @@ def _init_from(model: NerModel, path: Path, tagset: TagSet, encoder_sha: str, ad
             else:  # a new tag starts as unlikely as the base model's least likely one: it takes no token before it is learned
                 model.head.proj.bias.data[i] = floor
     log.info("initialised from %s", path)
-    return spec

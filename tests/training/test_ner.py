@@ -114,12 +114,17 @@ def _copy(out: Path, tmp_path: Path) -> Path:
     return dst
 
 
+def _reseal(model: Path) -> None:
+    """Rewrite the manifest after a test changed a file: only the content checks can refuse the model."""
+    write_manifest(model, ["weights.safetensors", "defnlp.json", "README.md"] if (model / "README.md").is_file()
+                   else ["weights.safetensors", "defnlp.json"])
+
+
 def _rewrite(model: Path, change) -> None:
     tensors = load_file(str(model / "weights.safetensors"))
     change(tensors)
     save_file(tensors, str(model / "weights.safetensors"))
-    write_manifest(model, ["weights.safetensors", "defnlp.json", "README.md"] if (model / "README.md").is_file()
-                   else ["weights.safetensors", "defnlp.json"])
+    _reseal(model)
 
 
 def test_a_tampered_delta_is_refused(full_run, tmp_path):
@@ -248,8 +253,7 @@ def _recard(model: Path, change) -> None:
     data = card(model)
     change(data)
     (model / "defnlp.json").write_text(json.dumps(data))
-    write_manifest(model, ["weights.safetensors", "defnlp.json", "README.md"] if (model / "README.md").is_file()
-                   else ["weights.safetensors", "defnlp.json"])
+    _reseal(model)
 
 
 # ------------------------------------------------------------------------------------------------
