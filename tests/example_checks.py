@@ -140,7 +140,8 @@ def check_sizes(doc: Any, entities: tuple[int, int] | None = None, words: tuple[
 
 
 #: a dotted abbreviation keeps its final dot (``U.S.``, ``U.K.``): one word for :mod:`defnlp.words`
-DOTTED_ABBREVIATION = re.compile(r"(?:^|\W)(?:[A-Za-z]\.){2,}$")
+#: (or a rank/title abbreviation: "[Brig. Gen.]", "[Staff Sgt.]" as the layout dev set writes them)
+DOTTED_ABBREVIATION = re.compile(r"(?:^|\W)(?:(?:[A-Za-z]\.){2,}|(?:Adm|Brig|Capt|Cdr|Cmdr|Col|Cpl|Gen|Lt|Maj|Pvt|Sgt|Spc|Dr|Gov|Sen|Rep|Jr|Sr|Co|Inc|Corp|Ltd)\.)$")
 #: what a span may not end with (but see ``DOTTED_ABBREVIATION``)
 TRAILING_PUNCTUATION = ".,;:!?»\""
 

@@ -139,6 +139,10 @@ FOLDERS = (
         "01-encyclopedic-en.md", "02-encyclopedie-defense.md", "03-encyclopedic-en-2.md", "04-encyclopedie-fr-2.md",
         "05-encyclopedic-en-3.md", "06-encyclopedie-fr-3.md",
     )),
+    replace(PROFILES, name="official", prefix="off", files=(
+        "01-contract-announcements-en.md", "02-journal-officiel-fr.md", "03-questions-parlementaires-fr.md",
+        "04-agency-notices-en.md",
+    )),
     replace(PROFILES, name="general", prefix="gen", files=(
         "01-results-and-standings.md", "02-encyclopedic-articles.md", "03-world-news.md",
         "04-companies-and-institutions.md",
