@@ -133,11 +133,16 @@ def detect_language(text: str, min_score: float = 0.08) -> str:
 # ------------------------------------------------------------------------------------------------
 # sentence splitting
 # ------------------------------------------------------------------------------------------------
-_ABBREVIATIONS = {
-    # titles and ranks (fr + en)
+#: titles and ranks written with a dot before a name ("Brig. Gen. Martin", "Mme Durand"): no
+#: sentence ends after them, and a ROLE span may end with their dot (``[Col.]``, ``[Staff Sgt.]``)
+TITLE_ABBREVIATIONS: frozenset[str] = frozenset({
     "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "prof", "me", "mgr", "mr", "mrs", "ms", "messrs", "sr", "jr",
-    "gen", "gén", "col", "lt", "lieut", "cdt", "cmdt", "capt", "cpt", "maj", "sgt", "adm", "amiral", "cne", "ltn",
-    "gov", "sen", "rep", "hon", "rev", "st", "ste", "mt", "ft",
+    "gen", "gén", "brig", "col", "lt", "lieut", "cdt", "cmdt", "capt", "cpt", "cdr", "cmdr", "maj", "sgt", "cpl",
+    "pvt", "spc", "adm", "amiral", "cne", "ltn", "gov", "sen", "rep", "hon", "rev",
+})
+_ABBREVIATIONS = TITLE_ABBREVIATIONS | {
+    # places
+    "st", "ste", "mt", "ft",
     # common abbreviations
     "no", "nos", "n°", "nr", "art", "al", "etc", "cf", "vol", "p", "pp", "fig", "ch", "chap", "ed", "éd",
     "vs", "env", "av", "bd", "bld", "blvd", "rd", "ave", "tel", "tél", "fax", "approx", "dept", "dépt", "est",

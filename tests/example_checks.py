@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 from defnlp.io.markup import read_markup_files
 from defnlp.layout import blocks
 from defnlp.scheme import load_scheme
+from defnlp.text import TITLE_ABBREVIATIONS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples"
 
@@ -141,7 +142,10 @@ def check_sizes(doc: Any, entities: tuple[int, int] | None = None, words: tuple[
 
 #: a dotted abbreviation keeps its final dot (``U.S.``, ``U.K.``): one word for :mod:`defnlp.words`
 #: (or a rank/title abbreviation: "[Brig. Gen.]", "[Staff Sgt.]" as the layout dev set writes them)
-DOTTED_ABBREVIATION = re.compile(r"(?:^|\W)(?:(?:[A-Za-z]\.){2,}|(?:Adm|Brig|Capt|Cdr|Cmdr|Col|Cpl|Gen|Lt|Maj|Pvt|Sgt|Spc|Dr|Gov|Sen|Rep|Jr|Sr|Co|Inc|Corp|Ltd)\.)$")
+DOTTED_ABBREVIATION = re.compile(
+    r"(?:^|\W)(?:(?:[A-Za-z]\.){2,}|(?:"
+    + "|".join(a.capitalize() for a in sorted(TITLE_ABBREVIATIONS | {"co", "inc", "corp", "ltd"}, key=len, reverse=True))
+    + r")\.)$")
 #: what a span may not end with (but see ``DOTTED_ABBREVIATION``)
 TRAILING_PUNCTUATION = ".,;:!?»\""
 

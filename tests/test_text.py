@@ -3,7 +3,7 @@ import random
 import pytest
 
 from defnlp.errors import BinaryInputError, InputEncodingError
-from defnlp.text import decode_bytes, detect_language, plan_windows, split_sentences
+from defnlp.text import TITLE_ABBREVIATIONS, decode_bytes, detect_language, plan_windows, split_sentences
 
 PRESS_RELEASE = """# Communiqué de presse
 Paris, le 12 mars 2024
@@ -35,6 +35,19 @@ def test_sentences_of_a_press_release():
         "The U.S. Army and J. Smith met at 10 a.m. in Washington.",
         "Then they left.",
     ]
+
+
+@pytest.mark.parametrize("title", sorted(TITLE_ABBREVIATIONS))
+def test_no_sentence_ends_after_a_title_abbreviation(title):
+    text = f"The unit was led by {title.capitalize()}. Martin Dupont. It left."
+    got = [text[a:b] for a, b in split_sentences(text)]
+    assert got == [f"The unit was led by {title.capitalize()}. Martin Dupont.", "It left."]
+
+
+def test_ranks_of_a_us_release_stay_in_their_sentence():
+    text = "Brig. Gen. Anne Moreau met Spc. John Doe and Pvt. Lee. Then Cmdr. Ray Holt left."
+    got = [text[a:b] for a, b in split_sentences(text)]
+    assert got == ["Brig. Gen. Anne Moreau met Spc. John Doe and Pvt. Lee.", "Then Cmdr. Ray Holt left."]
 
 
 def test_sentences_cover_every_non_space_character():
