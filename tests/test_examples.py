@@ -162,6 +162,10 @@ FOLDERS = (
     replace(PROFILES, name="wire", prefix="wire", files=(
         "01-sports-results.md", "02-sports-news.md", "03-markets-and-companies.md", "04-politics-and-diplomacy.md",
     )),
+    # 10 pairs, five per file (the brief's size for this folder)
+    replace(PROFILES, name="communiques", prefix="com", n_pairs=10, files=(
+        "01-communiques-ministeriels-fr.md", "02-press-releases-en.md",
+    )),
 )
 
 
