@@ -166,6 +166,10 @@ FOLDERS = (
     replace(PROFILES, name="communiques", prefix="com", n_pairs=10, files=(
         "01-communiques-ministeriels-fr.md", "02-press-releases-en.md",
     )),
+    # 10 pairs (two files of 5), not profiles' 20; every other parameter is profiles'
+    replace(PROFILES, name="reference", prefix="ref", n_pairs=10, files=(
+        "01-encyclopedic-en.md", "02-encyclopedie-fr.md",
+    )),
 )
 
 
