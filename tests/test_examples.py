@@ -170,6 +170,11 @@ FOLDERS = (
     replace(PROFILES, name="reference", prefix="ref", n_pairs=10, files=(
         "01-encyclopedic-en.md", "02-encyclopedie-fr.md",
     )),
+    # 10 pairs in two files; a scraped trade-press page carries its site chrome (menu, breadcrumb,
+    # byline, banners, related links, tags) around the article, hence the brief's larger sizes:
+    # 200-450 words and 12-35 entities per document
+    replace(PROFILES, name="trade", prefix="tp", n_pairs=10, entities=(12, 35), words=(200, 450),
+            files=("01-presse-specialisee-fr.md", "02-trade-press-en.md")),
 )
 
 
