@@ -16,6 +16,7 @@ from torch import nn
 from ..encoders import Encoder, encoder_skeleton, load_encoder, resolve_encoder, shorten_encoder
 from ..encoders.adapters import DELTA_PREFIX, merge_adapter
 from ..errors import ModelError
+from ..inference.runtime import encoder_attention_mask
 from ..models import ModelSpec, load_weights, read_model_dir
 from ..tags import TagSet
 
@@ -44,7 +45,7 @@ class NerModel(nn.Module):
         self.head = head
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        hidden = self.encoder(input_ids=input_ids, attention_mask=encoder_attention_mask(self.encoder, attention_mask)).last_hidden_state
         return self.head(hidden)
 
 

@@ -106,6 +106,29 @@ def test_encode_with_heads_runs_the_heads_on_the_encoders_states(tiny):
     assert rt.encode_with_heads(tiny.model, ids, mask)[1] == []
 
 
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_key_padding_mask_gives_the_same_states_as_the_mask_transformers_builds(tiny, precision):
+    rt = runtime.Runtime.create(device="cpu", precision=precision)
+    model = rt.prepare_model(tiny.model, tiny.tokenizer)
+    ids = torch.tensor([[0, 5, 6, 7, 2], [0, 7, 2, 1, 1]])
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    assert tiny.model.config._attn_implementation == "sdpa"
+    assert runtime.encoder_attention_mask(model, mask).shape == (2, 1, 1, 5)
+    with torch.inference_mode():
+        built = model(input_ids=ids, attention_mask=mask).last_hidden_state  # transformers' own (B, 1, T, T) mask
+    assert torch.equal(rt.encode(model, ids, mask), built)
+
+
+def test_key_padding_mask_only_where_it_helps(tiny):
+    full = torch.ones(2, 4, dtype=torch.long)
+    assert runtime.encoder_attention_mask(tiny.model, full) is full  # no padding: transformers drops the mask
+    eager = torch.nn.Module()
+    eager.config = type("Config", (), {"_attn_implementation": "eager"})()
+    padded = torch.tensor([[1, 1, 0]])
+    assert runtime.encoder_attention_mask(eager, padded) is padded
+    assert runtime.encoder_attention_mask(torch.nn.Linear(2, 2), padded) is padded  # no config: unchanged
+
+
 # ---- what `auto` picks, and the CPU features it is picked from (reported by `defnlp info`) ---------
 def test_cpu_features_come_from_the_torch_probes(monkeypatch):
     assert set(runtime.cpu_features()) == {"amx", "avx512", "avx512_bf16", "vnni"}
