@@ -175,6 +175,12 @@ FOLDERS = (
     # 200-450 words and 12-35 entities per document
     replace(PROFILES, name="trade", prefix="tp", n_pairs=10, entities=(12, 35), words=(200, 450),
             files=("01-presse-specialisee-fr.md", "02-trade-press-en.md")),
+    # 10 pairs in two files; an annual-report page packs a flattened table (amounts and headcounts
+    # per segment), lists of subsidiaries with country and share, or a board list with one title
+    # per line, so a page of 150-230 words carries 30-35 entities: profiles' bound on words, up to
+    # 35 entities per document
+    replace(PROFILES, name="annual", prefix="ar", n_pairs=10, entities=(10, 35),
+            files=("01-rapports-annuels-fr.md", "02-annual-reports-en.md")),
 )
 
 
