@@ -181,6 +181,12 @@ FOLDERS = (
     # 35 entities per document
     replace(PROFILES, name="annual", prefix="ar", n_pairs=10, entities=(10, 35),
             files=("01-rapports-annuels-fr.md", "02-annual-reports-en.md")),
+    # 10 pairs in two files; a scraped regional news page carries its site chrome around the article
+    # (the site's name, breadcrumb towns, byline, photo credit, "Lire aussi"/"Related" link), five to
+    # eight entities more than the article alone, hence up to 35 entities per document (profiles: 30);
+    # the words stay within profiles' 120-350
+    replace(PROFILES, name="regional", prefix="rg", n_pairs=10, entities=(10, 35),
+            files=("01-presse-regionale-fr.md", "02-local-news-en.md")),
 )
 
 
