@@ -187,6 +187,12 @@ FOLDERS = (
     # the words stay within profiles' 120-350
     replace(PROFILES, name="regional", prefix="rg", n_pairs=10, entities=(10, 35),
             files=("01-presse-regionale-fr.md", "02-local-news-en.md")),
+    # 10 pairs in two files; a morning digest (press review, newsletter, e-mail alert, agenda,
+    # appointments column) packs one short item per story, each naming its source, states,
+    # firms, equipment and officials: up to 45 entities per document (one per four to five
+    # words), words within profiles' bounds
+    replace(PROFILES, name="digests", prefix="dg", n_pairs=10, entities=(10, 45),
+            files=("01-revues-de-presse-fr.md", "02-news-digests-en.md")),
 )
 
 
