@@ -46,7 +46,7 @@ test documents.
 
 Wall time of each training run (``time.perf_counter``; defnlp's includes loading the encoder and
 caching the frozen layers; spaCy's includes its initialisation). Prints a Markdown table and
-writes benchmarks/results/<output>.json. Needs the baselines: ``pip install "defnlp[baselines]"``.
+writes benchmarks/results/<output>.json. Needs the baselines: ``make baselines``.
 """
 
 from __future__ import annotations

