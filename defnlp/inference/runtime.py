@@ -466,9 +466,10 @@ def encoder_attention_mask(model: nn.Module, mask: torch.Tensor) -> torch.Tensor
 
     With SDPA attention, a batch with padding gets a boolean key-padding mask ``(B, 1, 1, T)``,
     which transformers passes to the kernel as it is: from it, PyTorch's CPU kernel computes the
-    same numbers as from the ``(B, 1, T, T)`` mask that transformers would build, in less than
-    half the time (the attention was a third of an int8 forward pass). Other attention
-    implementations, and batches without padding (no mask at all), get ``mask`` unchanged.
+    same numbers (bit for bit, gradients too) as from the ``(B, 1, T, T)`` mask that transformers
+    would build, without reading a ``T × T`` mask per sequence (``benchmarks/throughput.py`` measures
+    the engine with it). Other attention implementations, and batches without padding (no mask at
+    all), get ``mask`` unchanged.
 
     >>> from defnlp.encoders import load_encoder
     >>> enc = load_encoder("tiny-random-e5")
