@@ -15,6 +15,7 @@ from defnlp.config import config_from_dict
 from defnlp.doc import Doc
 from defnlp.errors import ConfigError
 from defnlp.io.corpora import read_markup
+from defnlp.text import split_sentences
 from defnlp.training.augment import (
     LAYOUT_TRANSFORMS,
     AugmentSettings,
@@ -115,8 +116,9 @@ def _evidence(name: str, orig: Doc, new: Doc) -> bool:
     text, added = new.text, new.entities[len(orig.entities):]
     if name == "ligatures":
         return len(text) < len(orig.text) and all(e.text in text for e in new.entities)
-    if name == "heading":  # a title line, or the first sentence, in capitals
-        first = re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0]
+    if name == "heading":  # a title line, or the first sentence (as the splitter cuts it: "U.S. Army ..." is one), in capitals
+        a, b = split_sentences(text)[0]
+        first = text[a:b].split("\n", 1)[0]
         return first == first.upper() and sum(c.isalpha() for c in first) >= 5
     if name == "emphasis":
         return text.count("**") == orig.text.count("**") + 2
