@@ -142,10 +142,9 @@ def check_sizes(doc: Any, entities: tuple[int, int] | None = None, words: tuple[
 
 #: a dotted abbreviation keeps its final dot (``U.S.``, ``U.K.``): one word for :mod:`defnlp.words`
 #: (or a rank/title abbreviation: "[Brig. Gen.]", "[Staff Sgt.]" as the layout dev set writes them)
+_SPAN_ABBREVIATIONS = sorted(TITLE_ABBREVIATIONS | {"co", "inc", "corp", "ltd"}, key=len, reverse=True)
 DOTTED_ABBREVIATION = re.compile(
-    r"(?:^|\W)(?:(?:[A-Za-z]\.){2,}|(?:"
-    + "|".join(a.capitalize() for a in sorted(TITLE_ABBREVIATIONS | {"co", "inc", "corp", "ltd"}, key=len, reverse=True))
-    + r")\.)$")
+    r"(?:^|\W)(?:(?:[A-Za-z]\.){2,}|(?:" + "|".join(a.capitalize() for a in _SPAN_ABBREVIATIONS) + r")\.)$")
 #: what a span may not end with (but see ``DOTTED_ABBREVIATION``)
 TRAILING_PUNCTUATION = ".,;:!?»\""
 

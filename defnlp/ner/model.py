@@ -44,9 +44,13 @@ class NerModel(nn.Module):
         self.encoder = encoder
         self.head = head
 
+    def hidden_states(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """The encoder's last hidden states ``(B, T, H)`` for a padded batch (the head's input)."""
+        mask = encoder_attention_mask(self.encoder, attention_mask)
+        return self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=encoder_attention_mask(self.encoder, attention_mask)).last_hidden_state
-        return self.head(hidden)
+        return self.head(self.hidden_states(input_ids, attention_mask))
 
 
 def partial_label_loss(logits: torch.Tensor, allowed: torch.Tensor, unannotated_o_weight: float = 0.0) -> torch.Tensor:

@@ -214,7 +214,7 @@ class FrozenPrefix:
     def _mask(self, hidden: torch.Tensor, mask: torch.Tensor):
         from transformers.masking_utils import create_bidirectional_mask
 
-        key_padding = encoder_attention_mask(self.base, mask)  # SDPA with padding: (B, 1, 1, T), same numbers, faster
+        key_padding = encoder_attention_mask(self.base, mask)  # SDPA with padding: (B, 1, 1, T), same numbers
         if key_padding.dim() == 4:
             return key_padding
         return create_bidirectional_mask(config=self.base.config, inputs_embeds=hidden, attention_mask=mask)
@@ -495,7 +495,7 @@ class NerTask(TrainingTask[list[int]]):
                 ids, mask, allowed = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
                 with training_autocast(self.precision):
                     hidden = (self.prefix.top(self.prefix.stack([self.cache[i] for i in batch]), mask) if self.prefix is not None
-                              else self.model.encoder(input_ids=ids, attention_mask=encoder_attention_mask(self.model.encoder, mask)).last_hidden_state)
+                              else self.model.hidden_states(ids, mask))
                 labelled = allowed.any(dim=-1)
                 feats.append(hidden.float()[labelled].clone())
                 allowed_rows.append(allowed[labelled].clone())

@@ -116,7 +116,8 @@ def _evidence(name: str, orig: Doc, new: Doc) -> bool:
     text, added = new.text, new.entities[len(orig.entities):]
     if name == "ligatures":
         return len(text) < len(orig.text) and all(e.text in text for e in new.entities)
-    if name == "heading":  # a title line, or the first sentence (as the splitter cuts it: "U.S. Army ..." is one), in capitals
+    # a title line, or the first sentence (as the splitter cuts it: "U.S. Army ..." is one), in capitals
+    if name == "heading":
         a, b = split_sentences(text)[0]
         first = text[a:b].split("\n", 1)[0]
         return first == first.upper() and sum(c.isalpha() for c in first) >= 5
