@@ -193,6 +193,11 @@ FOLDERS = (
     # words), words within profiles' bounds
     replace(PROFILES, name="digests", prefix="dg", n_pairs=10, entities=(10, 45),
             files=("01-revues-de-presse-fr.md", "02-news-digests-en.md")),
+    # 10 pairs in two files; a short news dispatch packs a headline, a dateline, a "Sources" list
+    # (outlet and date per line), a "Voir aussi"/"Related" link and a tags line around a dense
+    # story, hence the brief's sizes: 200-400 words and 30-50 entities per document
+    replace(PROFILES, name="dispatches", prefix="dp", n_pairs=10, entities=(30, 50), words=(200, 400),
+            files=("01-depeches-fr.md", "02-dispatches-en.md")),
 )
 
 
