@@ -198,6 +198,12 @@ FOLDERS = (
     # story, hence the brief's sizes: 200-400 words and 30-50 entities per document
     replace(PROFILES, name="dispatches", prefix="dp", n_pairs=10, entities=(30, 50), words=(200, 400),
             files=("01-depeches-fr.md", "02-dispatches-en.md")),
+    # 10 pairs in two files; a parliamentary record names a member, their honorific, constituency,
+    # party and title, or addresses an office-holder by title, in almost every line (speaker
+    # labels, witness lists, address blocks, a committee list): the brief's 250-450 words and
+    # 25-45 entities per document; no span starts with an elided article either (as speeches)
+    replace(PROFILES, name="hansard", prefix="hs", n_pairs=10, entities=(25, 45), words=(250, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-debats-fr.md", "02-debates-en.md")),
 )
 
 
