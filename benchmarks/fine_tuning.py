@@ -2,7 +2,8 @@
 
     python benchmarks/fine_tuning.py [--sizes 25,50,100,200] [--epochs 8] [--seed 13]
                                      [--sample-seeds 13,14,15] [--rehearsal on|off|both]
-                                     [--augment 2] [--no-spacy] [--output fine_tuning]
+                                     [--augment 2] [--interpolate 0.5,0.7] [--no-spacy]
+                                     [--output fine_tuning]
 
 The new type is WiNER-fr's EVENT (CC BY 4.0), which the shipped scheme (defence-v1) lacks.
 Every document keeps ONLY its EVENT entities and no relations, as if a user had annotated the
@@ -31,6 +32,9 @@ trains each size twice. ``--augment k`` adds k augmented copies of each training
 mentions are swapped among the training documents' own, ``corpus_labels = ["EVENT"]``).
 Old labels: dev micro-F1 on the base model's labels of the project's
 examples (``data/examples``, dev split), base model vs each tuned model.
+``--interpolate 0.5,0.7`` also scores, for each tuned model, the models ``base + alpha * (tuned -
+base)`` (:mod:`defnlp.training.interpolation`, WiSE-FT) at each alpha, on the same test and
+old-label documents, without training again (rows ``defnlp α=…``).
 
 spaCy (same run, same documents): a blank ``fr`` pipeline with ``ner`` only, spaCy's default NER
 config on CPU (``init config --lang fr --pipeline ner --optimize efficiency`` with
@@ -70,6 +74,8 @@ from common import md_table, save  # noqa: E402
 
 from defnlp.doc import Doc, Entity  # noqa: E402
 from defnlp.evaluation.ner import evaluate_ner  # noqa: E402
+from defnlp.models import find_model  # noqa: E402
+from defnlp.training.interpolation import check_alpha, interpolate_ner  # noqa: E402
 
 log = logging.getLogger("fine_tuning")
 
@@ -148,9 +154,11 @@ def mean_sd(values: Sequence[float]) -> tuple[float, float]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def summarise(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def summarise(runs: Sequence[dict[str, Any]], old_base: float | None = None) -> list[dict[str, Any]]:
     """One row per (size, rehearsal) over the sample seeds: mean ± sd of each system's F1 and of
-    the paired difference (the same documents for both systems in each draw).
+    the paired difference (the same documents for both systems in each draw); then one row per
+    interpolation alpha that every run of the group has (``--interpolate``). With ``old_base``
+    (the base model's old-label dev F1), the mean change of the old labels.
 
     >>> runs = [{"size": 50, "rehearsal": True, "seed": s, "mentions": m, "defnlp": {"test": {"f1": d}},
     ...          "spacy": {"test": {"f1": c}}} for s, m, d, c in ((1, 30, 50.0, 40.0), (2, 34, 44.0, 42.0))]
@@ -163,17 +171,23 @@ def summarise(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         groups.setdefault((run["size"], run["rehearsal"]), []).append(run)
     rows = []
     for (size, rehearsal), group in sorted(groups.items(), key=lambda kv: (kv[0][0], not kv[0][1])):
-        ours = mean_sd([r["defnlp"]["test"]["f1"] for r in group])
-        paired = [r for r in group if r.get("spacy")]
-        theirs = mean_sd([r["spacy"]["test"]["f1"] for r in paired]) if paired else None
-        delta = mean_sd([r["defnlp"]["test"]["f1"] - r["spacy"]["test"]["f1"] for r in paired]) if paired else None
         mentions = [r["mentions"] for r in group]
-        rows.append({"size": size, "rehearsal": "on" if rehearsal else "off", "draws": len(group),
-                     "mentions": f"{min(mentions)}-{max(mentions)}" if min(mentions) != max(mentions) else str(mentions[0]),
-                     "defnlp_f1": f"{ours[0]:.1f} ± {ours[1]:.1f}",
-                     "spacy_f1": "" if theirs is None else f"{theirs[0]:.1f} ± {theirs[1]:.1f}",
-                     "delta": "" if delta is None else f"{delta[0]:+.1f} ± {delta[1]:.1f}",
-                     "delta_mean": None if delta is None else delta[0]})
+        variants: list[tuple[str, list[dict[str, Any]]]] = [("", [r["defnlp"] for r in group])]
+        alphas = set.intersection(*(set(r["defnlp"].get("interpolated", {})) for r in group))
+        variants += [(f", α={a}", [r["defnlp"]["interpolated"][a] for r in group]) for a in sorted(alphas, reverse=True)]
+        for suffix, ours_runs in variants:
+            ours = mean_sd([o["test"]["f1"] for o in ours_runs])
+            paired = [(o, r) for o, r in zip(ours_runs, group) if r.get("spacy")]
+            theirs = mean_sd([r["spacy"]["test"]["f1"] for _, r in paired]) if paired else None
+            delta = mean_sd([o["test"]["f1"] - r["spacy"]["test"]["f1"] for o, r in paired]) if paired else None
+            old = [o["old_labels_dev"]["f1"] - old_base for o in ours_runs if old_base is not None and "old_labels_dev" in o]
+            rows.append({"size": size, "rehearsal": ("on" if rehearsal else "off") + suffix, "draws": len(group),
+                         "mentions": f"{min(mentions)}-{max(mentions)}" if min(mentions) != max(mentions) else str(mentions[0]),
+                         "defnlp_f1": f"{ours[0]:.1f} ± {ours[1]:.1f}",
+                         "spacy_f1": "" if theirs is None else f"{theirs[0]:.1f} ± {theirs[1]:.1f}",
+                         "delta": "" if delta is None else f"{delta[0]:+.1f} ± {delta[1]:.1f}",
+                         "delta_mean": None if delta is None else delta[0],
+                         "old_delta": f"{statistics.mean(old):+.1f} ({min(old):+.1f} … {max(old):+.1f})" if old else ""})
     return rows
 
 
@@ -322,6 +336,8 @@ def main() -> None:
     parser.add_argument("--augment", type=int, default=0, metavar="COPIES",
                         help="augmented copies of each defnlp training document (EVENT mentions swapped among the "
                              "documents' own; default 0: none)")
+    parser.add_argument("--interpolate", default="", metavar="ALPHAS",
+                        help="also score each tuned model interpolated towards the base at these alphas (comma-separated)")
     parser.add_argument("--no-spacy", action="store_true", help="defnlp only")
     parser.add_argument("--base", default="defence-v2-ner", help="the shipped NER model to extend")
     parser.add_argument("--dev-docs", type=int, default=60, help="documents of the dev sample")
@@ -361,6 +377,8 @@ def main() -> None:
         seeds = [int(s) for s in args.sample_seeds.split(",")] if args.sample_seeds else [args.seed]
         draws = {seed: nested_samples(pool, sizes, seed) for seed in seeds}
         dev_jsonl = write_jsonl(dev, work / "dev.jsonl")
+        alphas = [check_alpha(float(a), "--interpolate") for a in args.interpolate.split(",") if a.strip()]
+        base_dir = find_model(args.base)
         old_gold = old_label_docs()
         old_base = prf(old_gold, defnlp_predict(args.base, old_gold), base_labels)
         log.info("old labels, base model %s: dev micro-F1 %.1f", args.base, old_base["f1"])
@@ -403,6 +421,13 @@ def main() -> None:
                        "defnlp": {"test": ours, "seconds": seconds, "old_labels_dev": old,
                                   "best_epoch": card.get("training", {}).get("best_epoch")},
                        "spacy": spacy_run}
+                for alpha in alphas:
+                    mixed = interpolate_ner(base_dir, model_dir, alpha, work / f"{model_dir.name}-a{alpha:g}")
+                    scores = {"test": prf(test, defnlp_predict(mixed, test), [NEW_LABEL]),
+                              "old_labels_dev": prf(old_gold, defnlp_predict(mixed, old_gold), base_labels)}
+                    run["defnlp"].setdefault("interpolated", {})[f"{alpha:g}"] = scores
+                    log.info("  interpolated, alpha %g: EVENT F1 %.1f, old labels %.1f", alpha,
+                             scores["test"]["f1"], scores["old_labels_dev"]["f1"])
                 runs.append(run)
                 row = {"size": n, "seed": seed, "docs_with_label": counts["docs_with_label"], "mentions": counts["mentions"],
                        "defnlp": fmt_prf(ours), "spacy": fmt_prf(spacy_run and spacy_run["test"]),
@@ -412,6 +437,11 @@ def main() -> None:
                 if len(modes) > 1:
                     row["rehearsal"] = "on" if rehearsal else "off"
                 rows.append(row)
+                for alpha, scores in run["defnlp"].get("interpolated", {}).items():
+                    t, o = scores["test"], scores["old_labels_dev"]["f1"]
+                    rows.append({**row, "defnlp": f"α={alpha}: {fmt_prf(t)}",
+                                 "delta": t["f1"] - spacy_run["test"]["f1"] if spacy_run else None,
+                                 "old": f"{old_base['f1']:.1f} → {o:.1f} ({o - old_base['f1']:+.1f})", "defnlp_s": None})
 
         cols = ["size"] + (["seed"] if len(seeds) > 1 else []) + (["rehearsal"] if len(modes) > 1 else []) + [
             "docs_with_label", "mentions", "defnlp", "spacy", "delta", "old", "defnlp_s", "spacy_s"]
@@ -421,13 +451,13 @@ def main() -> None:
         print(f"\n{NEW_LABEL} on WiNER-fr test ({len(test)} documents, {label_counts(test)['mentions']} mentions), "
               f"learned from n train documents; base model {args.base}\n")
         print(md_table(rows, cols, names))
-        summary = summarise(runs)
+        summary = summarise(runs, old_base["f1"])
         if len(seeds) > 1:
             print(f"\nover {len(seeds)} draws of the training documents (sample seeds {args.sample_seeds}): "
                   "mean ± standard deviation\n")
-            print(md_table(summary, ["size", "rehearsal", "draws", "mentions", "defnlp_f1", "spacy_f1", "delta"],
+            print(md_table(summary, ["size", "rehearsal", "draws", "mentions", "defnlp_f1", "spacy_f1", "delta", "old_delta"],
                            {"mentions": f"{NEW_LABEL} mentions", "defnlp_f1": "defnlp F1", "spacy_f1": "spaCy F1",
-                            "delta": "Δ F1 (paired)"}))
+                            "delta": "Δ F1 (paired)", "old_delta": "old labels Δ, mean (range)"}))
         path = save(args.output, {
             "task": f"new entity type {NEW_LABEL} (WiNER-fr, CC BY 4.0), documents annotated with it only",
             "base_model": args.base, "base_labels": base_labels, "sizes": sizes, "seed": args.seed,

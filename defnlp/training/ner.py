@@ -61,6 +61,7 @@ from ..tags import TagSet
 from ..scheme import load_scheme
 from .data import collate, epoch_batches, oversampled_passes, windows_dataset
 from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training, set_seed
+from .interpolation import check_alpha, interpolate_ner
 from .provenance import data_record
 from .rehearsal import RehearsalSettings, base_sources, pseudo_label, replay_documents
 
@@ -120,6 +121,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     oversample_new_labels: float = 1.0  # windows with a label init_from's model lacks: seen this many times per epoch
     linear_probe_epochs: int = 0  # with init_from: fit the new labels' head rows on frozen features first (0: off)
     ema: float | None = None  # decay of a moving average of the weights, evaluated and saved (0: off; unset: FINE_TUNING_EMA with init_from, else off)
+    interpolate: float = 1.0  # with init_from: save init_from + interpolate * (best - init_from) (1: off; defnlp.training.interpolation)
     description: str = ""
     base_dir: str = ""
 
@@ -150,6 +152,10 @@ class NerTrainingConfig(TrainingConfigMixin):
         if isinstance(probe, bool) or not isinstance(probe, int) or not 0 <= probe <= MAX_PROBE_EPOCHS:
             raise ConfigError(f"linear_probe_epochs must be an integer between 0 and {MAX_PROBE_EPOCHS}, not {probe!r}",
                               "0 (the default) turns it off; 50 fits the new labels' head rows for 50 epochs first")
+        check_alpha(self.interpolate)
+        if self.interpolate < 1 and not self.init_from:
+            raise ConfigError(f"interpolate = {self.interpolate:g} needs init_from (the model to interpolate towards)",
+                              "set init_from, or leave interpolate at 1")
         self.rehearsal.validate()
         for source in self.rehearsal.sources:
             source.validate()
@@ -627,10 +633,14 @@ class NerTask(TrainingTask[list[int]]):
         write_model_dir(self.output, spec, self.model_tensors())
 
     def finish(self, history: list[dict[str, Any]], best_epoch: int, wall_seconds: float | None = None) -> None:
-        """Keep the provenance of the whole run in the best model's card: history, best epoch, wall time."""
+        """Keep the provenance of the whole run in the best model's card: history, best epoch, wall time; with
+        ``interpolate`` < 1, first move the best weights towards ``init_from``'s (:func:`interpolate_ner`)."""
         from ..integrity import write_manifest
 
         path = self.output / "defnlp.json"
+        if self.cfg.interpolate < 1 and self.base_dir is not None and \
+                "interpolation" not in json.loads(path.read_text(encoding="utf-8")).get("training", {}):
+            interpolate_ner(self.base_dir, self.output, self.cfg.interpolate, self.output)  # once: a resumed run finishes again
         spec = json.loads(path.read_text(encoding="utf-8"))
         spec["training"]["history"] = history
         spec["training"]["best_epoch"] = best_epoch
