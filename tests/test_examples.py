@@ -204,6 +204,12 @@ FOLDERS = (
     # 25-45 entities per document; no span starts with an elided article either (as speeches)
     replace(PROFILES, name="hansard", prefix="hs", n_pairs=10, entities=(25, 45), words=(250, 450),
             articles=ARTICLES_OR_ELISIONS, files=("01-debats-fr.md", "02-debates-en.md")),
+    # 10 pairs in two files of 6 and 4 pairs (English first, then French first), hence no
+    # pairs_per_file; an encyclopedia article carries a lead, a flattened infobox, sections, a
+    # "See also" list and numbered references, each dense with names of organisations, places and
+    # dates: the brief's 250-450 words and 30-50 entities per document
+    replace(PROFILES, name="encyclopedia", prefix="enc", n_pairs=10, pairs_per_file=None, entities=(30, 50),
+            words=(250, 450), files=("01-encyclopedia-en.md", "02-encyclopedie-fr.md")),
 )
 
 
