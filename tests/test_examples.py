@@ -210,6 +210,13 @@ FOLDERS = (
     # dates: the brief's 250-450 words and 30-50 entities per document
     replace(PROFILES, name="encyclopedia", prefix="enc", n_pairs=10, pairs_per_file=None, entities=(30, 50),
             words=(250, 450), files=("01-encyclopedia-en.md", "02-encyclopedie-fr.md")),
+    # 10 pairs in two files of 5, both French first; a news item of a collaborative or regional news
+    # site carries a headline, a "Publié le" line, a dateline, a "Sources" list (outlet, title, date),
+    # "Articles liés" and a category line around a story dense in organisations (parties, unions,
+    # courts, councils, clubs, media, funds): the brief's 220-400 words and 30-50 entities per
+    # document; no span starts with an elided article either (the folder teaches l'/d' outside spans)
+    replace(PROFILES, name="chroniques", prefix="chr", n_pairs=10, entities=(30, 50), words=(220, 400),
+            articles=ARTICLES_OR_ELISIONS, files=("01-chroniques-fr.md", "02-chroniques-fr.md")),
 )
 
 
