@@ -217,6 +217,13 @@ FOLDERS = (
     # document; no span starts with an elided article either (the folder teaches l'/d' outside spans)
     replace(PROFILES, name="chroniques", prefix="chr", n_pairs=10, entities=(30, 50), words=(220, 400),
             articles=ARTICLES_OR_ELISIONS, files=("01-chroniques-fr.md", "02-chroniques-fr.md")),
+    # 10 pairs in two files of 5 (French first, then English first); an equipment-dense document (a
+    # fact sheet with its characteristics table, an order of battle, a trade-show catalogue page, a
+    # test report, a transfer note, a magazine spotlight, a fleet table, a licensing table, museum
+    # records) names a weapon or platform with its maker, buyer, count and measures in almost every
+    # line: the brief's 220-400 words and 30-50 entities per document
+    replace(PROFILES, name="equipement", prefix="eq", n_pairs=10, entities=(30, 50), words=(220, 400),
+            files=("01-materiels-fr.md", "02-equipment-en.md")),
 )
 
 
