@@ -224,6 +224,13 @@ FOLDERS = (
     # line: the brief's 220-400 words and 30-50 entities per document
     replace(PROFILES, name="equipement", prefix="eq", n_pairs=10, entities=(30, 50), words=(220, 400),
             files=("01-materiels-fr.md", "02-equipment-en.md")),
+    # 10 pairs in two files (French first, then English first); a legal, regulatory or doctrinal
+    # text cites other texts on nearly every line ("Vu" / "Having regard to" lists, lettered
+    # references, recitals, footnotes) beside the bodies, signatories and dates around them: the
+    # brief's 220-400 words and 30-50 entities per document; no span starts with an elided article
+    # either (`l'[arrêté du 6 juillet 2021]`, `d'[obus de 155 mm]`, as chroniques)
+    replace(PROFILES, name="juridique", prefix="jur", n_pairs=10, entities=(30, 50), words=(220, 400),
+            articles=ARTICLES_OR_ELISIONS, files=("01-textes-fr.md", "02-texts-en.md")),
 )
 
 
