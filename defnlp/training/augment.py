@@ -849,8 +849,11 @@ class _Renderer:
     def bullets(self) -> bool:
         text = self.pieces.text
         sents = self._sentences()
-        ok = [not text[a:b].startswith(_BLOCK_STARTS) and not self.pieces.inside(a) for a, b in sents]
         joined = [i > 0 and self._gap_ok(text, sents[i - 1][1], sents[i][0]) for i in range(len(sents))]
+        # an item starts a line: at the text's start, after a newline, or after a gap that becomes one
+        # (not after an indented continuation line, where the splitter may cut "…de\n  420 véhicules")
+        ok = [not text[a:b].startswith(_BLOCK_STARTS) and not self.pieces.inside(a)
+              and (a == 0 or text[a - 1] == "\n" or joined[n]) for n, (a, b) in enumerate(sents)]
         runs = []
         for length in (4, 3, 2):
             for i in range(len(sents) - length + 1):
