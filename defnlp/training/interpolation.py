@@ -116,8 +116,9 @@ def interpolate_ner(base: str | os.PathLike, tuned: str | os.PathLike, alpha: fl
         raise ConfigError(f"{tuned_spec.name!r} lacks labels of {base_spec.name!r}: {', '.join(missing)}",
                           "interpolate a model with the model it was tuned from (its init_from)")
     layers = sorted(set(_full_layers(base_spec, "base")) | set(_full_layers(tuned_spec, "tuned")))
-    tensors = interpolate_tensors(load_weights(base_file), TagSet(base_spec.labels).tags,
-                                  load_weights(tuned_file), TagSet(tuned_spec.labels).tags, alpha)
+    base_tags = TagSet(base_spec.labels).tags
+    tensors = interpolate_tensors(load_weights(base_file), base_tags, load_weights(tuned_file),
+                                  TagSet(tuned_spec.labels).tags, alpha)
     card = tuned_spec.to_dict()
     card["adapter"] = {**card["adapter"], "layers": layers}
     card["name"] = name or card["name"]
@@ -127,5 +128,5 @@ def interpolate_ner(base: str | os.PathLike, tuned: str | os.PathLike, alpha: fl
     out = write_model_dir(output, spec, tensors)
     log.info("interpolated %s towards %s: alpha %.2f, %d layer deltas and the head rows of %d shared tags -> %s",
              tuned_spec.name, base_spec.name, alpha, sum(k.startswith(DELTA_PREFIX) for k in tensors),
-             len(set(TagSet(base_spec.labels).tags)), out)
+             len(base_tags), out)
     return out

@@ -638,10 +638,10 @@ class NerTask(TrainingTask[list[int]]):
         from ..integrity import write_manifest
 
         path = self.output / "defnlp.json"
-        if self.cfg.interpolate < 1 and self.base_dir is not None and \
-                "interpolation" not in json.loads(path.read_text(encoding="utf-8")).get("training", {}):
-            interpolate_ner(self.base_dir, self.output, self.cfg.interpolate, self.output)  # once: a resumed run finishes again
         spec = json.loads(path.read_text(encoding="utf-8"))
+        if self.cfg.interpolate < 1 and self.base_dir is not None and "interpolation" not in spec["training"]:
+            interpolate_ner(self.base_dir, self.output, self.cfg.interpolate, self.output)  # once: a resumed run finishes again
+            spec = json.loads(path.read_text(encoding="utf-8"))
         spec["training"]["history"] = history
         spec["training"]["best_epoch"] = best_epoch
         spec["training"]["wall_seconds"] = wall_seconds
