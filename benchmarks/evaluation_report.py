@@ -3,11 +3,14 @@
     python benchmarks/evaluation_report.py
 
 Every figure on that page is copied from a result file by this script, never typed by hand;
-re-run it after any benchmark. Sections whose result file is missing say so.
+re-run it after any benchmark. Sections whose result file is missing say so. What a table cannot
+say (what changed in a release, why) is written by hand in ``benchmarks/report_notes/`` and copied
+in verbatim; ``report_notes/previous.toml`` names the release each section compares with.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,32 @@ from common import fmt, load_result, md_table
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "evaluation.md"
+NOTES = Path(__file__).resolve().parent / "report_notes"
+#: a line of a note that separates what goes before the section's tables from what goes after
+TABLES_MARK = "<!-- tables -->"
+
+
+def notes(section: str) -> tuple[list[str], list[str]]:
+    """The hand-written note of ``section`` (``report_notes/<section>.md``): lines before and after the tables."""
+    path = NOTES / f"{section}.md"
+    if not path.exists():
+        return [], []
+    text = path.read_text(encoding="utf-8").strip("\n")
+    before, _, after = text.partition(TABLES_MARK) if TABLES_MARK in text else (text, "", "")
+    as_lines = lambda part: part.strip("\n").splitlines() + [""] if part.strip() else []  # noqa: E731
+    return as_lines(before), as_lines(after)
+
+
+def previous(section: str) -> tuple[str, str, dict[str, Any]] | None:
+    """The release ``section`` compares with, its result's name and the result (``report_notes/previous.toml``)."""
+    path = NOTES / "previous.toml"
+    entry = tomllib.loads(path.read_text(encoding="utf-8")).get(section) if path.exists() else None
+    if not entry:
+        return None
+    res = load_result(entry["result"])
+    if res is None:
+        raise SystemExit(f"report_notes/previous.toml: [{section}] names {entry['result']}.json, which is not in benchmarks/results/")
+    return str(entry["release"]), entry["result"], res
 
 
 def machine_line(res: dict[str, Any]) -> str:
@@ -38,54 +67,119 @@ def ner_section() -> list[str]:
     lines, res = open_section("Named entities: defnlp vs spaCy md", "python benchmarks/ner_quality.py", "ner_quality")
     if not res:
         return lines + missing("python benchmarks/ner_quality.py")
+    before, after = notes("ner")
+    lines += before
+    cols = ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta", "defnlp_p", "defnlp_r"]
+    names = {"defnlp_f1": "defnlp F1", "spacy_md_f1": "spaCy md F1", "defnlp_p": "defnlp P", "defnlp_r": "defnlp R",
+             "compare_f1": "compared F1"}
+    rows = res["rows"]
+    prev = previous("ner_quality")
+    if prev:
+        release, _, old = prev
+        old_f1 = {(r["set"], r["labels"]): r["defnlp_f1"] for r in old["rows"]}
+        rows = [{**r, "before_f1": old_f1.get((r["set"], r["labels"]))} for r in rows]
+        cols.append("before_f1")
+        names["before_f1"] = f"{release} F1"
     lines += [
         f"seqeval strict IOB2 micro-F1 ({machine_line(res)}). spaCy md is `fr_core_news_md` for French and "
         "`en_core_web_md` for English, its labels mapped to defence-v1 as described in the script "
         "(PERSON→PER, ORG→ORG, GPE/LOC/FAC→LOC, NORP→NAT, DATE/TIME→DATE, MONEY→MONEY, "
         "CARDINAL/QUANTITY→QUANTITY, LAW→DOCUMENT; French MISC dropped). Rows name the labels scored; "
         "per-label rows give defnlp alone (spaCy has no such label).", "",
-        md_table(res["rows"], ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta", "defnlp_p", "defnlp_r"]
-                 + (["compare_f1"] if res.get("compare") else []),
-                 {"defnlp_f1": "defnlp F1", "spacy_md_f1": "spaCy md F1", "defnlp_p": "defnlp P", "defnlp_r": "defnlp R",
-                  "compare_f1": "compared F1"}),
+        md_table(rows, cols + (["compare_f1"] if res.get("compare") else []), names),
         "",
     ]
+    if prev:
+        lines += [f"Last column: release {prev[0]} (`results/{prev[1]}.json`, {machine_line(prev[2])}).", ""]
     if res.get("compare"):
         c = res["compare"]
         lines += [f"Compared: `{c['name']}` ({c.get('path', '')}) in the same run.", ""]
-    return lines
+    return lines + after
+
+
+def per_relation_rows(res: dict[str, Any], sets: list[str], old: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """One row per relation type: gold, P, R, F1 end to end on each of ``sets`` (F1 of ``old`` in brackets)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for name in sets:
+        det = res["details"].get(f"{name} | end to end")
+        if not det:
+            continue
+        old_per = ((old or {}).get("details", {}).get(f"{name} | end to end") or {}).get("model", {}).get("per_label", {})
+        for label, v in sorted(det["model"].get("per_label", {}).items()):
+            row = rows.setdefault(label, {"relation": label})
+            f1 = fmt(100 * v["f1"])
+            if label in old_per:
+                f1 += f" ({fmt(100 * old_per[label]['f1'])})"
+            row.update({f"{name} gold": v.get("support", v.get("gold")), f"{name} P": 100 * v["precision"],
+                        f"{name} R": 100 * v["recall"], f"{name} F1": f1})
+    return list(rows.values())
 
 
 def relations_section() -> list[str]:
     lines, res = open_section("Relations: defnlp vs the type-pair baseline", "python benchmarks/relations.py", "relations")
     if not res:
         return lines + missing("python benchmarks/relations.py")
-    t = res["timing"]
+    before, after = notes("relations")
+    prev = previous("relations")
+    old = prev[2] if prev else None
+    rows = [{**r, "ece": f"{r['ece']:.3f}"} if r.get("ece") is not None else r for r in res["rows"]]
+    cols = ["set", "mode", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "ece"]
+    names = {"gold_relations": "gold", "model_p": "P", "model_r": "R", "model_f1": "F1", "baseline_f1": "baseline F1"}
+    if old:
+        old_rows = {(r["set"], r["mode"]): r for r in old["rows"]}
+        rows = [{**r, "before": fmt(o["model_f1"]) + (f" / {o['ece']:.3f}" if o.get("ece") is not None else "")}
+                if (o := old_rows.get((r["set"], r["mode"]))) else r for r in rows]
+        cols.append("before")
+        names["before"] = f"{prev[0]}: F1 / ece"
+    model = res.get("model", {})
     lines += [
-        f"re3d test, non-BBC and BBC documents apart ({machine_line(res)}). Micro-F1 over the re3d relation types; "
-        "end to end, a relation counts only if its label and both entity spans are exact. The baseline predicts, "
-        "for each pair of entities in a sentence, the most frequent relation of that pair of entity labels in the "
-        "same training data.", "",
-        md_table(res["rows"], ["set", "mode", "gold_relations", "model_p", "model_r", "model_f1", "baseline_f1", "delta"],
-                 {"gold_relations": "gold", "model_p": "P", "model_r": "R", "model_f1": "F1", "baseline_f1": "baseline F1"}),
+        "R" + machine_line(res)[1:] + f", model `{model.get('name', '')}` "
+        f"(weights {str(model.get('weights_sha256', ''))[:8]}…, {res.get('precision', 'fp32')}). Micro-F1 over the "
+        "relation types; end to end, a relation counts only if its label and both entity spans are exact. The baseline "
+        "predicts, for each pair of entities in a sentence, the most frequent relation of that pair of entity labels in "
+        "the same training data. `ece`: expected calibration error of the end-to-end scores (0 = a score of 0.7 is right "
+        "70 % of the time)." + (f" Last column: release {prev[0]} (`results/{prev[1]}.json`, {machine_line(old)})." if old else ""),
         "",
-        "Per relation type with gold entities (non-BBC):", "",
-    ]
+    ] + before + [md_table(rows, cols, names), ""]
+    sets = [s for s in ("examples dev", "layout dev") if f"{s} | end to end" in res["details"]]
+    per = per_relation_rows(res, sets, old)
+    if per:
+        lines += [f"Per relation, end to end" + (f" (in brackets: {prev[0]})" if old else "") + ":", "",
+                  md_table(per, ["relation"] + [f"{s} {c}" for s in sets for c in ("gold", "P", "R", "F1")]), ""]
+    calibration = {k: v for k, v in res.get("calibration", {}).items() if k in sets}
+    if calibration:
+        bins = sorted({(b["low"], b["high"]) for v in calibration.values() for b in v["bins"]})
+        table = []
+        for low, high in bins:
+            row = {"bin": f"[{low:.1f}, {high:.1f}" + ("]" if high >= 1.0 else ")")}
+            for name, v in calibration.items():
+                b = next((b for b in v["bins"] if (b["low"], b["high"]) == (low, high)), None)
+                row[name] = f"{b['count']}, {b['mean_score']:.2f}, {b['accuracy']:.2f}" if b else ""
+            table.append(row)
+        lines += ["Reliability of the end-to-end scores (score bin: outputs, mean score, accuracy):", "",
+                  md_table(table, ["bin", *calibration]), ""]
     det = res["details"].get("re3d test non-BBC | gold entities")
     if det:
-        per = det["model"].get("per_label", {})
+        per_label = det["model"].get("per_label", {})
         base = det["baseline"].get("per_label", {})
         rows = [{"relation": k, "P": 100 * v["precision"], "R": 100 * v["recall"], "F1": 100 * v["f1"], "gold": v.get("support", v.get("gold")),
-                 "baseline F1": 100 * base.get(k, {}).get("f1", 0.0)} for k, v in sorted(per.items())]
-        lines += [md_table(rows, ["relation", "gold", "P", "R", "F1", "baseline F1"]), ""]
-    lines += [f"Joint cost: NER + relations took {t['seconds_ner_re']:.1f} s vs {t['seconds_ner']:.1f} s for NER alone on "
-              f"the same {t['docs']} documents: **{t['ratio']:.2f}×** (the encoder runs once).", ""]
-    return lines
+                 "baseline F1": 100 * base.get(k, {}).get("f1", 0.0)} for k, v in sorted(per_label.items())
+                if v.get("support", v.get("gold"))]
+        lines += ["re3d test non-BBC, per relation type with gold entities (types with gold relations):", "",
+                  md_table(rows, ["relation", "gold", "P", "R", "F1", "baseline F1"]), ""]
+    t = res.get("timing")
+    if t:
+        spread = f"; {min(t['ratios']):.2f} – {max(t['ratios']):.2f} over {t['rounds']} alternating rounds" if t.get("ratios") else ""
+        lines += [f"Joint cost: NER + relations took {t['seconds_ner_re']:.1f} s vs {t['seconds_ner']:.1f} s for NER alone on "
+                  f"the same {t['docs']} documents: **{t['ratio']:.2f}×** (the encoder runs once{spread}; budget ≤ 1.30×).", ""]
+    return lines + after
 
 
 def throughput_section() -> list[str]:
     lines = ["## Inference speed", "", "`python benchmarks/throughput.py` and `python benchmarks/throughput.py --memory`", ""]
     res = load_result("throughput")
+    before, after = notes("throughput")
+    lines += before
     if not res:
         lines += missing("python benchmarks/throughput.py")
     else:
@@ -136,13 +230,15 @@ def throughput_section() -> list[str]:
     if enc:
         lines += ["Encoder forward pass alone (`python benchmarks/encoder.py`, " + machine_line(enc) + "):", "",
                   md_table(enc["rows"], ["batch_size", "seq_len", "tokens_per_s", "sequences_per_s", "gflops_achieved"]), ""]
-    return lines
+    return lines + after
 
 
 def alignment_section() -> list[str]:
     lines, res = open_section("Alignment", "python benchmarks/alignment.py", "alignment")
     if not res:
         return lines + missing("python benchmarks/alignment.py")
+    before, after = notes("alignment")
+    lines += before
     aer = res.get("aer")
     if aer:
         ours = aer["test"][0]
@@ -189,13 +285,14 @@ def alignment_section() -> list[str]:
                   f"English ({pr['en_entities']}) projected onto the French side ({pr['projected']} projected), compared with "
                   f"the NER run directly on French ({pr['fr_ner_entities']}):", "", md_table(rows, ["match", "PRECISION", "RECALL", "F1"],
                   {"PRECISION": "P", "RECALL": "R"}), ""]
-    return lines
+    return lines + after
 
 
-def main() -> None:
+def render() -> str:
+    """The text of docs/evaluation.md, from the result files and the notes."""
     lines = [
         "# Evaluation", "",
-        "<!-- generated by benchmarks/evaluation_report.py from benchmarks/results/*.json; do not edit by hand -->", "",
+        "<!-- generated by benchmarks/evaluation_report.py from benchmarks/results/*.json and the notes in benchmarks/report_notes/; do not edit by hand -->", "",
         "Every figure here comes from a script in `benchmarks/` that prints a table and writes JSON to "
         "`benchmarks/results/`; this page is generated from those files (`python benchmarks/evaluation_report.py`). "
         "Speed figures are compared with their anchor **in the same run** (the machines are shared and noisy): "
@@ -213,7 +310,11 @@ def main() -> None:
     ]
     for section in (ner_section, relations_section, throughput_section, alignment_section):
         lines += section()
-    OUT.write_text("\n".join(lines).rstrip() + "\n", encoding="utf-8")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> None:
+    OUT.write_text(render(), encoding="utf-8")
     print(f"wrote {OUT}")
 
 
