@@ -240,6 +240,14 @@ FOLDERS = (
     # either (`l'[arrêté du 6 juillet 2021]`, `d'[obus de 155 mm]`, as chroniques)
     replace(PROFILES, name="juridique", prefix="jur", n_pairs=10, entities=(30, 50), words=(220, 400),
             articles=ARTICLES_OR_ELISIONS, files=("01-textes-fr.md", "02-texts-en.md")),
+    # 10 pairs in two files of 5 (French first, then English first); an interview or a press
+    # conference names its speakers in every turn (a title and a name in each speaker label,
+    # journalists with their outlet, forms of address such as "Monsieur le ministre" or
+    # "General"), around a standfirst, a byline, a broadcast or briefing header and answers dense
+    # with orders, plants, programmes and figures: the brief's 200-450 words and 25-50 entities per
+    # document; no span starts with an elided article either (as hansard and juridique)
+    replace(PROFILES, name="entretiens", prefix="itw", n_pairs=10, entities=(25, 50), words=(200, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-entretiens-fr.md", "02-interviews-en.md")),
 )
 
 
