@@ -248,6 +248,15 @@ FOLDERS = (
     # document; no span starts with an elided article either (as hansard and juridique)
     replace(PROFILES, name="entretiens", prefix="itw", n_pairs=10, entities=(25, 50), words=(200, 450),
             articles=ARTICLES_OR_ELISIONS, files=("01-entretiens-fr.md", "02-interviews-en.md")),
+    # 10 pairs in two files of 5 (French first, then English first); a news or press page as a
+    # scraper or a browser copy-paste delivers it keeps its site chrome around the article (site
+    # name and menu line, breadcrumb, byline and update stamps, photo caption with its credit, an
+    # embedded social post, tags, "Lire aussi"/"Related" headlines, newsletter box, contact block,
+    # footer), each naming the site, the photographer and their organisation, places, units and
+    # equipment again: the brief's 200-450 words and 25-50 entities per document; no span starts
+    # with an elided article either (`l'[OCCAR]`, `d'[Estonie]`, as chroniques and juridique)
+    replace(PROFILES, name="web", prefix="web", n_pairs=10, entities=(25, 50), words=(200, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-pages-fr.md", "02-pages-en.md")),
 )
 
 
