@@ -257,6 +257,15 @@ FOLDERS = (
     # with an elided article either (`l'[OCCAR]`, `d'[Estonie]`, as chroniques and juridique)
     replace(PROFILES, name="web", prefix="web", n_pairs=10, entities=(25, 50), words=(200, 450),
             articles=ARTICLES_OR_ELISIONS, files=("01-pages-fr.md", "02-pages-en.md")),
+    # 10 pairs in two files of 5 (English first, then French first); a scraped encyclopedia article
+    # on a general topic (an athlete, a musician, a club, a politician, a shipping line; a commune,
+    # a university, a newspaper, a peninsula, a film studio) carries its flattened infobox, a lead,
+    # sections with their edit links, a references list with publishers and dates and a categories
+    # line, each dense in people, organisations, places, nationalities and dates: the brief's
+    # 200-450 words and 25-50 entities per document; no span starts with an elided article either
+    # (`l'[université Bretagne Sud]`, `d'[Orange]`, as chroniques and juridique)
+    replace(PROFILES, name="wiki", prefix="wk", n_pairs=10, entities=(25, 50), words=(200, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-articles-en.md", "02-articles-fr.md")),
 )
 
 
