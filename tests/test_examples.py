@@ -266,6 +266,14 @@ FOLDERS = (
     # (`l'[université Bretagne Sud]`, `d'[Orange]`, as chroniques and juridique)
     replace(PROFILES, name="wiki", prefix="wk", n_pairs=10, entities=(25, 50), words=(200, 450),
             articles=ARTICLES_OR_ELISIONS, files=("01-articles-en.md", "02-articles-fr.md")),
+    # 10 pairs in two files (French first, then English first); a press kit converted from PDF
+    # packs a cover with the issuers' logos as names, a table of contents, an editorial with its
+    # signature, key-figure boxes flattened to one line per figure, a schedule by day and hour,
+    # lists of nations, units, ships and aircraft, equipment fact boxes, biographies and contact
+    # blocks, with page headers and footers left in the text: the brief's 200-450 words and
+    # 25-50 entities per document; no span starts with an elided article either (as juridique)
+    replace(PROFILES, name="dossiers", prefix="dos", n_pairs=10, entities=(25, 50), words=(200, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-dossiers-fr.md", "02-press-kits-en.md")),
 )
 
 
