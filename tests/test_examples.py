@@ -143,7 +143,7 @@ FOLDERS = (
                "04-pdf-converted-reports.md"),
     ),
     # up to 31 entities per document (profiles' rows: 30): the relative-date pass marked the
-    # "aujourd'hui"/"now" of art-001, a document that had 30
+    # "aujourd'hui"/"today" (then "now") of art-001, a document that had 30
     replace(PROFILES, name="articles", prefix="art", n_pairs=30, entities=(10, 31), files=(
         "01-encyclopedic-en.md", "02-encyclopedie-defense.md", "03-encyclopedic-en-2.md", "04-encyclopedie-fr-2.md",
         "05-encyclopedic-en-3.md", "06-encyclopedie-fr-3.md",
@@ -181,7 +181,7 @@ FOLDERS = (
     )),
     # 10 pairs (two files of 5), not profiles' 20, and up to 32 entities per document (profiles' rows:
     # 30: the generic-class pass marked the fighters of ref-002, a document that had 30, and the
-    # relative-date pass its two "aujourd'hui"/"now"); every other parameter is profiles'
+    # relative-date pass its two "aujourd'hui"/"today" (then "now")); every other parameter is profiles'
     replace(PROFILES, name="reference", prefix="ref", n_pairs=10, entities=(10, 32), files=(
         "01-encyclopedic-en.md", "02-encyclopedie-fr.md",
     )),
