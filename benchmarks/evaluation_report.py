@@ -29,7 +29,7 @@ def notes(section: str) -> tuple[list[str], list[str]]:
     if not path.exists():
         return [], []
     text = path.read_text(encoding="utf-8").strip("\n")
-    before, _, after = text.partition(TABLES_MARK) if TABLES_MARK in text else (text, "", "")
+    before, _, after = text.partition(TABLES_MARK)  # no mark: everything goes before the tables
     as_lines = lambda part: part.strip("\n").splitlines() + [""] if part.strip() else []  # noqa: E731
     return as_lines(before), as_lines(after)
 
@@ -44,6 +44,12 @@ def previous(section: str) -> tuple[str, str, dict[str, Any]] | None:
     if res is None:
         raise SystemExit(f"report_notes/previous.toml: [{section}] names {entry['result']}.json, which is not in benchmarks/results/")
     return str(entry["release"]), entry["result"], res
+
+
+def previous_line(prev: tuple[str, str, dict[str, Any]]) -> str:
+    """Where the "before" column of a section comes from."""
+    release, name, res = prev
+    return f"Last column: release {release} (`results/{name}.json`, {machine_line(res)})."
 
 
 def machine_line(res: dict[str, Any]) -> str:
@@ -90,7 +96,7 @@ def ner_section() -> list[str]:
         "",
     ]
     if prev:
-        lines += [f"Last column: release {prev[0]} (`results/{prev[1]}.json`, {machine_line(prev[2])}).", ""]
+        lines += [previous_line(prev), ""]
     if res.get("compare"):
         c = res["compare"]
         lines += [f"Compared: `{c['name']}` ({c.get('path', '')}) in the same run.", ""]
@@ -138,7 +144,7 @@ def relations_section() -> list[str]:
         "relation types; end to end, a relation counts only if its label and both entity spans are exact. The baseline "
         "predicts, for each pair of entities in a sentence, the most frequent relation of that pair of entity labels in "
         "the same training data. `ece`: expected calibration error of the end-to-end scores (0 = a score of 0.7 is right "
-        "70 % of the time)." + (f" Last column: release {prev[0]} (`results/{prev[1]}.json`, {machine_line(old)})." if old else ""),
+        "70 % of the time)." + (" " + previous_line(prev) if prev else ""),
         "",
     ] + before + [md_table(rows, cols, names), ""]
     sets = [s for s in ("examples dev", "layout dev") if f"{s} | end to end" in res["details"]]
