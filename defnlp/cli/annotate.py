@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id-column", default=None, metavar="NAME",
                    help="field holding the document id (default: id when present, else file:line / file:row)")
     p.add_argument("--no-relations", action="store_true", help="entities only")
+    p.add_argument("--no-person-names", action="store_true",
+                   help="the tagger's entities as decoded, without carrying a person's full name to the surname "
+                   "repeated later in the document (defnlp.ner.names)")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:N (default: auto)")
     p.add_argument("--precision", default="auto", choices=PRECISIONS, help="fp32, int8 (CPU), bf16 (GPU, or CPU with AMX tiles), fp16 (GPU); auto: bf16 on GPU and AMX CPUs, int8 on VNNI CPUs, else fp32")
     p.add_argument("--batch-tokens", type=int, default=None, help="padded tokens per batch")
@@ -51,10 +54,13 @@ def run(args: argparse.Namespace) -> int:
     from ..batch import annotate_files
 
     relations = not args.no_relations
-    options = {"device": args.device, "precision": args.precision, "token_budget": args.batch_tokens, "threads": args.threads}
+    options = {"device": args.device, "precision": args.precision, "token_budget": args.batch_tokens, "threads": args.threads,
+               "person_names": not args.no_person_names}
     model = model_identity(args)
     if not relations:
         model = f"{model or 'default'};no-relations"
+    if args.no_person_names:  # part of what the output was made with: a resumed run must use the same
+        model = f"{model or 'default'};no-person-names"
     summary = annotate_files(
         args.inputs,
         args.output,

@@ -240,3 +240,16 @@ def test_train_set_overrides_keys_of_tables(tmp_path):
         load_config(NerTrainingConfig, path, {"rehearsal.nope": 1})
     with pytest.raises(ConfigError, match="not a table"):
         load_config(NerTrainingConfig, path, {"name.x": 1})
+
+
+def test_annotate_no_person_names_reaches_the_pipeline(tmp_path, inputs, tiny_ner_dir, monkeypatch):
+    """--no-person-names loads the pipeline with person_names=False (the default run: True)."""
+    import defnlp.pipeline
+
+    seen = []
+    real_load = defnlp.pipeline.load
+    monkeypatch.setattr(defnlp.pipeline, "load", lambda name, **kw: seen.append(kw["person_names"]) or real_load(name, **kw))
+    out = tmp_path / "out.jsonl"
+    assert main(["-q", "annotate", str(inputs / "a.txt"), "-o", str(out), "-m", str(tiny_ner_dir), "--no-person-names"]) == 0
+    assert main(["-q", "annotate", str(inputs / "a.txt"), "-o", str(tmp_path / "b.jsonl"), "-m", str(tiny_ner_dir)]) == 0
+    assert seen == [False, True]
