@@ -34,13 +34,12 @@ from dataclasses import replace
 from typing import Sequence
 
 from ..doc import Entity
+from ..words import split_words
 
 __all__ = ["propagate_person_names", "MIN_NAME_SCORE"]
 
 #: the score a multi-word PER name needs before its words are used elsewhere in the document
 MIN_NAME_SCORE = 0.8
-
-_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 
 
 def propagate_person_names(text: str, entities: Sequence[Entity], min_score: float = MIN_NAME_SCORE) -> list[Entity]:
@@ -53,7 +52,7 @@ def propagate_person_names(text: str, entities: Sequence[Entity], min_score: flo
     for ent in entities:
         if ent.label != "PER" or ent.score is None or ent.score < min_score:
             continue
-        words = _WORD.findall(ent.text)
+        words = [w.text for w in split_words(ent.text) if w.text[0].isalpha()]  # the project's words, letters first
         if len(words) < 2:
             continue
         for word in words:
