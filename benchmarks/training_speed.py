@@ -1,6 +1,8 @@
-"""Seconds per NER training step on CPU: fp32 vs bf16 autocast, LoRA vs full fine-tuning; full-delta size and error.
+"""Seconds per NER training step on CPU: fp32 vs bf16 autocast, LoRA vs full fine-tuning, attention
+dropout on or off, fused or for-loop AdamW; full-delta size and error.
 
     python benchmarks/training_speed.py [--runs lora:4,lora:0,full:0] [--steps 5] [--threads 2]
+    python benchmarks/training_speed.py --runs full:4 --attention-dropout own,0 --optimizers for-loop,fused
 
 Each run (``adapter:frozen_layers``) builds the real :class:`defnlp.training.ner.NerTask` on the
 default encoder with the shipped model's batch shape (``batch_tokens`` 1024, ``max_tokens`` 254,
@@ -9,6 +11,12 @@ the precision's autocast, backward, gradient clipping, AdamW — with the loop's
 (:class:`defnlp.training.loop._Optimiser`). The steps alternate fp32 / bf16 on the same
 batches, so that the load of other processes on the machine falls on both alike; medians are
 reported. bf16 is measured only where the CPU has bf16 units (AMX or AVX512-BF16).
+
+``--attention-dropout own,0`` also times each step with the dropout on the attention
+probabilities at 0 (``attention_dropout = 0`` of a NER config: torch then runs its fused attention
+kernel in training too; ``own`` is the encoder's own, 0.1 for e5), and ``--optimizers
+for-loop,fused`` with torch's for-loop AdamW beside the loop's fused one: every combination runs on
+the same batches in turn, and ``speedup`` is each row's median against the run's first mode.
 
 For ``full`` runs it also writes the model directory the run would ship and reports the size of
 its weights (the layer deltas + head) and their round-trip error: the reloaded encoder against
@@ -34,6 +42,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import save, table  # noqa: E402
 
+from defnlp.encoders import set_attention_dropout  # noqa: E402
 from defnlp.encoders.adapters import DELTA_PREFIX, layer_parameters  # noqa: E402
 from defnlp.inference.runtime import cpu_bf16_units, training_autocast  # noqa: E402
 from defnlp.io.corpora import DataSource  # noqa: E402
@@ -62,18 +71,33 @@ def full_batches(task: NerTask, n: int) -> list[list[int]]:
     return [b for k, b in enumerate(batches) if k in keep]
 
 
-def time_steps(task: NerTask, batches: list[list[int]], precisions: list[str]) -> dict[str, list[float]]:
-    opt = _Optimiser(task, LoopSettings(epochs=1, seed=13, patience=1))
+def time_steps(task: NerTask, batches: list[list[int]], modes: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], list[float]]:
+    """Median-ready step times of each mode ``(precision, attention dropout, optimizer)``, modes in turn on each batch."""
+    own = {m: m.p for m in task.model.encoder.modules() if isinstance(m, torch.nn.Dropout)}
+    attention_dropout = {"own": None, **{a: float(a) for _, a, _ in modes if a != "own"}}
+    optimisers = {}
+    for name in {o for _, _, o in modes}:
+        opt = _Optimiser(task, LoopSettings(epochs=1, seed=13, patience=1))
+        if name == "for-loop":  # torch's default AdamW on CPU, as the loop used before it took the fused one
+            opt.optimizer, opt.fused = torch.optim.AdamW(task.param_groups(), foreach=False), False
+        optimisers[name] = opt
     task.model.train()
-    times: dict[str, list[float]] = {p: [] for p in precisions}
+    times: dict[tuple[str, str, str], list[float]] = {m: [] for m in modes}
     for k, batch in enumerate([batches[0]] + batches):  # the first step warms up (allocations, oneDNN kernels)
-        for precision in precisions:
+        for mode in modes:
+            precision, attention, optimiser = mode
+            for m, p in own.items():
+                m.p = p
+            if attention_dropout[attention] is not None:
+                set_attention_dropout(task.model.encoder, attention_dropout[attention])
             start = time.perf_counter()
             with training_autocast(precision):
                 loss = task.loss(batch)
-            opt.step(loss)
+            optimisers[optimiser].step(loss)
             if k:
-                times[precision].append(time.perf_counter() - start)
+                times[mode].append(time.perf_counter() - start)
+    for m, p in own.items():
+        m.p = p
     return times
 
 
@@ -125,6 +149,9 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=254)
     parser.add_argument("--sample", type=float, default=0.5, help="share of re3d train used (windows to draw batches from)")
     parser.add_argument("--lr", type=float, default=3e-4)
+    parser.add_argument("--attention-dropout", default="own",
+                        help="comma-separated: 'own' (the encoder's) and/or values such as 0 (attention_dropout of a NER config)")
+    parser.add_argument("--optimizers", default="fused", help="comma-separated: fused (the loop's), for-loop (torch's default on CPU)")
     parser.add_argument("--steps-per-epoch", type=int, default=360,
                         help="for the epoch estimate: configs/defence-v1-ner.toml gives 360 steps of ≤1024 tokens")
     args = parser.parse_args()
@@ -133,6 +160,14 @@ def main() -> None:
 
     units = cpu_bf16_units()
     precisions = ["fp32", "bf16"] if units else ["fp32"]
+    attentions = [a.strip() for a in args.attention_dropout.split(",")]
+    optimizers = [o.strip() for o in args.optimizers.split(",")]
+    for a in attentions:
+        if a != "own" and not 0 <= float(a) < 1:
+            raise SystemExit(f"--attention-dropout: {a!r} is neither 'own' nor a number in [0, 1)")
+    if set(optimizers) - {"fused", "for-loop"}:
+        raise SystemExit("--optimizers: use fused and/or for-loop")
+    modes = [(p, a, o) for p in precisions for a in attentions for o in optimizers]
     rows, deltas = [], {}
     for spec in args.runs.split(","):
         adapter, frozen = spec.split(":")
@@ -140,22 +175,24 @@ def main() -> None:
         batches = full_batches(task, args.steps)
         tokens = statistics.median(len(b) * max(task.lengths[i] for i in b) for b in batches)
         trainable = sum(p.numel() for g in task.param_groups() for p in g["params"])
-        times = time_steps(task, batches, precisions)
-        for precision in precisions:
-            med = statistics.median(times[precision])
+        times = time_steps(task, batches, modes)
+        first = statistics.median(times[modes[0]])
+        for mode in modes:
+            precision, attention, optimiser = mode
+            med = statistics.median(times[mode])
             rows.append({"adapter": adapter, "frozen_layers": int(frozen), "trained_layers": len(task.trained_layers),
                          "trainable_params_m": round(trainable / 1e6, 2), "precision": precision,
-                         "padded_tokens": int(tokens), "median_s": round(med, 3), "min_s": round(min(times[precision]), 3),
-                         "steps": len(times[precision]), "epoch_h": round(med * args.steps_per_epoch / 3600, 2),
-                         "times": [round(t, 3) for t in times[precision]]})
-        if "bf16" in precisions:
-            fp32 = statistics.median(times["fp32"])
-            rows[-1]["speedup"] = round(fp32 / statistics.median(times["bf16"]), 2)
+                         "attention_dropout": attention, "optimizer": optimiser,
+                         "padded_tokens": int(tokens), "median_s": round(med, 3), "min_s": round(min(times[mode]), 3),
+                         "steps": len(times[mode]), "epoch_h": round(med * args.steps_per_epoch / 3600, 2),
+                         "times": [round(t, 3) for t in times[mode]]})
+            if mode != modes[0]:
+                rows[-1]["speedup"] = round(first / med, 2)
         if adapter == "full":
             deltas[spec] = delta_round_trip(task)
         del task
 
-    cols = ["adapter", "frozen_layers", "trained_layers", "trainable_params_m", "precision", "padded_tokens",
+    cols = ["adapter", "frozen_layers", "trained_layers", "trainable_params_m", "precision", "attention_dropout", "optimizer", "padded_tokens",
             "median_s", "min_s", "speedup", "epoch_h"]
     print(table(rows, cols, title=f"NER training step on {args.threads} threads (CPU bf16 units: {units})"))
     for spec, d in deltas.items():

@@ -50,6 +50,7 @@ __all__ = [
     "card_encoder_dir",
     "encoder_skeleton",
     "shorten_encoder",
+    "set_attention_dropout",
     "ALIASES",
 ]
 
@@ -355,6 +356,32 @@ def shorten_encoder(encoder: Encoder, layers: int) -> Encoder:
         raise ModelError(f"encoder {encoder.info.name!r} cannot be shortened (BERT layout 'encoder.layer.N' expected)",
                          "use all of its layers")
     return Encoder(short, encoder.tokenizer, replace(encoder.info, num_layers=layers))
+
+
+def set_attention_dropout(model: Any, p: float) -> int:
+    """Set the dropout on the attention probabilities of every self-attention module of ``model``
+    (BERT layout: ``encoder.layer.N.attention.self.dropout``) to ``p``; return how many were set.
+
+    The other dropouts (embeddings, hidden states) are left as they are. With ``p = 0`` torch runs
+    its fused (flash) attention kernel in training too; with ``p > 0`` it falls back to the unfused
+    one, which made whole NER training steps ~1.5x slower on CPU (``benchmarks/training_speed.py``).
+
+    >>> from transformers import BertConfig, BertModel
+    >>> model = BertModel(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
+    >>> set_attention_dropout(model, 0.0)
+    2
+    >>> model.encoder.layer[0].attention.self.dropout.p, model.encoder.layer[0].output.dropout.p
+    (0.0, 0.1)
+    """
+    import torch
+
+    count = 0
+    for name, module in model.named_modules():
+        dropout = getattr(module, "dropout", None)
+        if name.endswith("attention.self") and isinstance(dropout, torch.nn.Dropout):
+            dropout.p = float(p)
+            count += 1
+    return count
 
 
 def encoder_skeleton(info: EncoderInfo, layers: int | None = None) -> Any:

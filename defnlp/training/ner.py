@@ -47,7 +47,7 @@ import numpy as np
 import torch
 
 from ..doc import Doc
-from ..encoders import load_encoder, shorten_encoder
+from ..encoders import load_encoder, set_attention_dropout, shorten_encoder
 from ..encoders.adapters import (DELTA_PREFIX, FullSettings, LoraSettings, add_lora, layer_deltas, layer_parameters,
                                  load_lora_into_peft, lora_tensors, merge_adapter)
 from ..errors import ConfigError, ModelError, TrainingError
@@ -114,6 +114,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     threads: int = 0
     adapter: str = "lora"  # "lora" (adapters) or "full" (all weights of the layers from frozen_layers up)
     dropout: float | None = None  # encoder (hidden, attention) and head dropout; None: the encoder's own and 0.1
+    attention_dropout: float | None = None  # on the attention probabilities only; None: as dropout (0 runs the fused attention kernel)
     precision: str = "auto"  # "auto" (bf16 autocast where the CPU has bf16 units, else fp32), "fp32", "bf16"
     lora: LoraSettings = field(default_factory=LoraSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)  # for the sources with augment = true
@@ -137,6 +138,11 @@ class NerTrainingConfig(TrainingConfigMixin):
             raise ConfigError(f"unknown adapter {self.adapter!r}", f"use one of {', '.join(ADAPTERS)}")
         if self.dropout is not None and not (isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1):
             raise ConfigError(f"dropout must be a number in [0, 1) or unset, not {self.dropout!r}")
+        attention = self.attention_dropout
+        if attention is not None and (isinstance(attention, bool) or not isinstance(attention, (int, float))
+                                      or not 0 <= attention < 1):
+            raise ConfigError(f"attention_dropout must be a number in [0, 1) or unset, not {attention!r}",
+                              "0 turns it off (and runs the fused attention kernel); unset follows dropout")
         if self.precision not in TRAINING_PRECISIONS:
             raise ConfigError(f"unknown precision {self.precision!r}", f"use one of {', '.join(TRAINING_PRECISIONS)}")
         factor = self.oversample_new_labels
@@ -348,6 +354,9 @@ class NerTask(TrainingTask[list[int]]):
             for module in base.modules():
                 if isinstance(module, torch.nn.Dropout):
                     module.p = float(cfg.dropout)
+        if cfg.attention_dropout is not None and not set_attention_dropout(base, cfg.attention_dropout):
+            raise ConfigError(f"attention_dropout: encoder {cfg.encoder!r} has no BERT-style self-attention module",
+                              "leave attention_dropout unset for this encoder")
         n_layers = int(base.config.num_hidden_layers)
         if not 0 <= cfg.frozen_layers < n_layers:
             raise ConfigError(f"frozen_layers must be between 0 and {n_layers - 1}")

@@ -300,3 +300,30 @@ def test_bf16_precision_autocasts_the_forward_pass_only(tmp_path, monkeypatch):
     seen.clear()
     run_training(lambda: ToyTask(tmp_path / "fp"), settings(tmp_path, "fp", epochs=1, checkpoint=None))
     assert seen and not any(on for on, _ in seen)
+
+
+def test_the_optimiser_is_torchs_fused_adamw_and_matches_the_unfused_update(tmp_path):
+    """Fused AdamW on CPU: the same update as torch's for-loop AdamW up to rounding; its moments
+    round-trip through the checkpoint tensors (the step count on the parameter's device)."""
+    from defnlp.training.loop import _Optimiser
+
+    fused_task, plain_task = ToyTask(tmp_path / "a"), ToyTask(tmp_path / "b")
+    plain_task.model.load_state_dict(fused_task.model.state_dict())
+    opt = _Optimiser(fused_task, settings(tmp_path, "fused"))
+    assert opt.fused and opt.optimizer.defaults["fused"]
+    plain = torch.optim.AdamW(plain_task.param_groups())
+    torch.manual_seed(0)
+    for batch in fused_task.batches(0):
+        fused_task.model.eval(), plain_task.model.eval()  # no dropout: the same loss in both
+        opt.step(fused_task.loss(batch))
+        plain_task.loss(batch).backward()
+        torch.nn.utils.clip_grad_norm_(list(plain_task.model.parameters()), 1.0)
+        plain.step(), plain.zero_grad()
+    for p, q in zip(fused_task.model.parameters(), plain_task.model.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+    tensors, steps = opt.state_tensors()
+    again = _Optimiser(fused_task, settings(tmp_path, "again"))
+    again.load_state_tensors(tensors, steps)
+    state = again.optimizer.state[next(fused_task.model.parameters())]
+    assert float(state["step"]) == 5.0 and state["step"].dtype == torch.float32
+    again.step(fused_task.loss([0, 1, 2, 3]))  # the fused kernel accepts the restored state

@@ -308,3 +308,29 @@ def test_same_config_and_seed_give_bit_identical_weights(tmp_path, tiny_markup_f
 
     assert weights("a") == weights("b")
     assert weights("c", seed=14) != weights("a2")
+
+
+# ------------------------------------------------------------------------------------------------
+# attention dropout
+# ------------------------------------------------------------------------------------------------
+def test_attention_dropout_is_set_on_the_attention_probabilities_only(tmp_path, tiny_markup_file):
+    task = NerTask(config(tmp_path, tiny_markup_file, "attn", attention_dropout=0.0, dropout=0.2, frozen_layers=1))
+    encoder = task.model.encoder
+    layers = encoder.encoder.layer
+    assert [layer.attention.self.dropout.p for layer in layers] == [0.0, 0.0]
+    assert [layer.output.dropout.p for layer in layers] == [0.2, 0.2]  # hidden states keep `dropout`
+    assert task.model.head.dropout.p == 0.2
+    unset = NerTask(config(tmp_path, tiny_markup_file, "attn-unset", dropout=0.2, frozen_layers=1))
+    assert [layer.attention.self.dropout.p for layer in unset.model.encoder.encoder.layer] == [0.2, 0.2]
+
+
+def test_a_run_without_attention_dropout_trains_and_records_it(tmp_path, tiny_markup_file):
+    out = train_ner(config(tmp_path, tiny_markup_file, "attn0", attention_dropout=0.0, epochs=2))
+    assert card(out)["training"]["config"]["attention_dropout"] == 0.0
+    assert defnlp.load(out, device="cpu")(TEXTS[1]).text == TEXTS[1]
+
+
+@pytest.mark.parametrize("value", [1.0, -0.1, True, "0.1"])
+def test_a_bad_attention_dropout_is_a_config_error(tmp_path, tiny_markup_file, value):
+    with pytest.raises(ConfigError, match="attention_dropout"):
+        config(tmp_path, tiny_markup_file, "x", attention_dropout=value).validate()
