@@ -364,7 +364,7 @@ def set_attention_dropout(model: Any, p: float) -> int:
 
     The other dropouts (embeddings, hidden states) are left as they are. With ``p = 0`` torch runs
     its fused (flash) attention kernel in training too; with ``p > 0`` it falls back to the unfused
-    one, which made whole NER training steps ~1.5x slower on CPU (``benchmarks/training_speed.py``).
+    one (the cost on whole NER training steps: ``benchmarks/training_speed.py``).
 
     >>> from transformers import BertConfig, BertModel
     >>> model = BertModel(BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
