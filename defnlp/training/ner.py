@@ -63,6 +63,7 @@ from .data import collate, epoch_batches, oversampled_passes, windows_dataset
 from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training, set_seed
 from .interpolation import check_alpha, interpolate_ner
 from .provenance import data_record
+from .distillation import DistillSettings, kl_to_teacher, teacher_logits
 from .rehearsal import RehearsalSettings, base_sources, pseudo_label, replay_documents
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     lora: LoraSettings = field(default_factory=LoraSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)  # for the sources with augment = true
     rehearsal: RehearsalSettings = field(default_factory=RehearsalSettings)  # keeps the old labels when init_from is set
+    distill: DistillSettings = field(default_factory=DistillSettings)  # a teacher model's tag distribution as a second target
     oversample_new_labels: float = 1.0  # windows with a label init_from's model lacks: seen this many times per epoch
     linear_probe_epochs: int = 0  # with init_from: fit the new labels' head rows on frozen features first (0: off)
     ema: float | None = None  # decay of a moving average of the weights, evaluated and saved (0: off; unset: FINE_TUNING_EMA with init_from, else off)
@@ -165,6 +167,10 @@ class NerTrainingConfig(TrainingConfigMixin):
         self.rehearsal.validate()
         for source in self.rehearsal.sources:
             source.validate()
+        self.distill.validate()
+        if self.distill.active and self.rehearsal.active(self.init_from) and self.rehearsal.distill > 0:
+            raise ConfigError("distill.model and rehearsal's distillation (from init_from) cannot both be on: one teacher at a time",
+                              "set rehearsal.distill = 0 to distil from distill.model, or remove the [distill] table")
 
     def weight_average(self) -> float:
         """The decay of the weight average this run uses: ``ema`` if set, else :data:`FINE_TUNING_EMA`
@@ -398,10 +404,18 @@ class NerTask(TrainingTask[list[int]]):
         self.prefix = (FrozenPrefix(self.peft_model, cfg.frozen_layers, tokenizer.pad_token_id, self.precision)
                        if cfg.frozen_layers else None)
         self.cache = self.prefix.cache(self.train_ds, cfg.batch_tokens) if self.prefix else None
-        # distillation from the base model (rehearsal): its tag distribution on every training window
+        # distillation (defnlp.training.distillation): a teacher's tag distribution on every training window,
+        # from the base model (rehearsal) or from the [distill] table's model
         self.teacher: list[torch.Tensor] | None = None
+        self.teacher_tags = torch.tensor([], dtype=torch.long)  # the student's tags the teacher gives, in its logits' order
+        self.distill_weight, self.distill_temperature = 0.0, 1.0
+        self.distill_record: dict[str, Any] = {}
         if self.rehearsal_record and cfg.rehearsal.distill > 0:
             self.teacher = self._teacher_logits()
+            self.distill_weight = float(cfg.rehearsal.distill)
+        elif cfg.distill.active:
+            self.teacher = self._distill_teacher()
+            self.distill_weight, self.distill_temperature = float(cfg.distill.weight), float(cfg.distill.temperature)
         self.probe_record: dict[str, Any] = {}
         if cfg.linear_probe_epochs:
             self._linear_probe()
@@ -545,23 +559,66 @@ class NerTask(TrainingTask[list[int]]):
         self.probe_record = {"epochs": epochs, "new_labels": new_labels, "tokens": int(x.shape[0]),
                              "loss_before": round(before, 4), "loss_after": round(after, 4), "seconds": round(seconds, 1)}
 
-    @torch.no_grad()
     def _teacher_logits(self) -> list[torch.Tensor]:
         """The base model's logits over its own tags for every training window (before any step: the
         model still is the base model on those tags), for the distillation term of :meth:`loss`."""
-        from ..inference.batching import pack_batches
+        self.teacher_tags = torch.tensor([self.tagset.index[t] for t in TagSet(self.rehearsal_record["base_labels"]).tags])
 
-        self.old_tags = torch.tensor([self.tagset.index[t] for t in TagSet(self.rehearsal_record["base_labels"]).tags])
-        out: list[torch.Tensor | None] = [None] * len(self.lengths)
-        self.model.eval()
-        for batch in pack_batches(self.lengths, self.cfg.batch_tokens * 4):
+        def logits_of(batch: list[int]) -> torch.Tensor:
             ids, mask, _ = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
-            logits = self._logits(batch, ids, mask).float()[..., self.old_tags]
-            for r, i in enumerate(batch):
-                out[i] = logits[r, : self.lengths[i]].clone()
+            return self._logits(batch, ids, mask)
+
+        self.model.eval()
+        out = teacher_logits(logits_of, self.lengths, self.cfg.batch_tokens * 4, self.teacher_tags)
         self.model.train()
         log.info("rehearsal: base-model logits kept for %d windows (distillation weight %g)", len(out), self.cfg.rehearsal.distill)
-        return out  # type: ignore[return-value]
+        return out
+
+    def _distill_teacher(self) -> list[torch.Tensor]:
+        """The ``[distill]`` teacher's logits for every training window, over the tags it shares with
+        this run (matched by name); the teacher is loaded, run once and released."""
+        from ..integrity import sha256_file
+        from ..ner.model import load_ner
+
+        settings, started = self.cfg.distill, time.perf_counter()
+        local = self.cfg.resolve(settings.model)
+        try:
+            path = local if local.is_dir() else find_model(settings.model)
+            teacher = load_ner(str(path))
+        except ModelError as err:
+            raise ConfigError(f"distill.model {settings.model!r}: {err.message}", err.hint) from err
+        probe = "Le ministère des Armées a commandé 42 Rafale à Dassault Aviation. The MoD ordered 12 Typhoon jets."
+        same_tokens = (teacher.encoder.info.sha256 == self.encoder_info.sha256
+                       or teacher.encoder.tokenizer(probe)["input_ids"] == self.tokenizer(probe)["input_ids"])
+        if not same_tokens:
+            raise ConfigError(f"distill.model {settings.model!r} reads other token ids than this run's encoder "
+                              f"({teacher.encoder.info.name!r} vs {self.encoder_info.name!r})",
+                              "distil from a model on the same encoder (or one with the same tokenizer)")
+        shared = [t for t in self.tagset.tags if t in teacher.tagset.index]
+        if not any(t != "O" for t in shared):
+            raise ConfigError(f"distill.model {settings.model!r} shares no label with this run ({', '.join(self.labels)})",
+                              "distil from a model with (some of) the same labels")
+        self.teacher_tags = torch.tensor([self.tagset.index[t] for t in shared])
+        teacher_model = NerModel(teacher.encoder.model, teacher.head).eval()
+
+        def logits_of(batch: list[int]) -> torch.Tensor:
+            ids, mask, _ = collate([self.train_ds[i] for i in batch], self.tagset, self.tokenizer.pad_token_id)
+            with torch.inference_mode(), training_autocast(self.precision):
+                return teacher_model(ids, mask)
+
+        out = teacher_logits(logits_of, self.lengths, self.cfg.batch_tokens * 4,
+                             torch.tensor([teacher.tagset.index[t] for t in shared]))
+        seconds = time.perf_counter() - started
+        self.distill_record = {"teacher": teacher.spec.name, "teacher_path": str(settings.model),
+                               "teacher_weights_sha256": sha256_file(path / "weights.safetensors"),
+                               "teacher_layers": int(teacher.encoder.model.config.num_hidden_layers),
+                               "weight": settings.weight, "temperature": settings.temperature,
+                               "shared_tags": len(shared), "seconds": round(seconds, 1)}
+        log.info("distillation: logits of teacher %s (%d layers, %d shared tags) kept for %d windows in %.0f s (weight %g, temperature %g)",
+                 teacher.spec.name, self.distill_record["teacher_layers"], len(shared), len(out), seconds,
+                 settings.weight, settings.temperature)
+        del teacher, teacher_model
+        return out
 
     def param_groups(self) -> list[dict[str, Any]]:
         cfg = self.cfg
@@ -595,21 +652,9 @@ class NerTask(TrainingTask[list[int]]):
         logits = self._logits(batch, ids, mask)
         loss = partial_label_loss(logits, allowed, self.cfg.unannotated_o_weight)
         if self.teacher is not None:
-            loss = loss + self.cfg.rehearsal.distill * self._distillation(batch, logits, allowed)
+            loss = loss + self.distill_weight * kl_to_teacher(logits, self.teacher, batch, self.teacher_tags,
+                                                              allowed.any(dim=-1), self.distill_temperature)
         return loss
-
-    def _distillation(self, batch: list[int], logits: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-        """KL(base ‖ model) over the base model's tags (the model's distribution renormalised over them:
-        the new labels take mass freely), averaged over the labelled tokens."""
-        labelled = allowed.any(dim=-1)
-        if not labelled.any():
-            return logits.sum() * 0.0
-        teacher = torch.zeros(logits.shape[0], logits.shape[1], len(self.old_tags))
-        for r, i in enumerate(batch):
-            teacher[r, : self.teacher[i].shape[0]] = self.teacher[i]
-        t = teacher[labelled].log_softmax(-1)
-        s = logits.float()[..., self.old_tags][labelled].log_softmax(-1)
-        return (t.exp() * (t - s)).sum(-1).mean()
 
     def evaluate(self) -> dict[str, Any]:
         if not self.dev_docs:
@@ -635,6 +680,7 @@ class NerTask(TrainingTask[list[int]]):
             overlap=cfg.overlap,
             training=cfg.training_record(history, data=self.data, ema=cfg.weight_average(),
                                          **({"rehearsal": self.rehearsal_record} if self.rehearsal_record else {}),
+                                         **({"distill": self.distill_record} if self.distill_record else {}),
                                          **({"oversample": self.oversample_record} if self.oversample_record else {}),
                                          **({"linear_probe": self.probe_record} if self.probe_record else {})),
             description=cfg.description,
