@@ -28,7 +28,6 @@ False
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -36,8 +35,6 @@ from typing import Callable, Sequence
 import torch
 
 from ..errors import ConfigError
-
-log = logging.getLogger(__name__)
 
 __all__ = ["DistillSettings", "teacher_logits", "kl_to_teacher"]
 

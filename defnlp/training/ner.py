@@ -577,7 +577,6 @@ class NerTask(TrainingTask[list[int]]):
     def _distill_teacher(self) -> list[torch.Tensor]:
         """The ``[distill]`` teacher's logits for every training window, over the tags it shares with
         this run (matched by name); the teacher is loaded, run once and released."""
-        from ..integrity import sha256_file
         from ..ner.model import load_ner
 
         settings, started = self.cfg.distill, time.perf_counter()
@@ -610,7 +609,7 @@ class NerTask(TrainingTask[list[int]]):
                              torch.tensor([teacher.tagset.index[t] for t in shared]))
         seconds = time.perf_counter() - started
         self.distill_record = {"teacher": teacher.spec.name, "teacher_path": str(settings.model),
-                               "teacher_weights_sha256": sha256_file(path / "weights.safetensors"),
+                               "teacher_weights_sha256": teacher.weights_sha256,
                                "teacher_layers": int(teacher.encoder.model.config.num_hidden_layers),
                                "weight": settings.weight, "temperature": settings.temperature,
                                "shared_tags": len(shared), "seconds": round(seconds, 1)}
