@@ -49,6 +49,13 @@ def training_section(spec) -> str:
         used.append("replacement mentions from the project's gazetteers (`defnlp/resources/gazetteers`, MIT) and the official "
                     "acronyms of `fr_defence_terminology` (Legifrance, Licence Ouverte / Etalab 2.0), read at training time")
     lines += ["", "Licences: " + "; ".join(used) + ". No evaluation text was used for training.", ""]
+    distill = spec.training.get("distill")
+    if distill:  # defnlp.training.distillation: the teacher's tag distribution as a second target
+        lines += [f"Distilled from `{distill['teacher']}` ({distill.get('teacher_layers')} encoder layers, weights sha256 "
+                  f"{str(distill.get('teacher_weights_sha256', ''))[:12]}…): besides the gold tags, the model learned the "
+                  f"teacher's tag distribution on every training token (KL at temperature {distill.get('temperature')}, "
+                  f"weight {distill.get('weight')}, {distill.get('shared_tags')} shared tags; the teacher's pass took "
+                  f"{distill.get('seconds', 0) / 60:.1f} min). The teacher was trained on the same licensed sources.", ""]
     history = spec.training.get("history") or []
     members = spec.training.get("members") or []
     if members:  # an ensemble: each head's own run, then one decision for their average

@@ -73,10 +73,13 @@ def teacher_logits(logits_of: Callable[[list[int]], torch.Tensor], lengths: Sequ
     returns ``(B, T, K)`` logits; windows are packed into batches of about ``batch_tokens``
     tokens. Row ``i`` of the result has ``lengths[i]`` tokens.
     """
+    from tqdm.auto import tqdm
+
     from ..inference.batching import pack_batches
 
     out: list[torch.Tensor | None] = [None] * len(lengths)
-    for batch in pack_batches(list(lengths), batch_tokens):
+    batches = pack_batches(list(lengths), batch_tokens)
+    for batch in tqdm(batches, total=len(batches), desc="teacher logits", unit="batch", leave=False, disable=None):
         logits = logits_of(batch).float()[..., tags]
         for r, i in enumerate(batch):
             out[i] = logits[r, : lengths[i]].clone()
