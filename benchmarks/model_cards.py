@@ -55,7 +55,7 @@ def training_section(spec) -> str:
                   f"{str(distill.get('teacher_weights_sha256', ''))[:12]}…): besides the gold tags, the model learned the "
                   f"teacher's tag distribution on every training token (KL at temperature {distill.get('temperature')}, "
                   f"weight {distill.get('weight')}, {distill.get('shared_tags')} shared tags; the teacher's pass took "
-                  f"{distill.get('seconds', 0) / 60:.1f} min). The teacher was trained on the same licensed sources.", ""]
+                  f"{distill.get('seconds', 0) / 60:.1f} min). The teacher's own card lists the data it was trained on.", ""]
     history = spec.training.get("history") or []
     members = spec.training.get("members") or []
     if members:  # an ensemble: each head's own run, then one decision for their average
