@@ -418,6 +418,7 @@ def main() -> None:
                          n, seed, rehearsal, ours["f1"], old_base["f1"], old["f1"], seconds)
                 run = {"size": n, "seed": seed, **counts, "rehearsal": rehearsal,
                        "rehearsal_settings": config_to_dict(cfg).get("rehearsal"),
+                       "ema": cfg.weight_average(),  # the decay used (unset ema with init_from: the default)
                        "defnlp": {"test": ours, "seconds": seconds, "old_labels_dev": old,
                                   "best_epoch": card.get("training", {}).get("best_epoch")},
                        "spacy": spacy_run}
@@ -467,7 +468,8 @@ def main() -> None:
                      "train_ids": {f"{n}" if len(seeds) == 1 else f"{n}-s{seed}": [d.id for d in draws[seed][n]]
                                    for seed in seeds for n in sizes}},
             "defnlp_settings": {**DEFNLP_SETTINGS, **OVERRIDES, "epochs": args.epochs, "rehearsal": args.rehearsal,
-                                "rehearsal_in_config": has_rehearsal()},
+                                "augment": args.augment, "rehearsal_in_config": has_rehearsal(),
+                                "ema": sorted({r["ema"] for r in runs})},
             "spacy_settings": None if args.no_spacy else {
                 "config": f"init config --lang fr --pipeline ner --optimize {args.spacy_optimize}",
                 "include_static_vectors": True,
