@@ -330,6 +330,9 @@ class TagSet:
                     allowed[i, j] = prev[2:] == tag[2:] and prev != "O"
         self.allowed = allowed
         self.start_allowed = start_allowed
+        # after a unit that may not end an entity: an entity tag there must go on with I- of its label
+        self.continue_allowed = allowed & np.array(
+            [[prev == "O" or nxt == f"I-{prev[2:]}" for nxt in self.tags] for prev in self.tags], dtype=bool)
         self._begin = np.array([self.index[f"B-{label}"] for label in self.labels], dtype=np.int64)
         self._inside = np.array([self.index[f"I-{label}"] for label in self.labels], dtype=np.int64)
 
@@ -406,7 +409,8 @@ class TagSet:
         return mask
 
     # ---- decoding -----------------------------------------------------------------------------
-    def viterbi(self, log_probs: np.ndarray, starts: Sequence[int] | None = None) -> list[int]:
+    def viterbi(self, log_probs: np.ndarray, starts: Sequence[int] | None = None,
+                no_end: Sequence[int] | None = None) -> list[int]:
         """Best tag sequence under the IOB2 constraints for ``(n_units, n_tags)`` log-probs.
 
         Exact, and mostly without dynamic programming: the best tag of each unit taken alone is
@@ -420,11 +424,18 @@ class TagSet:
         unit): the first unit of each layout block (:func:`defnlp.layout.blocks`). The best
         sequence then is the best sequence of each part decoded on its own.
 
+        ``no_end`` are units that may not end an entity (a function word such as ``de`` or
+        ``of``, :func:`defnlp.ner.decoding.no_end_units`): an entity that reaches one goes on
+        with the next unit (``I-X``), or the unit is ``O``; the last unit then is ``O``.
+
         >>> TagSet(["PER"]).viterbi(np.log(np.array([[0.2, 0.1, 0.7], [0.1, 0.1, 0.8]])))
         [1, 2]
         >>> lp = np.log(np.array([[0.2, 0.7, 0.1], [0.1, 0.3, 0.6]]))
         >>> TagSet(["PER"]).viterbi(lp), TagSet(["PER"]).viterbi(lp, starts=[1])   # a block starts at unit 1
         ([1, 2], [1, 1])
+        >>> lp = np.log(np.array([[0.1, 0.8, 0.1], [0.2, 0.1, 0.7], [0.1, 0.6, 0.3]]))  # "Parquet de Paris"
+        >>> TagSet(["ORG"]).viterbi(lp), TagSet(["ORG"]).viterbi(lp, no_end=[1])    # "de" may not end it
+        ([1, 2, 1], [1, 2, 2])
         """
         n = log_probs.shape[0]
         if n == 0:
@@ -435,13 +446,22 @@ class TagSet:
             if rows.size:
                 log_probs = np.array(log_probs, dtype=np.float64)
                 log_probs[np.ix_(rows, self._inside)] = -1e9  # as unlikely as a forbidden step
+        hold = np.zeros(n, dtype=bool)  # hold[t]: unit t may not end an entity
+        if no_end is not None and len(no_end):
+            rows = np.asarray(no_end, dtype=np.int64)
+            hold[rows[(rows >= 0) & (rows < n)]] = True
         tags = log_probs.argmax(axis=1)
-        invalid = np.flatnonzero(~self.allowed[tags[:-1], tags[1:]]) + 1
+        ok = self.allowed[tags[:-1], tags[1:]] & (~hold[:-1] | self.continue_allowed[tags[:-1], tags[1:]])
+        invalid = np.flatnonzero(~ok) + 1
         if not self.start_allowed[tags[0]]:
             invalid = np.concatenate([[0], invalid])
+        if hold[-1] and tags[-1] != 0:
+            invalid = np.concatenate([invalid, [n - 1]])
         if invalid.size == 0:
             return tags.tolist()
-        cuts = np.flatnonzero((log_probs[:, self._inside] <= log_probs[:, self._begin]).all(axis=1))
+        free = (log_probs[:, self._inside] <= log_probs[:, self._begin]).all(axis=1)
+        free[1:] &= ~hold[:-1]  # after a unit that holds, the next one may have to continue
+        cuts = np.flatnonzero(free)
         done = 0
         for t in invalid:
             if t < done:
@@ -449,21 +469,25 @@ class TagSet:
             i = int(np.searchsorted(cuts, t, side="right"))
             start = int(cuts[i - 1]) if i > 0 else 0
             end = int(cuts[i]) if i < len(cuts) else n
-            tags[start:end] = self._viterbi_dp(log_probs[start:end])
+            tags[start:end] = self._viterbi_dp(log_probs[start:end], hold[start:end], end_outside=end == n)
             done = end
         return tags.tolist()
 
-    def _viterbi_dp(self, log_probs: np.ndarray) -> list[int]:
-        """Constrained Viterbi by dynamic programming over the whole ``(n, n_tags)`` array."""
+    def _viterbi_dp(self, log_probs: np.ndarray, hold: np.ndarray | None = None, end_outside: bool = True) -> list[int]:
+        """Constrained Viterbi by dynamic programming over the whole ``(n, n_tags)`` array
+        (``hold``: units that may not end an entity; ``end_outside``: the array ends the text)."""
         n, k = log_probs.shape
         neg = -1e9
         trans = np.where(self.allowed, 0.0, neg)
+        trans_hold = np.where(self.continue_allowed, 0.0, neg)
         score = log_probs[0] + np.where(self.start_allowed, 0.0, neg)
         back = np.zeros((n, k), dtype=np.int32)
         for t in range(1, n):
-            cand = score[:, None] + trans  # (prev, next)
+            cand = score[:, None] + (trans_hold if hold is not None and hold[t - 1] else trans)  # (prev, next)
             back[t] = cand.argmax(axis=0)
             score = cand.max(axis=0) + log_probs[t]
+        if hold is not None and hold[n - 1] and end_outside:
+            score = score + np.where(np.arange(k) == 0, 0.0, neg)
         best = [int(score.argmax())]
         for t in range(n - 1, 0, -1):
             best.append(int(back[t, best[-1]]))

@@ -273,3 +273,48 @@ def test_viterbi_is_exact_and_valid():
         tags, reference = tagset.viterbi(log_probs), tagset._viterbi_dp(log_probs)
         assert sum(log_probs[i, t] for i, t in enumerate(tags)) == pytest.approx(sum(log_probs[i, t] for i, t in enumerate(reference)))
     assert tagset.viterbi(np.zeros((0, len(tagset)))) == []
+
+
+def _brute_force_best_holding(tagset, log_probs, starts, no_end):
+    """The best sequence by enumeration under the block starts and the no-end units."""
+    best, best_score = None, -np.inf
+    n, k = log_probs.shape
+    inside = set(tagset._inside.tolist())
+    for seq in itertools.product(range(k), repeat=n):
+        if not tagset.start_allowed[seq[0]] or not all(tagset.allowed[a, b] for a, b in zip(seq, seq[1:])):
+            continue
+        if any(seq[i] in inside for i in starts if 0 < i < n):
+            continue
+        if any(seq[i] != 0 and (i == n - 1 or not tagset.continue_allowed[seq[i], seq[i + 1]]) for i in no_end):
+            continue
+        score = sum(log_probs[i, t] for i, t in enumerate(seq))
+        if score > best_score:
+            best, best_score = list(seq), score
+    return best, best_score
+
+
+def test_viterbi_with_units_that_may_not_end_an_entity_is_exact_and_valid():
+    tagset = TagSet(["PER", "LOC"])
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(1, 6))
+        logits = rng.normal(size=(n, len(tagset))) * rng.choice([0.3, 2.0, 6.0])
+        log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        no_end = sorted(set(rng.integers(0, n, size=int(rng.integers(0, 3))).tolist()))
+        starts = sorted(set(rng.integers(1, n + 1, size=int(rng.integers(0, 2))).tolist()))
+        tags = tagset.viterbi(log_probs, starts=starts, no_end=no_end)
+        _, best_score = _brute_force_best_holding(tagset, log_probs, starts, no_end)
+        assert sum(log_probs[i, t] for i, t in enumerate(tags)) == pytest.approx(best_score)
+        for i in no_end:  # an entity never ends on one
+            assert tags[i] == 0 or (i < n - 1 and tagset.continue_allowed[tags[i], tags[i + 1]])
+    # long sequences: the fast path gives the optimum of dynamic programming over the whole sequence
+    tagset = TagSet(["PER", "ORG", "LOC", "WPN"])
+    for _ in range(100):
+        n = int(rng.integers(50, 400))
+        logits = rng.normal(size=(n, len(tagset))) * rng.choice([0.5, 3.0, 8.0])
+        log_probs = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        no_end = sorted(set(rng.integers(0, n, size=n // 8).tolist()))
+        hold = np.zeros(n, dtype=bool)
+        hold[no_end] = True
+        tags, reference = tagset.viterbi(log_probs, no_end=no_end), tagset._viterbi_dp(log_probs, hold)
+        assert sum(log_probs[i, t] for i, t in enumerate(tags)) == pytest.approx(sum(log_probs[i, t] for i, t in enumerate(reference)))

@@ -6,6 +6,11 @@ takes the log-probs of its head token, the constrained Viterbi (:meth:`TagSet.vi
 one IOB2 tag per unit, and each entity spans from the start of its first word to the end of
 its last word (:meth:`TagSet.spans`), scored by the mean probability of its tags.
 
+Names (:data:`defnlp.text.FUNCTION_WORDS`): an entity never ends on a lowercase function word
+(``de``, ``of``, ``d'``); the Viterbi either carries it on to the next word (``Quartier Nord de``
+| ``Bruxelles`` → one entity) or leaves the word outside (``Parquet de`` → ``Parquet``),
+whichever the tag scores prefer (:func:`no_end_units`).
+
 Layout (:mod:`defnlp.layout`): a word hyphenated across a line break, which the engine gave
 the encoder joined (the model view), is one unit; and the first unit of each layout block
 may not continue an entity (no ``I-`` tag there), so no entity crosses a blank line or runs
@@ -32,9 +37,12 @@ import numpy as np
 from ..doc import Entity
 from ..layout import blocks, hyphen_joins
 from ..tags import TagSet
+from ..text import APOSTROPHES, ELIDED_WORDS, FUNCTION_WORDS
 from .tagging import Unit, make_units
 
-__all__ = ["decode_entities", "block_starts"]
+__all__ = ["decode_entities", "block_starts", "no_end_units"]
+
+_OPENERS = "\"“‘«([¿¡"  # not the straight apostrophe: "She'an" is one name
 
 
 def decode_entities(tagset: TagSet, text: str, token_spans: Sequence[tuple[int, int]],
@@ -52,7 +60,7 @@ def decode_entities(tagset: TagSet, text: str, token_spans: Sequence[tuple[int, 
     if not units:
         return []
     log_probs = token_log_probs[np.asarray([u.token for u in units])]
-    tag_ids = tagset.viterbi(log_probs, starts=block_starts(units, blocks(text)))
+    tag_ids = tagset.viterbi(log_probs, starts=block_starts(units, blocks(text)), no_end=no_end_units(text, units))
     return [Entity(start, end, label, text[start:end], score)
             for start, end, label, score in tagset.spans(units, tag_ids, np.exp(log_probs))]
 
@@ -68,5 +76,35 @@ def block_starts(units: Sequence[Unit], block_spans: Sequence[tuple[int, int]]) 
     for start, _ in block_spans[1:]:
         i = bisect_left(unit_starts, start)
         if i < len(units) and (not out or out[-1] != i):
+            out.append(i)
+    return out
+
+
+def no_end_units(text: str, units: Sequence[Unit]) -> list[int]:
+    """Indices of the units an entity may not end on: a lowercase function word written as a word
+    of its own (:data:`defnlp.text.FUNCTION_WORDS`: whitespace, an opening bracket or the start
+    of the text before it, whitespace or the end after it), and a French elided word with its
+    apostrophe (``d'``, ``l'``).
+
+    >>> t = "le Parquet de Paris et l'hôtel d'Ansar, She'an"
+    >>> units = [Unit(a, b, i) for i, (a, b) in enumerate(
+    ...     [(0, 2), (3, 10), (11, 13), (14, 19), (20, 22), (23, 24), (24, 25), (25, 30), (31, 32), (32, 33),
+    ...      (33, 38), (38, 39), (40, 43), (43, 44), (44, 46)])]
+    >>> [t[units[i].start:units[i].end] for i in no_end_units(t, units)]
+    ['le', 'de', 'et', 'l', "'", 'd', "'"]
+    """
+    out: list[int] = []
+    n = len(text)
+    for i, u in enumerate(units):
+        word = text[u.start:u.end]
+        before = text[u.start - 1] if u.start > 0 else " "
+        after = text[u.end] if u.end < n else " "
+        if not (before.isspace() or before in _OPENERS):
+            if word in APOSTROPHES and out and out[-1] == i - 1 and units[i - 1].end == u.start:
+                out.append(i)  # the apostrophe of d', l'
+            continue
+        if word in FUNCTION_WORDS and after.isspace():
+            out.append(i)
+        elif word.rstrip(APOSTROPHES) in ELIDED_WORDS and (word[-1] in APOSTROPHES or after in APOSTROPHES):
             out.append(i)
     return out

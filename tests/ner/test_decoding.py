@@ -7,7 +7,7 @@ import pytest
 
 from defnlp.doc import Doc, prepare_doc
 from defnlp.layout import blocks, hyphen_joins
-from defnlp.ner.decoding import decode_entities
+from defnlp.ner.decoding import decode_entities, no_end_units
 from defnlp.ner.tagging import make_units
 from defnlp.tags import TagSet
 
@@ -64,6 +64,38 @@ def test_the_block_constraint_is_part_of_the_viterbi():
     assert [e.text for e in decode_entities(ts, text.replace("\n", " "), spans, lp)] == ["Thales Communications"]
     # on two lines: I-ORG is not allowed on "Communications", and O beats B-ORG there
     assert [e.text for e in decode_entities(ts, text, spans, lp)] == ["Thales"]
+
+
+def test_an_entity_never_ends_on_a_function_word():
+    """``Parquet de`` | ``la ville``: the entity stops before ``de``; ``arrondissement de`` | ``Paris``
+    (B- on Paris): carried on to ``Paris`` when the scores prefer it — one entity, never ``... de``."""
+    ts = TagSet(["ORG", "LOC"])  # O, B-ORG, I-ORG, B-LOC, I-LOC
+    text = "Le Parquet de la ville"
+    spans = [(0, 2), (3, 10), (11, 13), (14, 16), (17, 22)]
+    lp = np.log(np.array([[0.9, 0.05, 0.01, 0.03, 0.01], [0.1, 0.8, 0.04, 0.05, 0.01], [0.3, 0.01, 0.65, 0.02, 0.02],
+                          [0.9, 0.02, 0.04, 0.02, 0.02], [0.9, 0.02, 0.04, 0.02, 0.02]]))
+    assert [e.text for e in decode_entities(ts, text, spans, lp)] == ["Parquet"]
+    text = "le 19e arrondissement de Paris"
+    spans = [(0, 2), (3, 6), (7, 21), (22, 24), (25, 30)]
+    lp = np.log(np.array([[0.9, 0.02, 0.02, 0.04, 0.02], [0.1, 0.02, 0.02, 0.8, 0.06], [0.1, 0.02, 0.02, 0.06, 0.8],
+                          [0.3, 0.02, 0.02, 0.01, 0.65], [0.1, 0.02, 0.02, 0.5, 0.36]]))
+    assert [e.text for e in decode_entities(ts, text, spans, lp)] == ["19e arrondissement de Paris"]
+
+
+def test_function_words_are_found_only_as_words_of_their_own():
+    def held(text):
+        units = make_units(text, [(a, b) for a, b in _token_spans(text)])
+        return [text[units[i].start:units[i].end] for i in no_end_units(text, units)]
+
+    assert held("Ministry of Defence and the Army") == ["of", "and", "the"]
+    assert held("Hapoel Beit She'an, Ilocos Sur, TNI AU") == []          # inside a word, or capitalised
+    assert held("l'armée d'Ansar (de Gaulle)") == ["l", "'", "d", "'", "de"]
+
+
+def _token_spans(text):
+    from defnlp.words import word_spans
+
+    return word_spans(text, mode="atom")
 
 
 def test_a_word_hyphenated_across_a_line_break_is_one_unit():
