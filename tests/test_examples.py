@@ -281,6 +281,13 @@ FOLDERS = (
     # 25-50 entities per document; no span starts with an elided article either (as juridique)
     replace(PROFILES, name="dossiers", prefix="dos", n_pairs=10, entities=(25, 50), words=(200, 450),
             articles=ARTICLES_OR_ELISIONS, files=("01-dossiers-fr.md", "02-press-kits-en.md")),
+    # 10 pairs in two files (English first, then French first); culture and events around defence
+    # (films, books, games, exhibitions, festivals, prizes, commemorations, storms) where the names
+    # of works, events, prizes, peoples and languages stand unmarked beside the organisations,
+    # people and places that are marked: 150-400 words and 10-35 entities per document; no span
+    # starts with an elided article either
+    replace(PROFILES, name="culture", prefix="cul", n_pairs=10, entities=(10, 35), words=(150, 400),
+            articles=ARTICLES_OR_ELISIONS, files=("01-culture-en.md", "02-culture-fr.md")),
 )
 
 
