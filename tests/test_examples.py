@@ -288,6 +288,12 @@ FOLDERS = (
     # starts with an elided article either
     replace(PROFILES, name="culture", prefix="cul", n_pairs=10, entities=(10, 35), words=(150, 400),
             articles=ARTICLES_OR_ELISIONS, files=("01-culture-en.md", "02-culture-fr.md")),
+    # 10 pairs in two files (French first, then English first); think-tank and journal analyses as
+    # converted from PDF, with author-year citations, footnote markers, footnotes and a
+    # bibliography, dense in authors, institutes, publishers and years: 150-450 words and 15-45
+    # entities per document; no span starts with an elided article either
+    replace(PROFILES, name="analyses", prefix="ana", n_pairs=10, entities=(15, 45), words=(150, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-analyses-fr.md", "02-analyses-en.md")),
 )
 
 
