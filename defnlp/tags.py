@@ -450,8 +450,11 @@ class TagSet:
         if no_end is not None and len(no_end):
             rows = np.asarray(no_end, dtype=np.int64)
             hold[rows[(rows >= 0) & (rows < n)]] = True
+        holds = bool(hold.any())
         tags = log_probs.argmax(axis=1)
-        ok = self.allowed[tags[:-1], tags[1:]] & (~hold[:-1] | self.continue_allowed[tags[:-1], tags[1:]])
+        ok = self.allowed[tags[:-1], tags[1:]]
+        if holds:
+            ok &= ~hold[:-1] | self.continue_allowed[tags[:-1], tags[1:]]
         invalid = np.flatnonzero(~ok) + 1
         if not self.start_allowed[tags[0]]:
             invalid = np.concatenate([[0], invalid])
@@ -460,7 +463,8 @@ class TagSet:
         if invalid.size == 0:
             return tags.tolist()
         free = (log_probs[:, self._inside] <= log_probs[:, self._begin]).all(axis=1)
-        free[1:] &= ~hold[:-1]  # after a unit that holds, the next one may have to continue
+        if holds:
+            free[1:] &= ~hold[:-1]  # after a unit that holds, the next one may have to continue
         cuts = np.flatnonzero(free)
         done = 0
         for t in invalid:

@@ -240,12 +240,18 @@ def test_overlap_rules() -> None:
 # ------------------------------------------------------------------------------------------------
 # the constrained Viterbi
 # ------------------------------------------------------------------------------------------------
-def _brute_force_best(tagset, log_probs):
-    """The best valid tag sequence by enumeration (tiny inputs only)."""
+def _brute_force_best(tagset, log_probs, starts=(), no_end=()):
+    """The best valid tag sequence by enumeration (tiny inputs only), under the block ``starts``
+    (no I- there) and the ``no_end`` units (an entity there goes on with I- of its label)."""
     best, best_score = None, -np.inf
     n, k = log_probs.shape
+    inside = set(tagset._inside.tolist())
     for seq in itertools.product(range(k), repeat=n):
         if not tagset.start_allowed[seq[0]] or not all(tagset.allowed[a, b] for a, b in zip(seq, seq[1:])):
+            continue
+        if any(seq[i] in inside for i in starts if 0 < i < n):
+            continue
+        if any(seq[i] != 0 and (i == n - 1 or not tagset.continue_allowed[seq[i], seq[i + 1]]) for i in no_end):
             continue
         score = sum(log_probs[i, t] for i, t in enumerate(seq))
         if score > best_score:
@@ -275,24 +281,6 @@ def test_viterbi_is_exact_and_valid():
     assert tagset.viterbi(np.zeros((0, len(tagset)))) == []
 
 
-def _brute_force_best_holding(tagset, log_probs, starts, no_end):
-    """The best sequence by enumeration under the block starts and the no-end units."""
-    best, best_score = None, -np.inf
-    n, k = log_probs.shape
-    inside = set(tagset._inside.tolist())
-    for seq in itertools.product(range(k), repeat=n):
-        if not tagset.start_allowed[seq[0]] or not all(tagset.allowed[a, b] for a, b in zip(seq, seq[1:])):
-            continue
-        if any(seq[i] in inside for i in starts if 0 < i < n):
-            continue
-        if any(seq[i] != 0 and (i == n - 1 or not tagset.continue_allowed[seq[i], seq[i + 1]]) for i in no_end):
-            continue
-        score = sum(log_probs[i, t] for i, t in enumerate(seq))
-        if score > best_score:
-            best, best_score = list(seq), score
-    return best, best_score
-
-
 def test_viterbi_with_units_that_may_not_end_an_entity_is_exact_and_valid():
     tagset = TagSet(["PER", "LOC"])
     rng = np.random.default_rng(1)
@@ -303,7 +291,7 @@ def test_viterbi_with_units_that_may_not_end_an_entity_is_exact_and_valid():
         no_end = sorted(set(rng.integers(0, n, size=int(rng.integers(0, 3))).tolist()))
         starts = sorted(set(rng.integers(1, n + 1, size=int(rng.integers(0, 2))).tolist()))
         tags = tagset.viterbi(log_probs, starts=starts, no_end=no_end)
-        _, best_score = _brute_force_best_holding(tagset, log_probs, starts, no_end)
+        _, best_score = _brute_force_best(tagset, log_probs, starts, no_end)
         assert sum(log_probs[i, t] for i, t in enumerate(tags)) == pytest.approx(best_score)
         for i in no_end:  # an entity never ends on one
             assert tags[i] == 0 or (i < n - 1 and tagset.continue_allowed[tags[i], tags[i + 1]])
