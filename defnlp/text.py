@@ -145,6 +145,10 @@ FUNCTION_WORDS: frozenset[str] = frozenset({
 #: French elided words (``d'``, ``l'``, ``qu'``): they never end a name either
 ELIDED_WORDS: frozenset[str] = frozenset({"d", "l", "qu", "jusqu", "lorsqu", "puisqu"})
 APOSTROPHES = "'’"
+#: characters that open a quotation or a bracket right before a word. The straight apostrophe is
+#: not one: inside a word it marks an elision or a transliteration (``She'an``, ``d'Ansar``);
+#: sentence splitting, which looks only at the text before a period, adds it
+OPENERS = "\"“‘«([¿¡"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -175,7 +179,8 @@ _DOTTED_ABBREV_RE = re.compile(r"(?:\b[^\W\d_]\.){2,}$", re.UNICODE)
 _TERMINATOR_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*")
 _BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦–—+>]|#{1,6}|\d{1,3}[.)]|[a-z][.)]|\|)\s", re.UNICODE)
 _CLOSERS = "\"'”’»)]"
-_OPENERS = "\"'“‘«([¿¡"
+# in sentence splitting a straight apostrophe before a word opens a quotation ('Hello.')
+_OPENERS = OPENERS + "'"
 
 
 def _is_boundary_after(text: str, term_start: int, term_end: int) -> bool:

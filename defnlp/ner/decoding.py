@@ -37,12 +37,10 @@ import numpy as np
 from ..doc import Entity
 from ..layout import blocks, hyphen_joins
 from ..tags import TagSet
-from ..text import APOSTROPHES, ELIDED_WORDS, FUNCTION_WORDS
+from ..text import APOSTROPHES, ELIDED_WORDS, FUNCTION_WORDS, OPENERS
 from .tagging import Unit, make_units
 
 __all__ = ["decode_entities", "block_starts", "no_end_units"]
-
-_OPENERS = "\"“‘«([¿¡"  # not the straight apostrophe: "She'an" is one name
 
 
 def decode_entities(tagset: TagSet, text: str, token_spans: Sequence[tuple[int, int]],
@@ -99,7 +97,7 @@ def no_end_units(text: str, units: Sequence[Unit]) -> list[int]:
         word = text[u.start:u.end]
         before = text[u.start - 1] if u.start > 0 else " "
         after = text[u.end] if u.end < n else " "
-        if not (before.isspace() or before in _OPENERS):
+        if not (before.isspace() or before in OPENERS):
             if word in APOSTROPHES and out and out[-1] == i - 1 and units[i - 1].end == u.start:
                 out.append(i)  # the apostrophe of d', l'
             continue
