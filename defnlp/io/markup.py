@@ -13,7 +13,8 @@ The format (used for the project's own bilingual examples in ``data/examples/``)
 * ``[surface]{LABEL}`` or ``[surface]{LABEL:ref}`` marks an entity; ``ref`` names it for
   relations (and, in a FR/EN pair, the same ``ref`` on both sides marks the same entity);
 * ``> HEAD_REF RELATION TAIL_REF`` lines give relations;
-* ``\\[``, ``\\]``, ``\\{`` and ``\\}`` are literal brackets; lines starting with ``#`` outside
+* ``\\[``, ``\\]``, ``\\{`` and ``\\}`` are literal brackets; ``\\>`` at the start of a line is a
+  literal ``>`` (the quoted lines of an e-mail), not a relation line; lines starting with ``#`` outside
   a document are comments; the text of a document is its lines joined with newlines, with
   leading/trailing blank lines removed.
 
@@ -140,7 +141,7 @@ def parse_markup(source: str, scheme: LabelScheme | None = None, where: str = "<
         elif line.startswith(">"):
             raise RecordFormatError(f"{where}:{lineno}: relation lines look like '> head_ref LABEL tail_ref'")
         else:
-            current["lines"].append(line)
+            current["lines"].append(">" + line[2:] if line.startswith("\\>") else line)
     finish()
     ids = [d.id for d in docs]
     dupes = {i for i in ids if ids.count(i) > 1}
@@ -181,6 +182,7 @@ def doc_to_markup(doc: Doc) -> str:
     fields = "".join(f" | {k}: {v}" for k, v in ([("lang", doc.lang)] if doc.lang else []) + [
         (k, v) for k, v in doc.meta.items() if k != "refs" and isinstance(v, str)
     ])
-    lines = [f"=== doc: {doc.id}{fields}", "".join(parts)]
+    body = re.sub(r"(?m)^>", r"\\>", "".join(parts))  # a quoted e-mail line is not a relation line
+    lines = [f"=== doc: {doc.id}{fields}", body]
     lines += [f"> {refs[r.head]} {r.label} {refs[r.tail]}" for r in doc.relations]
     return "\n".join(lines) + "\n"
