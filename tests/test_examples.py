@@ -294,6 +294,18 @@ FOLDERS = (
     # entities per document; no span starts with an elided article either
     replace(PROFILES, name="analyses", prefix="ana", n_pairs=10, entities=(15, 45), words=(150, 450),
             articles=ARTICLES_OR_ELISIONS, files=("01-analyses-fr.md", "02-analyses-en.md")),
+    # 10 pairs in two files (French first, then English first); official and industry posts on social
+    # networks and messaging channels (threads, hashtags, @handles, emoji, thread counters, reposts,
+    # shortened links, image descriptions): 120-400 words and 10-40 entities per document; no span
+    # starts with an elided article either
+    replace(PROFILES, name="social", prefix="soc", n_pairs=10, entities=(10, 40), words=(120, 400),
+            articles=ARTICLES_OR_ELISIONS, files=("01-reseaux-fr.md", "02-social-en.md")),
+    # 10 pairs in two files (English first, then French first); press material as it reaches an
+    # inbox: media advisories, e-mailed releases and forwards with their header lines, quoted
+    # replies, signatures and disclaimers, mailing-list newsletters with link lines: 150-450 words
+    # and 15-45 entities per document; no span starts with an elided article either
+    replace(PROFILES, name="courriels", prefix="mail", n_pairs=10, entities=(15, 45), words=(150, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-emails-en.md", "02-courriels-fr.md")),
 )
 
 
