@@ -306,6 +306,19 @@ FOLDERS = (
     # and 15-45 entities per document; no span starts with an elided article either
     replace(PROFILES, name="courriels", prefix="mail", n_pairs=10, entities=(15, 45), words=(150, 450),
             articles=ARTICLES_OR_ELISIONS, files=("01-emails-en.md", "02-courriels-fr.md")),
+    # 10 pairs in two files (French first, then English first); news and commentary about defence
+    # texts (white papers, reviews, programming laws, budget bills, parliamentary and audit reports,
+    # treaties and their withdrawals, summit declarations, EU regulations, court rulings), where
+    # named texts stand beside generic mentions of them: 150-450 words and 15-45 entities per
+    # document; no span starts with an elided article either
+    replace(PROFILES, name="policy", prefix="pol", n_pairs=10, entities=(15, 45), words=(150, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-textes-actualite-fr.md", "02-policy-news-en.md")),
+    # 10 pairs in two files (French first, then English first); transcripts of press conferences
+    # and briefings (speaker labels, interpreters' notes, questions from named outlets, oral
+    # style, stage notes): 200-450 words and 15-45 entities per document; no span starts with an
+    # elided article either
+    replace(PROFILES, name="conferences", prefix="conf", n_pairs=10, entities=(15, 45), words=(200, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-points-presse-fr.md", "02-briefings-en.md")),
 )
 
 
