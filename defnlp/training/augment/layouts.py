@@ -434,7 +434,8 @@ class _Renderer:
             cut = [
                 (span, s, e) for span, (s, e) in sorted(self.pieces.spans().items())
                 if span not in done and "\n" in text[s:e] and not any(a <= s and e <= b for a, b in bounds)
-                and not (span < len(originals) and "\n" in originals[span])  # a line break that was there before
+                # line breaks that were there before (none added by the wrap) stay
+                and not (span < len(originals) and text[s:e].count("\n") <= originals[span].count("\n"))
             ]
             if not cut:
                 return

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections import Counter
 
 import pytest
 
@@ -23,13 +24,13 @@ def _evidence(name: str, orig: Doc, new: Doc) -> bool:
     if name == "heading":
         a, b = split_sentences(text)[0]
         first = text[a:b].split("\n", 1)[0]
-        return first == first.upper() and sum(c.isalpha() for c in first) >= 5
+        return first == first.upper() and sum(c.isalpha() for c in first) >= 4  # "SAAB"
     if name == "emphasis":
         return text.count("**") == orig.text.count("**") + 2
     if name == "bullets":
         return len(re.findall(r"^(?:- |• |\* )", text, re.M)) >= 2
     if name == "page_break":
-        lines = set(text.split("\n")) - set(orig.text.split("\n"))
+        lines = Counter(text.split("\n")) - Counter(orig.text.split("\n"))  # a press kit repeats its own marks
         marks = ("Page ", "– ", "- ", "Dossier de presse", "DOSSIER DE PRESSE", "Press kit", "PRESS KIT",
                  "Document non", "Not for distribution")
         running = r"\d/\d|.* \| (?:Dossier de presse|Press kit)"
