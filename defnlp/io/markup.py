@@ -141,7 +141,7 @@ def parse_markup(source: str, scheme: LabelScheme | None = None, where: str = "<
         elif line.startswith(">"):
             raise RecordFormatError(f"{where}:{lineno}: relation lines look like '> head_ref LABEL tail_ref'")
         else:
-            current["lines"].append(">" + line[2:] if line.startswith("\\>") else line)
+            current["lines"].append(line[1:] if line.startswith("\\>") else line)
     finish()
     ids = [d.id for d in docs]
     dupes = {i for i in ids if ids.count(i) > 1}

@@ -1,6 +1,7 @@
 """What the words just before a mention require of a name (:class:`_Context`, :func:`_context`):
-French elision and the gender and number of an article, English ``a``/``an``/``the``. Private;
-used by mention replacement, the layout footer and :func:`~.gazetteer.corpus_entries`."""
+French elision and the gender and number of an article, English ``a``/``an``/``the``; whether a
+name starts with a vowel, and which organisation types take an article. Private; used by mention
+replacement, the layout footer and :func:`~.gazetteer.corpus_entries`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,10 @@ _FR_ARTICLE_FORMS = {
     "en": {"fs"},  # "en France", "en Allemagne": a feminine country or region
 }
 _FR_ARTICLES = {"le", "la", "les", "du", "des", "au", "aux", "un", "une", "ce", "cet", "cette", "ces"}
+_FR_VOWELS = set("aeiouyàâäéèêëîïôöùûüÿæœ")
+_EN_VOWELS = set("aeiou")
+_ORG_WITH_ARTICLE = {"agency", "ministry", "armed_force", "alliance", "intl_org"}
+_ORG_WITHOUT_ARTICLE = {"company", "news_agency"}
 
 
 @dataclass
@@ -51,3 +56,7 @@ def _context(text_before: str, lang: str) -> _Context:
         word = m.group(1).lower()
         return _Context(vowel=None if word == "the" else word == "an", article=word == "the")
     return _Context()
+
+
+def _starts_with_vowel(text: str, lang: str) -> bool:
+    return bool(text) and text[0].lower() in (_FR_VOWELS if lang == "fr" else _EN_VOWELS)

@@ -14,9 +14,8 @@ from typing import Any
 from ...doc import Doc, Entity
 from ...text import split_sentences
 from ...words import split_words
-from .context import _context
+from .context import _ORG_WITHOUT_ARTICLE, _context, _starts_with_vowel
 from .gazetteer import Gazetteer, _packaged_entries
-from .mentions import _ORG_WITHOUT_ARTICLE, _starts_with_vowel
 from .pieces import _doc_lang, _pieces_of, _rebuild
 from .settings import LAYOUT_TRANSFORMS, AugmentSettings
 

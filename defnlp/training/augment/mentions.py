@@ -9,17 +9,13 @@ import re
 from collections.abc import Sequence
 
 from ...doc import Doc
-from .context import _Context, _context
+from .context import _ORG_WITH_ARTICLE, _ORG_WITHOUT_ARTICLE, _Context, _context, _starts_with_vowel
 from .gazetteer import Gazetteer, GazetteerEntry
 from .pieces import _doc_lang, _pieces_of, _rebuild
 from .settings import AugmentSettings
 
 __all__ = ["replace_mentions"]
 
-_FR_VOWELS = set("aeiouyàâäéèêëîïôöùûüÿæœ")
-_EN_VOWELS = set("aeiou")
-_ORG_WITH_ARTICLE = {"agency", "ministry", "armed_force", "alliance", "intl_org"}
-_ORG_WITHOUT_ARTICLE = {"company", "news_agency"}
 #: sub-type of a ROLE not in the gazetteer, from its words
 _ROLE_TYPES = (
     (re.compile(r"minist|secr[eé]tary of state|secr[eé]taire d'[ée]tat", re.I), "minister"),
@@ -41,10 +37,6 @@ _GENDER_BEFORE = {
 }
 _FR_FORMS = {"ms", "fs", "mp", "fp"}
 _REPLACE_LABELS_LOWER_OK = {"ROLE", "NAT"}
-
-
-def _starts_with_vowel(text: str, lang: str) -> bool:
-    return bool(text) and text[0].lower() in (_FR_VOWELS if lang == "fr" else _EN_VOWELS)
 
 
 def _adapt_case(original: str, new: str, known: Sequence[GazetteerEntry]) -> str:

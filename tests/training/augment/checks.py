@@ -46,7 +46,7 @@ def check_all(originals: list[Doc], new: list[Doc]) -> None:
         check_copy(by_id[d.meta["augmented_from"]], d)
 
 
-def _nested_doc() -> Doc:
+def nested_doc() -> Doc:
     text = (
         "The UK Ministry of Defence said on Monday that HMS Dauntless and two Typhoon jets from RAF Lossiemouth "
         "would escort the convoy. The Defence Secretary, James Whitcombe, confirmed the operation in London."

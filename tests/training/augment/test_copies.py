@@ -9,7 +9,7 @@ import random
 
 from defnlp.doc import Doc
 from defnlp.training.augment import LAYOUT_TRANSFORMS, AugmentSettings, augment_docs
-from tests.training.augment.checks import ALL_ON, _nested_doc, check_all, norm
+from tests.training.augment.checks import ALL_ON, nested_doc, check_all, norm
 
 
 # ---- properties over the project's examples ------------------------------------------------------
@@ -44,7 +44,7 @@ def test_deterministic_for_a_seed_and_different_for_another(sample, gazetteer):
 
 # ---- documents with overlapping entities (re3d-style) ----------------------------------------------------
 def test_overlapping_entities_never_break(gazetteer):
-    doc = _nested_doc()
+    doc = nested_doc()
     for seed in range(30):
         new = augment_docs([doc], AugmentSettings(**ALL_ON, copies=2), seed=seed, gazetteer=gazetteer)
         check_all([doc], new)
@@ -92,7 +92,7 @@ def test_random_documents_never_fail(gazetteer, caplog):
 
 def test_malformed_document_is_skipped(caplog):
     doc = Doc("Brest", id="bad", lang="fr")
-    doc.entities.append(copy.copy(_nested_doc().entities[0]))  # offsets beyond the text
+    doc.entities.append(copy.copy(nested_doc().entities[0]))  # offsets beyond the text
     with caplog.at_level(logging.WARNING, logger="defnlp.training.augment"):
         assert augment_docs([doc, Doc("")], AugmentSettings.only("header"), seed=1) == []
     assert "bad" in caplog.text

@@ -7,7 +7,7 @@ import pytest
 from defnlp.config import config_from_dict
 from defnlp.errors import ConfigError
 from defnlp.training.augment import AugmentSettings, augment_docs
-from tests.training.augment.checks import _nested_doc
+from tests.training.augment.checks import nested_doc
 
 
 # ---- settings -----------------------------------------------------------------------------------------------
@@ -29,4 +29,4 @@ def test_settings_from_a_configuration_table():
         config_from_dict(AugmentSettings, {"copise": 2}, where="augment")
     with pytest.raises(ConfigError):
         AugmentSettings.only("nope")
-    assert augment_docs([_nested_doc()], AugmentSettings(copies=0), seed=1) == []
+    assert augment_docs([nested_doc()], AugmentSettings(copies=0), seed=1) == []
