@@ -30,6 +30,7 @@ __all__ = [
     "Window",
     "plan_windows",
     "trim_span",
+    "is_abbreviation",
     "SUPPORTED_LANGUAGES",
 ]
 
@@ -168,6 +169,7 @@ _ABBREVIATIONS = TITLE_ABBREVIATIONS | {
     "no", "nos", "n°", "nr", "art", "al", "etc", "cf", "vol", "p", "pp", "fig", "ch", "chap", "ed", "éd",
     "vs", "env", "av", "bd", "bld", "blvd", "rd", "ave", "tel", "tél", "fax", "approx", "dept", "dépt", "est",
     "inc", "ltd", "co", "corp", "ca", "cie", "sa", "sas", "min", "max", "ref", "réf",
+    "bros", "fl", "fla", "calif", "tex", "ariz", "conn",
     # months
     "jan", "janv", "feb", "fév", "févr", "mar", "apr", "avr", "jun", "jul", "juil", "aug", "sep", "sept",
     "oct", "nov", "dec", "déc",
@@ -176,11 +178,29 @@ _ABBREVIATIONS = TITLE_ABBREVIATIONS | {
 # matches the word's last 5 characters (the last two letter-dot pairs and the character before
 # them, for the \b): searched on those only, as a search over a long dotted run is quadratic
 _DOTTED_ABBREV_RE = re.compile(r"(?:\b[^\W\d_]\.){2,}$", re.UNICODE)
+
 _TERMINATOR_RE = re.compile(r"[.!?…]+[\"'”’»)\]]*")
 _BULLET_RE = re.compile(r"^\s*(?:[-*•·▪◦–—+>]|#{1,6}|\d{1,3}[.)]|[a-z][.)]|\|)\s", re.UNICODE)
 _CLOSERS = "\"'”’»)]"
 # in sentence splitting a straight apostrophe before a word opens a quotation ('Hello.')
 _OPENERS = OPENERS + "'"
+
+
+def is_abbreviation(word: str) -> bool:
+    """Whether ``word`` followed by a period is an abbreviation, so that the period belongs to
+    the word: a listed one (``Gen``, ``Ltd``, ``Dec``, ``Mme``), a dotted one (``U.S``,
+    ``p.ex``) or an initial (a single capital letter). Case-insensitive for the listed ones;
+    surrounding brackets and quotes are ignored.
+
+    >>> [w for w in ["Gen", "Ltd", "U.S", "J", "1994", "Navy", "%"] if is_abbreviation(w)]
+    ['Gen', 'Ltd', 'U.S', 'J']
+    """
+    bare = word.strip(_OPENERS + _CLOSERS)
+    if bare.lower() in _ABBREVIATIONS:
+        return True
+    if _DOTTED_ABBREV_RE.search((bare + ".")[-5:]):
+        return True
+    return len(bare) == 1 and bare.isalpha() and bare.isupper()
 
 
 def _is_boundary_after(text: str, term_start: int, term_end: int) -> bool:

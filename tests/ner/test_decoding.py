@@ -7,7 +7,7 @@ import pytest
 
 from defnlp.doc import Doc, prepare_doc
 from defnlp.layout import blocks, hyphen_joins
-from defnlp.ner.decoding import decode_entities, no_end_units
+from defnlp.ner.decoding import decode_entities, no_end_units, trim_punctuation
 from defnlp.ner.tagging import make_units
 from defnlp.tags import TagSet
 
@@ -90,6 +90,32 @@ def test_function_words_are_found_only_as_words_of_their_own():
     assert held("Ministry of Defence and the Army") == ["of", "and", "the"]
     assert held("Hapoel Beit She'an, Ilocos Sur, TNI AU") == []          # inside a word, or capitalised
     assert held("l'armée d'Ansar (de Gaulle)") == ["l", "'", "d", "'", "de"]
+
+
+def test_punctuation_glued_to_a_unit_stays_out_of_the_entity():
+    """The tokenizer's ``▁(3`` ``7,5`` ``▁%)`` make the units ``(37,5`` and ``%)``: the entity the
+    model tags over them is ``37,5 %``, and a year glued to its period (``▁1994.``) is ``1994``."""
+    ts = TagSet(["QUANTITY", "DATE"])  # O, B-Q, I-Q, B-D, I-D
+    text = "Airbus (37,5 %), en 1994. Fin"
+    spans = [(0, 6), (7, 9), (9, 12), (13, 15), (15, 16), (17, 19), (20, 25), (26, 29)]
+    wants = [0, 1, 2, 2, 0, 0, 3, 0]  # B-Q on "(3", I-Q on "7,5" and "%)", B-D on "1994."
+    lp = np.log(np.where(np.eye(5)[wants] > 0, 0.8, 0.05))
+    assert [(e.text, e.label, e.start) for e in decode_entities(ts, text, spans, lp)] == [
+        ("37,5 %", "QUANTITY", 8), ("1994", "DATE", 20)]
+
+
+@pytest.mark.parametrize("span, kept", [
+    ("(37,5 %)", "37,5 %"), ("(2024", "2024"), ("%)", "%"), ("2016,", "2016"), ("Type 26;", "Type 26"),
+    ("1994.", "1994"), ("Navy.", "Navy"), ("«Rafale»", "Rafale"), ('"Tigre"', "Tigre"), ("(HMS Dragon (D35))", "HMS Dragon (D35)"),
+    # what gold entities hold: brackets in pairs, abbreviations and initials with their period
+    ("Bretagne (D655)", "Bretagne (D655)"), ("[2026] EWHC 2591 (Admin)", "[2026] EWHC 2591 (Admin)"), ("Staff Sgt.", "Staff Sgt."),
+    ("Ltd.", "Ltd."), ("U.S.", "U.S."), ("William L .", "William L ."), ("€5 billion", "€5 billion"), ("5 %", "5 %"),
+    ("(1) and (2)", "(1) and (2)"), (",", ""),
+])
+def test_trim_punctuation_keeps_what_gold_entities_hold(span, kept):
+    text = f"x {span} y"
+    a, b = trim_punctuation(text, 2, 2 + len(span))
+    assert text[a:b] == kept
 
 
 def _token_spans(text):
