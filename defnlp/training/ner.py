@@ -28,6 +28,10 @@ the new labels are fitted for ``n`` epochs on the starting encoder's features, c
 (linear probing, then fine-tuning: the encoder's first steps no longer chase a random head;
 :meth:`NerTask._linear_probe`).
 
+``new_label_bias = true`` (with ``init_from`` and new labels): after each epoch, a constant added
+to the new labels' tag log-probabilities is fitted on dev (:mod:`defnlp.training.label_bias`); the
+epoch is scored with it and the saved head carries it.
+
 ``precision = "auto"`` runs the steps under bf16 autocast where the CPU has bf16 units (AMX or
 AVX512-BF16), else fp32 (:func:`defnlp.inference.runtime.resolve_training_precision`).
 """
@@ -55,6 +59,7 @@ from ..evaluation.ner import evaluate_ner
 from ..inference.runtime import TRAINING_PRECISIONS, encoder_attention_mask, training_autocast
 from ..io.corpora import DataSource
 from .augment import AugmentSettings, augment_docs
+from .label_bias import bias_columns, fit_label_bias, shift
 from ..models import ModelSpec, find_model, read_model_dir, write_model_dir
 from ..ner.model import NerHead, NerModel, head_tensors, partial_label_loss
 from ..tags import TagSet
@@ -125,6 +130,7 @@ class NerTrainingConfig(TrainingConfigMixin):
     linear_probe_epochs: int = 0  # with init_from: fit the new labels' head rows on frozen features first (0: off)
     ema: float | None = None  # decay of a moving average of the weights, evaluated and saved (0: off; unset: FINE_TUNING_EMA with init_from, else off)
     interpolate: float = 1.0  # with init_from: save init_from + interpolate * (best - init_from) (1: off; defnlp.training.interpolation)
+    new_label_bias: bool = False  # with init_from: fit a decision bias for the new labels on dev (defnlp.training.label_bias)
     description: str = ""
     base_dir: str = ""
 
@@ -279,12 +285,12 @@ class FrozenPrefix:
         return self._run(hidden, mask, self.base.encoder.layer[self.k :])
 
 
-def predict_docs(model: NerModel, tokenizer, tagset: TagSet, docs: list[Doc], max_tokens: int, overlap: int) -> list[Doc]:
-    """Annotate ``docs`` with a (training) model through the real inference engine, as the pipeline does."""
+def encode_docs(model: NerModel, tokenizer, docs: list[Doc], max_tokens: int, overlap: int) -> list:
+    """The inference engine's results for ``docs`` with a (training) model: token spans, joins and
+    the head's tag log-probs (:class:`defnlp.inference.DocEncoding`), as the pipeline gets them."""
     from ..doc import prepare_doc
     from ..errors import DefnlpError
     from ..inference import Engine, Runtime, TokenHead
-    from ..ner.decoding import decode_entities
 
     was_training = model.training
     model.eval()
@@ -294,16 +300,37 @@ def predict_docs(model: NerModel, tokenizer, tagset: TagSet, docs: list[Doc], ma
     for result in engine.run(prepare_doc(d.copy(annotations=False)) for d in docs):
         if isinstance(result, DefnlpError):
             raise result
-        result.doc.entities = decode_entities(tagset, result.doc.text, result.token_spans, result.outputs["ner"],
-                                              joins=result.joins)
-        out.append(result.doc)
+        out.append(result)
     model.train(was_training)
     return out
 
 
+def decode_docs(tagset: TagSet, encoded: list, bias_columns: np.ndarray | None = None, bias: float = 0.0) -> list[Doc]:
+    """Documents with the entities decoded from :func:`encode_docs` results; ``bias`` is added to the
+    log-probs of the tags in ``bias_columns`` first (:func:`defnlp.training.label_bias.shift`)."""
+    from ..ner.decoding import decode_entities
+
+    out = []
+    for result in encoded:
+        doc = result.doc.copy(annotations=False)
+        log_probs = result.outputs["ner"] if bias_columns is None else shift(result.outputs["ner"], bias_columns, bias)
+        doc.entities = decode_entities(tagset, doc.text, result.token_spans, log_probs, joins=result.joins)
+        out.append(doc)
+    return out
+
+
+def predict_docs(model: NerModel, tokenizer, tagset: TagSet, docs: list[Doc], max_tokens: int, overlap: int) -> list[Doc]:
+    """Annotate ``docs`` with a (training) model through the real inference engine, as the pipeline does."""
+    return decode_docs(tagset, encode_docs(model, tokenizer, docs, max_tokens, overlap))
+
+
 def evaluate_dev(model: NerModel, tokenizer, tagset: TagSet, dev_docs: list[Doc], cfg: NerTrainingConfig, labels: list[str]) -> dict[str, Any]:
     """Dev micro-F1 per source, each on the labels that source annotates; ``dev_f1`` is their mean."""
-    pred = predict_docs(model, tokenizer, tagset, dev_docs, cfg.max_tokens, cfg.overlap)
+    return score_dev(dev_docs, predict_docs(model, tokenizer, tagset, dev_docs, cfg.max_tokens, cfg.overlap), labels)
+
+
+def score_dev(dev_docs: list[Doc], pred: list[Doc], labels: list[str]) -> dict[str, Any]:
+    """:func:`evaluate_dev` on predictions already made."""
     groups: dict[str, list[int]] = {}
     for i, d in enumerate(dev_docs):
         groups.setdefault(d.meta.get("source", "dev"), []).append(i)
@@ -419,6 +446,14 @@ class NerTask(TrainingTask[list[int]]):
         self.probe_record: dict[str, Any] = {}
         if cfg.linear_probe_epochs:
             self._linear_probe()
+        self.label_bias, self.bias_record = 0.0, {}
+        self.bias_columns = np.asarray([], dtype=np.int64)
+        if cfg.new_label_bias:
+            if not (self.new_labels() and self.dev_docs):
+                log.warning("new_label_bias has no effect: %s", "no dev sources" if self.new_labels() else
+                            "no new labels (it needs init_from and labels the base model lacks)")
+            else:
+                self.bias_columns = bias_columns(self.tagset, self.new_labels())
 
     def new_labels(self) -> list[str]:
         """The labels of this run that the ``init_from`` model lacks (none without ``init_from``)."""
@@ -658,7 +693,22 @@ class NerTask(TrainingTask[list[int]]):
     def evaluate(self) -> dict[str, Any]:
         if not self.dev_docs:
             return {}
-        result = evaluate_dev(self.model, self.tokenizer, self.tagset, self.dev_docs, self.cfg, self.labels)
+        if self.bias_columns.size:  # the dev documents encoded once, decoded with each bias of the grid
+            encoded = encode_docs(self.model, self.tokenizer, self.dev_docs, self.cfg.max_tokens, self.cfg.overlap)
+            results: dict[float, dict[str, Any]] = {}
+
+            def dev_f1(bias: float) -> float:
+                pred = decode_docs(self.tagset, encoded, self.bias_columns, bias)
+                results[bias] = score_dev(self.dev_docs, pred, self.labels)
+                return results[bias]["dev_f1"]
+
+            self.label_bias, self.bias_record = fit_label_bias(dev_f1)
+            self.bias_record["labels"] = self.new_labels()
+            result = {**results[self.label_bias], "new_label_bias": self.label_bias}
+            log.info("  new-label bias %+.1f (dev F1 %.4f; without %.4f)", self.label_bias, result["dev_f1"],
+                     results[0.0]["dev_f1"])
+        else:
+            result = evaluate_dev(self.model, self.tokenizer, self.tagset, self.dev_docs, self.cfg, self.labels)
         for source, res in result["dev_sources"].items():
             log.info("  dev %s: F1 %.4f %s", source, res["f1"], res["per_label"])
         return result
@@ -681,7 +731,8 @@ class NerTask(TrainingTask[list[int]]):
                                          **({"rehearsal": self.rehearsal_record} if self.rehearsal_record else {}),
                                          **({"distill": self.distill_record} if self.distill_record else {}),
                                          **({"oversample": self.oversample_record} if self.oversample_record else {}),
-                                         **({"linear_probe": self.probe_record} if self.probe_record else {})),
+                                         **({"linear_probe": self.probe_record} if self.probe_record else {}),
+                                         **({"new_label_bias": self.bias_record} if self.bias_record else {})),
             description=cfg.description,
         )
         write_model_dir(self.output, spec, self.model_tensors())
@@ -704,10 +755,16 @@ class NerTask(TrainingTask[list[int]]):
         write_manifest(self.output, files)
 
     def model_tensors(self) -> dict[str, torch.Tensor]:
-        """What the model directory ships: LoRA adapters or layer deltas (:mod:`defnlp.encoders.adapters`), and the head."""
+        """What the model directory ships: LoRA adapters or layer deltas (:mod:`defnlp.encoders.adapters`), and the
+        head, with the fitted new-label bias in its bias vector."""
+        head = head_tensors(self.model.head)
+        if self.label_bias and self.bias_columns.size:
+            bias = head["ner.proj.bias"].detach().clone()
+            bias[torch.from_numpy(self.bias_columns)] += self.label_bias
+            head = {**head, "ner.proj.bias": bias}
         if self.cfg.adapter == "full":
-            return {**layer_deltas(self.peft_model, self.base_weights, self.delta_layers), **head_tensors(self.model.head)}
-        return {**lora_tensors(self.model.encoder), **head_tensors(self.model.head)}
+            return {**layer_deltas(self.peft_model, self.base_weights, self.delta_layers), **head}
+        return {**lora_tensors(self.model.encoder), **head}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Checkpoint tensors: as :meth:`model_tensors`, but a "full" run keeps its layers' fp32 weights (``full.*``)."""
