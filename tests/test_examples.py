@@ -320,6 +320,20 @@ FOLDERS = (
     # elided article either
     replace(PROFILES, name="conferences", prefix="conf", n_pairs=10, entities=(15, 45), words=(200, 450),
             articles=ARTICLES_OR_ELISIONS, files=("01-points-presse-fr.md", "02-briefings-en.md")),
+    # 10 pairs in two files (English first, then French first); news and official updates on
+    # armament programmes and defence initiatives (milestones, tranches, cooperation programmes,
+    # funding instruments and shields, programme offices), where a programme stands beside the
+    # platforms and weapons it delivers, the texts that found it and the bodies that run it:
+    # 150-450 words and 15-45 entities per document; no span starts with an elided article either
+    replace(PROFILES, name="programmes", prefix="prog", n_pairs=10, entities=(15, 45), words=(150, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-programmes-en.md", "02-programmes-fr.md")),
+    # 10 pairs in two files (French first, then English first); appointments and organisation
+    # (nomination decrees, appointment announcements, boards and executive committees,
+    # organisation charts, hearing lists, handovers of command), dense in titles with and without
+    # their holder: 150-450 words and 15-45 entities per document; no span starts with an elided
+    # article either
+    replace(PROFILES, name="nominations", prefix="nom", n_pairs=10, entities=(15, 45), words=(150, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-nominations-fr.md", "02-appointments-en.md")),
 )
 
 
