@@ -148,8 +148,7 @@ FOLDERS = (
         "01-encyclopedic-en.md", "02-encyclopedie-defense.md", "03-encyclopedic-en-2.md", "04-encyclopedie-fr-2.md",
         "05-encyclopedic-en-3.md", "06-encyclopedie-fr-3.md",
     )),
-    # a town and its state are two places (`[Washington], [D.C.]`): off-001 holds 32 entities
-    replace(PROFILES, name="official", prefix="off", entities=(10, 32), files=(
+    replace(PROFILES, name="official", prefix="off", files=(
         "01-contract-announcements-en.md", "02-journal-officiel-fr.md", "03-questions-parlementaires-fr.md",
         "04-agency-notices-en.md",
     )),
