@@ -18,20 +18,12 @@ from defnlp.training import NerTrainingConfig, train_ner
 from defnlp.training.label_bias import GRID, bias_columns, fit_label_bias, shift
 from defnlp.training.ner import NerTask, decode_docs, encode_docs
 from defnlp.training.rehearsal import RehearsalSettings
-
-CORPUS = """
-=== doc: u1 | lang: fr
-Le [3e régiment d'infanterie de marine]{UNIT} a quitté Vannes avec le [1er régiment de chasseurs]{UNIT}.
-=== doc: u2 | lang: en
-Thales delivered radars to the navy near Toulon last spring.
-=== doc: u3 | lang: fr
-Le [2e régiment étranger de parachutistes]{UNIT} a sauté sur Calvi.
-"""
+from tests.training.units import UNITS_CORPUS
 
 
 def _config(tmp_path: Path, base: Path, name: str, **kw: Any) -> NerTrainingConfig:
     corpus = tmp_path / "units.md"
-    corpus.write_text(CORPUS, encoding="utf-8")
+    corpus.write_text(UNITS_CORPUS, encoding="utf-8")
     labels = json.loads((base / "defnlp.json").read_text())["labels"]
     source = DataSource(format="markup", path=str(corpus), annotated=["UNIT"])
     args: dict[str, Any] = dict(
