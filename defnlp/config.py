@@ -210,21 +210,44 @@ def parse_overrides(pairs: Iterable[str]) -> dict[str, Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any], where: str = "config") -> dict[str, Any]:
     """Set ``overrides`` in the plain configuration ``data`` (in place, returned); a dotted key
-    sets a key of a table, creating the table when missing.
+    sets a key of a table, creating the table when missing; a number picks an entry of an array
+    of tables (``train.1.sample``: the second ``[[train]]`` source).
 
     >>> apply_overrides({"epochs": 5}, {"epochs": 3, "rehearsal.distill": 2.0})
     {'epochs': 3, 'rehearsal': {'distill': 2.0}}
+    >>> apply_overrides({"train": [{"sample": 2.0}, {"sample": 1.0}]}, {"train.1.sample": 4.0})
+    {'train': [{'sample': 2.0}, {'sample': 4.0}]}
     """
     for key, value in overrides.items():
         *tables, last = key.split(".")
-        target = data
-        for table in tables:
+        target: Any = data
+        for depth, table in enumerate(tables):
+            if isinstance(target, list):
+                target = _array_entry(target, table, key, ".".join(tables[:depth]), where)
+                continue
             node = target.setdefault(table, {})
-            if not isinstance(node, dict):
+            if not isinstance(node, (dict, list)):
                 raise ConfigError(f"cannot set {key!r}: {table!r} is not a table in {where}")
             target = node
+        if isinstance(target, list):
+            raise ConfigError(f"cannot set {key!r}: {'.'.join(tables)!r} is an array of tables in {where}",
+                              f"name a key of one entry, e.g. {'.'.join(tables)}.0.{last}=...")
         target[last] = value
     return data
+
+
+def _array_entry(array: list, index: str, key: str, name: str, where: str) -> dict[str, Any]:
+    """Entry ``index`` (a 0-based number as text) of the array of tables ``name``, for :func:`apply_overrides`."""
+    hint = f"{name} has {len(array)} entries in {where}: use {name}.0 ... {name}.{len(array) - 1}" if array \
+        else f"{name} is empty in {where}"
+    if not index.isdigit():
+        raise ConfigError(f"cannot set {key!r}: {name!r} is an array of tables, so {index!r} must be an entry number", hint)
+    if int(index) >= len(array):
+        raise ConfigError(f"cannot set {key!r}: {name!r} has no entry {index}", hint)
+    entry = array[int(index)]
+    if not isinstance(entry, dict):
+        raise ConfigError(f"cannot set {key!r}: entry {index} of {name!r} is not a table in {where}")
+    return entry
 
 
 def load_config(cls: type[T], path: str | os.PathLike, overrides: dict[str, Any] | None = None) -> T:

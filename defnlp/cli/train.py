@@ -15,7 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         t = tasks.add_parser(task, help=helptext)
         t.add_argument("config", help="TOML or JSON training configuration")
         t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="override a config key (VALUE parsed as JSON when possible), e.g. --set epochs=2 --set rehearsal.share=0.3")
+                       help="override a config key (VALUE parsed as JSON when possible), e.g. --set epochs=2 --set rehearsal.share=0.3; "
+                            "a number picks one [[train]] or [[dev]] source: --set train.1.sample=4.0")
         t.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
         t.set_defaults(func=run)
 
