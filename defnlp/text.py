@@ -195,12 +195,19 @@ def is_abbreviation(word: str) -> bool:
     >>> [w for w in ["Gen", "Ltd", "U.S", "J", "1994", "Navy", "%"] if is_abbreviation(w)]
     ['Gen', 'Ltd', 'U.S', 'J']
     """
+    return _abbreviation_kind(word) is not None
+
+
+def _abbreviation_kind(word: str) -> str | None:
+    """``"listed"``, ``"dotted"`` or ``"initial"`` when ``word`` + period is an abbreviation (:func:`is_abbreviation`), else None."""
     bare = word.strip(_OPENERS + _CLOSERS)
     if bare.lower() in _ABBREVIATIONS:
-        return True
+        return "listed"
     if _DOTTED_ABBREV_RE.search((bare + ".")[-5:]):
-        return True
-    return len(bare) == 1 and bare.isalpha() and bare.isupper()
+        return "dotted"
+    if len(bare) == 1 and bare.isalpha() and bare.isupper():
+        return "initial"
+    return None
 
 
 def _is_boundary_after(text: str, term_start: int, term_end: int) -> bool:
@@ -218,20 +225,18 @@ def _is_boundary_after(text: str, term_start: int, term_end: int) -> bool:
     if nxt in "\r\n":
         return True
     punct = text[term_start:term_end]
-    if punct.startswith("."):
+    if punct == ".":
         # the word before the period
         k = term_start
         while k > 0 and not text[k - 1].isspace() and text[k - 1] not in _OPENERS:
             k -= 1
         word = text[k:term_start]
-        bare = word.strip(_OPENERS + _CLOSERS).lower()
-        if bare in _ABBREVIATIONS and len(punct) == 1:
-            return False
-        if _DOTTED_ABBREV_RE.search((word + ".")[-5:]) and len(punct) == 1 and not (nxt.isupper() and len(bare.replace(".", "")) > 3):
+        kind = _abbreviation_kind(word)
+        if kind in ("listed", "initial"):
+            return False  # "Gen. Burkhard", "J. Smith"
+        if kind == "dotted" and not (nxt.isupper() and len(word.strip(_OPENERS + _CLOSERS).replace(".", "")) > 3):
             # "U.S. Army" stays together; "in the U.S. The" is ambiguous: keep together too
             return False
-        if len(bare) == 1 and bare.isalpha() and word[:1].isupper() and len(punct) == 1:
-            return False  # an initial: "J. Smith"
     if nxt.isupper() or nxt.isdigit() or nxt in _OPENERS or nxt in "-–—•*#":
         return True
     if punct in ("...", "…") or punct.startswith(("..", "…")):
