@@ -14,7 +14,9 @@ dev sources after each epoch, keeps the best model by dev micro-F1, stops early 
 
 ``frozen_layers = K`` keeps the K lowest encoder layers without adapters: their outputs for
 every training window are computed once and cached, and each step only runs (and
-back-propagates through) the layers above — about twice as fast on CPU for K = 6.
+back-propagates through) the layers above — about twice as fast on CPU for K = 6
+(:class:`defnlp.training.frozen_prefix.FrozenPrefix`). Dev scoring after each epoch goes through
+the inference engine (:mod:`defnlp.training.dev_scoring`).
 
 ``adapter = "lora"`` (the default) trains LoRA adapters on the layers from K up;
 ``adapter = "full"`` trains every weight of those layers instead (the embeddings stay frozen)
@@ -55,16 +57,17 @@ from ..encoders import load_encoder, set_attention_dropout, shorten_encoder
 from ..encoders.adapters import (DELTA_PREFIX, FullSettings, LoraSettings, add_lora, layer_deltas, layer_parameters,
                                  load_lora_into_peft, lora_tensors, merge_adapter)
 from ..errors import ConfigError, ModelError, TrainingError
-from ..evaluation.ner import evaluate_ner
-from ..inference.runtime import TRAINING_PRECISIONS, encoder_attention_mask, training_autocast
+from ..inference.runtime import TRAINING_PRECISIONS, training_autocast
 from ..io.corpora import DataSource
 from .augment import AugmentSettings, augment_docs
-from .label_bias import bias_columns, fit_label_bias, shift
+from .label_bias import bias_columns, fit_label_bias
 from ..models import ModelSpec, find_model, read_model_dir, write_model_dir
 from ..ner.model import NerHead, NerModel, head_tensors, partial_label_loss
 from ..tags import TagSet
 from ..scheme import load_scheme
 from .data import collate, epoch_batches, oversampled_passes, windows_dataset
+from .dev_scoring import decode_docs, encode_docs, evaluate_dev, predict_docs, score_dev
+from .frozen_prefix import FrozenPrefix
 from .loop import LoopSettings, TrainingConfigMixin, TrainingTask, run_training, set_seed
 from .interpolation import check_alpha, interpolate_ner
 from .provenance import data_record
@@ -216,133 +219,6 @@ class NerTrainingConfig(TrainingConfigMixin):
                             warmup=self.warmup, max_steps=self.max_steps, log_every=self.log_every,
                             checkpoint=self.checkpoint_dir(), resume=self.resume, precision=self.training_precision(),
                             ema=self.weight_average())
-
-
-class FrozenPrefix:
-    """The K lowest encoder layers, run once per training window and cached (fp16).
-
-    The cache is computed at the run's precision (bf16 autocast or fp32) and stored as fp16
-    either way: fp16 keeps 3 more mantissa bits than bf16 in the same memory (relative error of
-    the cached states 2e-4 vs 1.7e-3 for fp32 states; under bf16 autocast it adds nothing to the
-    4e-3 of the bf16 computation itself), and LayerNorm outputs stay far inside fp16's range.
-    Relies on the BERT layout of the encoder (``embeddings`` + ``encoder.layer``); the masks
-    are built by transformers' own helper, so attention implementations stay interchangeable.
-    """
-
-    def __init__(self, peft_model: torch.nn.Module, k: int, pad_id: int, precision: str = "fp32") -> None:
-        base = peft_model.get_base_model() if hasattr(peft_model, "get_base_model") else peft_model
-        if not (hasattr(base, "embeddings") and hasattr(base, "encoder") and hasattr(base.encoder, "layer")):
-            raise ConfigError("frozen_layers needs a BERT-style encoder", "set frozen_layers = 0 for this encoder")
-        self.base, self.k, self.pad_id, self.precision = base, k, pad_id, precision
-
-    def _mask(self, hidden: torch.Tensor, mask: torch.Tensor):
-        from transformers.masking_utils import create_bidirectional_mask
-
-        key_padding = encoder_attention_mask(self.base, mask)  # SDPA with padding: (B, 1, 1, T), same numbers
-        if key_padding.dim() == 4:
-            return key_padding
-        return create_bidirectional_mask(config=self.base.config, inputs_embeds=hidden, attention_mask=mask)
-
-    def _run(self, hidden: torch.Tensor, mask: torch.Tensor, layers) -> torch.Tensor:
-        ext = self._mask(hidden, mask)
-        for layer in layers:
-            out = layer(hidden, attention_mask=ext)
-            hidden = out[0] if isinstance(out, tuple) else out
-        return hidden
-
-    @torch.inference_mode()
-    def cache(self, dataset, batch_tokens: int) -> list[torch.Tensor]:
-        from ..inference.batching import pack_batches
-
-        lengths = [len(x) for x in dataset["input_ids"]]
-        out: list[torch.Tensor | None] = [None] * len(lengths)
-        self.base.eval()
-        started = time.perf_counter()
-        for batch in pack_batches(lengths, batch_tokens * 4):
-            rows = [dataset[i]["input_ids"] for i in batch]
-            longest = max(map(len, rows))
-            ids = torch.full((len(rows), longest), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(rows), longest), dtype=torch.long)
-            for r, x in enumerate(rows):
-                ids[r, : len(x)] = torch.tensor(x)
-                mask[r, : len(x)] = 1
-            with training_autocast(self.precision):
-                hidden = self._run(self.base.embeddings(input_ids=ids), mask, self.base.encoder.layer[: self.k])
-            for r, i in enumerate(batch):
-                out[i] = hidden[r, : lengths[i]].to(torch.float16).clone()
-        self.base.train()
-        log.info("cached the outputs of the %d frozen layers for %d windows in %.0f s", self.k, len(out), time.perf_counter() - started)
-        return out  # type: ignore[return-value]
-
-    def stack(self, rows: list[torch.Tensor]) -> torch.Tensor:
-        longest = max(r.shape[0] for r in rows)
-        out = torch.zeros((len(rows), longest, rows[0].shape[1]), dtype=torch.float32)
-        for i, r in enumerate(rows):
-            out[i, : r.shape[0]] = r.float()
-        return out
-
-    def top(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return self._run(hidden, mask, self.base.encoder.layer[self.k :])
-
-
-def encode_docs(model: NerModel, tokenizer, docs: list[Doc], max_tokens: int, overlap: int) -> list:
-    """The inference engine's results for ``docs`` with a (training) model: token spans, joins and
-    the head's tag log-probs (:class:`defnlp.inference.DocEncoding`), as the pipeline gets them."""
-    from ..doc import prepare_doc
-    from ..errors import DefnlpError
-    from ..inference import Engine, Runtime, TokenHead
-
-    was_training = model.training
-    model.eval()
-    engine = Engine(model.encoder, tokenizer, [TokenHead("ner", model.head)], Runtime.create(device="cpu", precision="fp32"),
-                    max_tokens=max_tokens, overlap=overlap)
-    out = []
-    for result in engine.run(prepare_doc(d.copy(annotations=False)) for d in docs):
-        if isinstance(result, DefnlpError):
-            raise result
-        out.append(result)
-    model.train(was_training)
-    return out
-
-
-def decode_docs(tagset: TagSet, encoded: list, bias_columns: np.ndarray | None = None, bias: float = 0.0) -> list[Doc]:
-    """Documents with the entities decoded from :func:`encode_docs` results; ``bias`` is added to the
-    log-probs of the tags in ``bias_columns`` first (:func:`defnlp.training.label_bias.shift`)."""
-    from ..ner.decoding import decode_entities
-
-    out = []
-    for result in encoded:
-        doc = result.doc.copy(annotations=False)
-        log_probs = result.outputs["ner"] if bias_columns is None else shift(result.outputs["ner"], bias_columns, bias)
-        doc.entities = decode_entities(tagset, doc.text, result.token_spans, log_probs, joins=result.joins)
-        out.append(doc)
-    return out
-
-
-def predict_docs(model: NerModel, tokenizer, tagset: TagSet, docs: list[Doc], max_tokens: int, overlap: int) -> list[Doc]:
-    """Annotate ``docs`` with a (training) model through the real inference engine, as the pipeline does."""
-    return decode_docs(tagset, encode_docs(model, tokenizer, docs, max_tokens, overlap))
-
-
-def evaluate_dev(model: NerModel, tokenizer, tagset: TagSet, dev_docs: list[Doc], cfg: NerTrainingConfig, labels: list[str]) -> dict[str, Any]:
-    """Dev micro-F1 per source, each on the labels that source annotates; ``dev_f1`` is their mean."""
-    return score_dev(dev_docs, predict_docs(model, tokenizer, tagset, dev_docs, cfg.max_tokens, cfg.overlap), labels)
-
-
-def score_dev(dev_docs: list[Doc], pred: list[Doc], labels: list[str]) -> dict[str, Any]:
-    """:func:`evaluate_dev` on predictions already made."""
-    groups: dict[str, list[int]] = {}
-    for i, d in enumerate(dev_docs):
-        groups.setdefault(d.meta.get("source", "dev"), []).append(i)
-    out: dict[str, Any] = {"dev_sources": {}}
-    for source, idx in groups.items():
-        annotated = dev_docs[idx[0]].meta.get("annotated")
-        scored = [x for x in labels if annotated is None or x in annotated]
-        report = evaluate_ner([dev_docs[i] for i in idx], [pred[i] for i in idx], labels=scored)
-        out["dev_sources"][source] = {"f1": round(report.micro["f1"], 4),
-                                      "per_label": {k: round(v["f1"], 4) for k, v in report.per_label.items()}}
-    out["dev_f1"] = float(np.mean([v["f1"] for v in out["dev_sources"].values()]))
-    return out
 
 
 class NerTask(TrainingTask[list[int]]):
@@ -708,7 +584,7 @@ class NerTask(TrainingTask[list[int]]):
             log.info("  new-label bias %+.1f (dev F1 %.4f; without %.4f)", self.label_bias, result["dev_f1"],
                      results[0.0]["dev_f1"])
         else:
-            result = evaluate_dev(self.model, self.tokenizer, self.tagset, self.dev_docs, self.cfg, self.labels)
+            result = evaluate_dev(self.model, self.tokenizer, self.tagset, self.dev_docs, self.labels, self.cfg.max_tokens, self.cfg.overlap)
         for source, res in result["dev_sources"].items():
             log.info("  dev %s: F1 %.4f %s", source, res["f1"], res["per_label"])
         return result

@@ -94,7 +94,7 @@ def test_training_evaluates_in_fp32_whatever_auto_picks(vnni, tiny_ner_dir, monk
     from defnlp.doc import Doc
     from defnlp.inference import Runtime
     from defnlp.ner.model import NerModel
-    from defnlp.training.ner import predict_docs
+    from defnlp.training.dev_scoring import predict_docs
 
     nlp = defnlp.load(tiny_ner_dir, device="cpu", precision="fp32")
     made = []

@@ -214,7 +214,7 @@ def test_training_predictions_decode_with_the_engines_joins(tiny_ner_dir, monkey
     """predict_docs (dev evaluation during training) hands the engine's joins to decode_entities."""
     from defnlp.ner import decoding
     from defnlp.ner.model import NerModel, load_ner
-    from defnlp.training.ner import predict_docs
+    from defnlp.training.dev_scoring import predict_docs
 
     loaded = load_ner(str(tiny_ner_dir))
     model, tok = NerModel(loaded.encoder.model, loaded.head), loaded.encoder.tokenizer

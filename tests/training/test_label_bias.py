@@ -16,7 +16,8 @@ from defnlp.ner.model import load_ner
 from defnlp.tags import TagSet
 from defnlp.training import NerTrainingConfig, train_ner
 from defnlp.training.label_bias import GRID, bias_columns, fit_label_bias, shift
-from defnlp.training.ner import NerTask, decode_docs, encode_docs
+from defnlp.training.dev_scoring import decode_docs, encode_docs
+from defnlp.training.ner import NerTask
 from defnlp.training.rehearsal import RehearsalSettings
 from tests.training.units import UNITS_CORPUS
 

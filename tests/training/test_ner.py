@@ -83,7 +83,7 @@ def test_full_fine_tuning_trains_saves_and_reloads_to_the_in_memory_model(full_r
     got = logits_of(ner.encoder.model, ner.head, ner.encoder.tokenizer)
     assert torch.allclose(got, expected, atol=1e-3), (got - expected).abs().max()  # float16 deltas
 
-    from defnlp.training.ner import predict_docs
+    from defnlp.training.dev_scoring import predict_docs
     from defnlp.doc import Doc
 
     in_memory = predict_docs(task.model, task.tokenizer, task.tagset, [Doc(text=t) for t in TEXTS], 254, 32)
