@@ -77,7 +77,7 @@ def ner_section() -> list[str]:
     lines += before
     cols = ["set", "labels", "docs", "defnlp_f1", "spacy_md_f1", "delta", "defnlp_p", "defnlp_r"]
     names = {"defnlp_f1": "defnlp F1", "spacy_md_f1": "spaCy md F1", "defnlp_p": "defnlp P", "defnlp_r": "defnlp R",
-             "compare_f1": "compared F1"}
+             "compare_f1": "compared F1", "vs_compare": "Δ compared [95 % CI]"}
     rows = res["rows"]
     prev = previous("ner_quality")
     if prev:
@@ -92,7 +92,8 @@ def ner_section() -> list[str]:
         "(PERSON→PER, ORG→ORG, GPE/LOC/FAC→LOC, NORP→NAT, DATE/TIME→DATE, MONEY→MONEY, "
         "CARDINAL/QUANTITY→QUANTITY, LAW→DOCUMENT; French MISC dropped). Rows name the labels scored; "
         "per-label rows give defnlp alone (spaCy has no such label).", "",
-        md_table(rows, cols + (["compare_f1"] if res.get("compare") else []), names),
+        md_table(rows, cols + (["compare_f1"] + (["vs_compare"] if any("vs_compare" in r for r in rows) else [])
+                               if res.get("compare") else []), names),
         "",
     ]
     if prev:

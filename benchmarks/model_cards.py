@@ -163,7 +163,9 @@ def ner_card(path: Path) -> str:
                   "spaCy md (fr_core_news_md / en_core_web_md) with the label mapping given in the script."
                   + (" As the pipeline annotates by default: person names carried across the document "
                      "(`defnlp.ner.names`; `--no-person-names` scores the tagger alone)." if quality.get("person_names") else ""), "",
-                  md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1"] + (["compare_f1"] if quality.get("compare") else [])
+                  md_table(quality["rows"], ["set", "labels", "docs", "defnlp_f1"]
+                           + ((["compare_f1"] + (["vs_compare"] if any("vs_compare" in r for r in quality["rows"]) else []))
+                              if quality.get("compare") else [])
                            + ["spacy_md_f1", "delta"]), ""]
         if quality.get("compare"):
             c = quality["compare"]
@@ -171,7 +173,9 @@ def ner_card(path: Path) -> str:
             if c.get("name") == spec.name and c.get("weights_sha256") and quality.get("model", {}).get("weights_sha256") != c["weights_sha256"]:
                 # the same name with other weights: the model this one replaced, measured before it was copied over
                 where = f" shipped before this one (weights {c['weights_sha256'][:8]}…)"
-            lines += [f"`compare_f1`: `{c['name']}`{where} in the same run.", ""]
+            lines += [f"`compare_f1`: `{c['name']}`{where} in the same run"
+                      + ("; `vs_compare`: the difference, with its 95 % paired-bootstrap interval over the set's documents."
+                         if any("vs_compare" in r for r in quality["rows"]) else "."), ""]
         for key, what in (("defnlp examples dev | all labels", "the project's held-out examples (dev split, FR+EN)"),
                           ("layout dev | all labels", "the layout dev set (`data/layout-dev`, never trained on)")):
             ex = quality.get("details", {}).get(key)

@@ -25,7 +25,7 @@ from ..errors import EvaluationError
 from ..tags import flatten_spans, spans_to_tags
 from ..words import word_spans
 
-__all__ = ["NerReport", "evaluate_ner", "doc_word_tags"]
+__all__ = ["NerReport", "evaluate_ner", "doc_word_tags", "word_tag_pairs"]
 
 
 @dataclass
@@ -66,6 +66,22 @@ def doc_word_tags(doc: Doc, words: Sequence[tuple[int, int]], labels: set[str] |
     return spans_to_tags(words, flatten_spans(spans))
 
 
+def word_tag_pairs(gold: Sequence[Doc], pred: Sequence[Doc], labels: set[str] | None = None) -> tuple[list[list[str]], list[list[str]]]:
+    """Gold and predicted IOB2 tags of each document over the same words (what :func:`evaluate_ner`
+    scores): the corpus' own tokens when ``meta["tokens"]`` holds them, else the atom words."""
+    if len(gold) != len(pred):
+        raise EvaluationError(f"{len(gold)} gold documents but {len(pred)} predicted ones")
+    y_true, y_pred = [], []
+    for g, p in zip(gold, pred):
+        if g.text != p.text:
+            raise EvaluationError(f"document {g.id!r}: predicted text differs from the gold text")
+        tokens = g.meta.get("tokens")
+        words = [tuple(t) for t in tokens] if tokens else word_spans(g.text, mode="atom")
+        y_true.append(doc_word_tags(g, words, labels))
+        y_pred.append(doc_word_tags(p, words, labels))
+    return y_true, y_pred
+
+
 def _metrics(m: dict) -> dict[str, float]:
     return {"precision": float(m["precision"]), "recall": float(m["recall"]), "f1": float(m["f1-score"]), "support": int(m["support"])}
 
@@ -75,17 +91,8 @@ def evaluate_ner(gold: Sequence[Doc], pred: Sequence[Doc], labels: Iterable[str]
     from seqeval.metrics import classification_report
     from seqeval.scheme import IOB2
 
-    if len(gold) != len(pred):
-        raise EvaluationError(f"{len(gold)} gold documents but {len(pred)} predicted ones")
     label_set = set(labels) if labels is not None else None
-    y_true, y_pred = [], []
-    for g, p in zip(gold, pred):
-        if g.text != p.text:
-            raise EvaluationError(f"document {g.id!r}: predicted text differs from the gold text")
-        tokens = g.meta.get("tokens")
-        words = [tuple(t) for t in tokens] if tokens else word_spans(g.text, mode="atom")
-        y_true.append(doc_word_tags(g, words, label_set))
-        y_pred.append(doc_word_tags(p, words, label_set))
+    y_true, y_pred = word_tag_pairs(gold, pred, label_set)
     report = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
     per_label = {}
     for key, m in report.items():
