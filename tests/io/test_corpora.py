@@ -519,7 +519,7 @@ def test_names_only_on_re3d_train_drops_its_pronoun_mentions():
     texts = {d.text[e.start : e.end].lower() for d in names for e in d.entities if e.label in ("PER", "ORG", "LOC")}
     assert not texts & {"we", "he", "they", "i", "it", "the city"}
     dropped = sum(len(d.entities) for d in plain) - sum(len(d.entities) for d in names)
-    assert 100 < dropped < 0.25 * sum(len(d.entities) for d in plain)
+    assert 100 < dropped < 0.3 * sum(len(d.entities) for d in plain)  # pronouns, common nouns, titles alone
 
 
 def test_names_only_starts_spans_after_a_leading_article_and_keeps_names_that_begin_with_one(tmp_path):

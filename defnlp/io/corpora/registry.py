@@ -55,6 +55,7 @@ import inspect
 import logging
 import os
 import random
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,7 @@ from ..hf import read_hf_dataset
 from ..inputs import read_jsonl_docs
 from ..labelstudio import read_labelstudio
 from ..markup import read_markup_files
+from .conventions import names_only, unmark
 from .ner import load_conll2003, load_re3d, load_wikigold, load_winer_fr
 from .parallel import load_hansards, load_tatoeba, load_transread, load_wmt14, load_wmt14_segments
 from .terminology import load_defence_acronyms, load_defence_terms
@@ -305,10 +307,10 @@ class DataSource:
     label_map: dict[str, str] = field(default_factory=dict)
     #: training only: also train on augmented copies (the configuration's ``[augment]`` table)
     augment: bool = False
-    #: keep PER/ORG/LOC entities only when they are names: drop pronouns and mentions without a
-    #: capital letter (re3d annotates ``we``, ``he``, ``they``, ``the city``; defence-v1 does not),
-    #: and start every span after a leading article or possessive (re3d: ``the UK``, ``our
-    #: forces``; the project's conventions, CoNLL and WikiGold leave it out)
+    #: read the source with the project's conventions for names (:func:`~.conventions.names_only`):
+    #: PER/ORG/LOC only when they are names (re3d annotates ``we``, ``he``, ``the city``), spans
+    #: start after a leading article (``the UK``), states and countries are LOC also when they act
+    #: (re3d: ``[Britain]/ORG said``), titles stay outside PER (re3d: ``[Lt Gen Talib Shaghati]``)
     names_only: bool = False
     #: entity mentions to leave unmarked, by label: ``{"DOCUMENT": ["contract", "contrat"]}`` drops
     #: the DOCUMENT entities whose text is one of those phrases (case and spacing ignored), and
@@ -395,14 +397,14 @@ def load_source(source: DataSource, base_dir: str | Path = ".", seed: int = 0) -
             d.entities = keep
             d.relations = []
     if source.unmark:
-        phrases = {label: {_normalise(x) for x in texts} for label, texts in source.unmark.items()}
-        dropped = sum(_unmark(d, phrases) for d in docs)
-        log.info("source %s: %d mentions left unmarked (unmark: %s)", source.describe(), dropped, ", ".join(sorted(phrases)))
+        dropped = sum(unmark(d, source.unmark) for d in docs)
+        log.info("source %s: %d mentions left unmarked (unmark: %s)", source.describe(), dropped, ", ".join(sorted(source.unmark)))
     if source.names_only:
-        dropped = sum(_keep_names_only(d) for d in docs)
-        trimmed = sum(_trim_leading_articles(d) for d in docs)
-        log.info("source %s: %d pronoun or common-noun PER/ORG/LOC mentions dropped, %d spans started after "
-                 "a leading article (names_only)", source.describe(), dropped, trimmed)
+        counts = sum((names_only(d) for d in docs), Counter())
+        log.info("source %s: names_only: %d pronoun or common-noun PER/ORG/LOC mentions dropped, %d spans started "
+                 "after a leading article, %d states ORG -> LOC, %d PER spans cut after their title, %d title-only or "
+                 "descriptive PER spans dropped", source.describe(), counts["not_name"], counts["article"],
+                 counts["state"], counts["title"], counts["title_only"])
     if source.sample != 1.0:
         rng = random.Random(seed)
         whole, frac = int(source.sample), source.sample - int(source.sample)
@@ -412,111 +414,6 @@ def load_source(source: DataSource, base_dir: str | Path = ".", seed: int = 0) -
         d.meta["source"] = source.describe()
     log.info("source %s: %d documents, %d entities", source.describe(), len(docs), sum(len(d.entities) for d in docs))
     return docs
-
-
-_PRONOUNS = frozenset(
-    "i me my we us our ours you your he him his she her hers it its they them their theirs "
-    "je moi nous vous il lui elle ils elles eux leur leurs".split()
-)
-
-
-_ARTICLES = frozenset(
-    "the a an this that these those its their his her our my your "
-    "le la les un une des du son sa ses leur leurs notre nos votre vos".split()
-)
-#: names that begin with an article, kept whole
-_ARTICLE_NAMES = frozenset(
-    "the hague|the times|the economist|the guardian|the telegraph|the independent|the new york times|"
-    "the washington post|the wall street journal|the pentagon papers|le monde|le figaro|le parisien|"
-    "la tribune|les echos|le point|la haye|le havre|le mans|le bourget|la rochelle|la réunion|le caire".split("|")
-)
-#: labels whose spans may legitimately start with an article (``the 1990s``, ``a third``)
-_KEEP_ARTICLE_LABELS = frozenset({"DATE", "QUANTITY", "MONEY"})
-
-
-def _trim_leading_articles(doc: Doc) -> int:
-    """Start each entity after a leading article or possessive (``the UK`` → ``UK``, ``l'armée`` stays
-    whole); names that begin with one (``The Hague``, ``Le Monde``) and DATE/QUANTITY/MONEY spans
-    are kept. Returns how many spans changed.
-
-    >>> d = Doc("the UK and The Hague met our Royal Navy.")
-    >>> for a, b, label in [(0, 6, "LOC"), (11, 20, "LOC"), (25, 39, "ORG")]:
-    ...     _ = d.add_entity(a, b, label)
-    >>> _trim_leading_articles(d), [e.text for e in d.entities]
-    (2, ['UK', 'The Hague', 'Royal Navy'])
-    """
-    changed = 0
-    for e in doc.entities:
-        text = doc.text[e.start : e.end]
-        first, _, rest = text.partition(" ")
-        if (e.label in _KEEP_ARTICLE_LABELS or not rest.strip() or first.lower() not in _ARTICLES
-                or text.lower() in _ARTICLE_NAMES):
-            continue
-        offset = len(first) + 1
-        while offset < len(text) and text[offset].isspace():
-            offset += 1
-        e.start += offset
-        e.text = doc.text[e.start : e.end]
-        changed += 1
-    return changed
-
-
-def _keep_names_only(doc: Doc) -> int:
-    """Drop the PER/ORG/LOC entities of ``doc`` that are pronouns or have no capital letter; relations
-    follow their entities. Returns how many entities were dropped.
-
-    >>> d = Doc("We met he and the city of Kyiv.")
-    >>> for a, b, label in [(0, 2, "ORG"), (7, 9, "PER"), (14, 22, "LOC"), (26, 30, "LOC")]:
-    ...     _ = d.add_entity(a, b, label)
-    >>> _ = d.add_relation(1, 3, "LOCATED_IN"); _keep_names_only(d), [e.text for e in d.entities], len(d.relations)
-    (3, ['Kyiv'], 0)
-    """
-    def is_name(e) -> bool:
-        text = doc.text[e.start : e.end]
-        first, _, rest = text.partition(" ")
-        if rest.strip() and first.lower() in _ARTICLES:  # `The city`: is the rest a name?
-            text = rest
-        return e.label not in ("PER", "ORG", "LOC") or (any(c.isupper() for c in text) and text.lower() not in _PRONOUNS)
-
-    return _keep_entities(doc, [i for i, e in enumerate(doc.entities) if is_name(e)])
-
-
-def _normalise(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def _unmark(doc: Doc, phrases: dict[str, set[str]]) -> int:
-    """Drop the entities whose label has a phrase list in ``phrases`` and whose text is one of them
-    (case and spacing ignored); relations and ``meta["refs"]`` follow. Returns how many were dropped.
-
-    >>> d = Doc("Thales signed the contract and the Contrat-cadre Scorpion.")
-    >>> for a, b, label in [(0, 6, "ORG"), (18, 26, "DOCUMENT"), (35, 57, "DOCUMENT")]:
-    ...     _ = d.add_entity(a, b, label)
-    >>> _ = d.add_relation(0, 1, "SIGNS"); _ = d.add_relation(0, 2, "SIGNS")
-    >>> _unmark(d, {"DOCUMENT": {"contract"}}), [e.text for e in d.entities], [(r.head, r.tail) for r in d.relations]
-    (1, ['Thales', 'Contrat-cadre Scorpion'], [(0, 1)])
-    """
-    return _keep_entities(doc, [i for i, e in enumerate(doc.entities)
-                                if _normalise(doc.text[e.start : e.end]) not in phrases.get(e.label, ())])
-
-
-def _keep_entities(doc: Doc, keep: list[int]) -> int:
-    """Keep only the entities at indices ``keep`` (in order); relations between kept entities and the
-    markup's ``meta["refs"]`` are re-indexed, the others dropped. Returns how many entities went."""
-    if len(keep) == len(doc.entities):
-        return 0
-    new_index = {old: new for new, old in enumerate(keep)}
-    dropped = len(doc.entities) - len(keep)
-    doc.entities = [doc.entities[i] for i in keep]
-    relations = []
-    for r in doc.relations:
-        if r.head in new_index and r.tail in new_index:
-            r.head, r.tail = new_index[r.head], new_index[r.tail]
-            relations.append(r)
-    doc.relations = relations
-    if isinstance(doc.meta.get("refs"), dict):
-        doc.meta["refs"] = {ref: new_index[i] for ref, i in doc.meta["refs"].items() if i in new_index}
-    return dropped
 
 
 def parse_corpus_spec(spec: str) -> DataSource:

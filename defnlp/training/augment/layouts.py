@@ -15,7 +15,7 @@ from ...doc import Doc, Entity
 from ...text import split_sentences
 from ...words import split_words
 from .context import _ORG_WITHOUT_ARTICLE, _context, _starts_with_vowel
-from .gazetteer import Gazetteer, _packaged_entries
+from ...gazetteers import Gazetteer, packaged_entries
 from .pieces import _doc_lang, _pieces_of, _rebuild
 from .settings import LAYOUT_TRANSFORMS, AugmentSettings
 
@@ -131,7 +131,7 @@ def _slug(name: str) -> str:
 
 @lru_cache(maxsize=1)
 def _layout_gazetteer() -> Gazetteer:
-    return Gazetteer(_packaged_entries())
+    return Gazetteer(packaged_entries())
 
 
 class _Renderer:
