@@ -33,7 +33,9 @@ def training_section(spec) -> str:
         if s.get("annotated"):
             desc += f"; annotates {', '.join(s['annotated'])}"
         if s.get("names_only"):
-            desc += "; names only (pronoun and common-noun PER/ORG/LOC mentions dropped, leading articles left out of spans)"
+            desc += ("; read with the project's naming conventions (`names_only`: pronoun and common-noun PER/ORG/LOC "
+                     "mentions dropped, leading articles left out of spans; since 2026-12-07 also states LOC when they act "
+                     "and titles outside PER spans)")
         if s.get("augment"):
             aug = cfg.get("augment", {})
             desc += (f", plus {aug.get('copies', 1)} augmented copies of each document (real-world layouts, mentions "
@@ -227,7 +229,9 @@ def ner_card(path: Path) -> str:
     names_only = any(src.get("names_only") for src in spec.training.get("config", {}).get("train", []))
     if names_only:
         pronouns = ("- re3d's gold also annotates pronouns and common nouns (`he`, `we`, `the town`, `militants`) and leading "
-                    "articles (`the UK`); the model follows the project's conventions (names only, articles outside the span), "
+                    "articles (`the UK`), writes states that act as ORG (`[Britain] said`) and keeps titles inside PER spans "
+                    "(`[Lt Gen Talib Shaghati]`); the model follows the project's conventions (names only, articles outside "
+                    "the span, states LOC, titles outside PER: `defnlp.io.corpora.conventions`), "
                     "so it scores far lower on re3d's own gold than on the same test documents read with the project's "
                     "conventions (the `re3d test, project conventions` rows). Sports clubs named after their town or county "
                     "(`Leeds`, `Surrey`) are ORG, as in CoNLL-2003; the training data has them since release 0.2.4 "

@@ -7,6 +7,8 @@ module                what
                       :func:`read_corpus`) and the data sources of training and evaluation
                       (:class:`DataSource`, :func:`load_source`, :func:`parse_corpus_spec`)
 :mod:`.ner`           NER/RE corpora: re3d, WiNER-fr, CoNLL-2003, WikiGold → Docs
+:mod:`.conventions`   the project's naming conventions applied to a corpus that annotates
+                      otherwise (a source's ``names_only``, ``unmark``)
 :mod:`.parallel`      FR/EN alignment corpora: Hansards, TransRead, Tatoeba, WMT14
 :mod:`.terminology`   the French defence terms and acronyms
 :mod:`.detokenizer`   :func:`detokenize` (tokens back to text)
@@ -45,7 +47,7 @@ Training code keeps BBC Online (CC BY-NC 3.0) out with ``exclude_bbc=True`` or `
 >>> commercial_ok = [d for d in load_re3d() if not d.meta["bbc"]]  # doctest: +SKIP
 """
 
-from . import detokenizer, ner, parallel, registry, terminology
+from . import conventions, detokenizer, ner, parallel, registry, terminology
 from .detokenizer import detokenize
 from .ner import (
     RE3D_LICENCES,
