@@ -8,7 +8,6 @@ import logging
 from defnlp.training.augment import load_gazetteer
 
 
-
 def test_gazetteer_content_follows_the_conventions(gazetteer):
     ships = [e.text for e in gazetteer.candidates("PLATFORM", "en") if e.type == "ship"]
     assert {"HMS Queen Elizabeth", "FS Charles de Gaulle", "USS Gerald R. Ford"} <= set(ships)
