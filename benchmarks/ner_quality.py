@@ -93,7 +93,7 @@ def defnlp_predict(nlp, docs: list[Doc]) -> tuple[list[Doc], float]:
 def compare_columns(gold: list[Doc], ours: list[Doc], compared: list[Doc], labels: list[str]) -> dict:
     """The compared model's F1 and the difference of the two, with its 95 % paired-bootstrap interval over documents."""
     result = paired_bootstrap(gold, ours, compared, labels=labels)
-    return {"compare_f1": 100 * evaluate_ner(gold, compared, labels=labels).micro["f1"],
+    return {"compare_f1": result.f1_b,
             "vs_compare": str(result), "vs_compare_bootstrap": result.to_dict()}
 
 

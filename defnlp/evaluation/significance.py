@@ -34,7 +34,8 @@ __all__ = ["BootstrapResult", "doc_entity_counts", "paired_bootstrap"]
 @dataclass(frozen=True)
 class BootstrapResult:
     """F1 of ``a`` minus F1 of ``b`` (points, 0-100) on the set, its 95 % interval over document
-    resamples, and the share of resamples where ``a`` is not better (``p_not_better``)."""
+    resamples, the share of resamples where ``a`` is not better (``p_not_better``), and the two
+    models' F1 on the whole set (``f1_a``, ``f1_b``: :func:`defnlp.evaluation.evaluate_ner`'s micro-F1)."""
 
     delta: float
     low: float
@@ -42,6 +43,8 @@ class BootstrapResult:
     p_not_better: float
     samples: int
     docs: int
+    f1_a: float = 0.0
+    f1_b: float = 0.0
 
     def to_dict(self) -> dict:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
@@ -85,11 +88,12 @@ def paired_bootstrap(gold: Sequence[Doc], pred_a: Sequence[Doc], pred_b: Sequenc
     labels = list(labels) if labels is not None else None
     counts_a = doc_entity_counts(gold, pred_a, labels)
     counts_b = doc_entity_counts(gold, pred_b, labels)
-    delta = float(_f1(counts_a.sum(0)) - _f1(counts_b.sum(0)))
+    f1_a, f1_b = float(_f1(counts_a.sum(0))), float(_f1(counts_b.sum(0)))
+    delta = f1_a - f1_b
     n = len(gold)
     if n == 0:
         return BootstrapResult(0.0, 0.0, 0.0, 1.0, samples, 0)
     draws = np.random.default_rng(seed).integers(0, n, size=(samples, n))
     deltas = _f1(counts_a[draws].sum(1)) - _f1(counts_b[draws].sum(1))
     low, high = np.percentile(deltas, [2.5, 97.5])
-    return BootstrapResult(delta, float(low), float(high), float(np.mean(deltas <= 0)), samples, n)
+    return BootstrapResult(delta, float(low), float(high), float(np.mean(deltas <= 0)), samples, n, f1_a, f1_b)

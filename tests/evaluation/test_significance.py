@@ -50,6 +50,9 @@ def test_a_clearly_better_model_has_an_interval_above_zero_and_equal_models_one_
     good, bad = noisy(gold, 0.95, seed=2), noisy(gold, 0.6, seed=3)
     better = paired_bootstrap(gold, good, bad, samples=500)
     assert better.low > 0 and better.p_not_better == 0.0 and better.low <= better.delta <= better.high
+    assert better.f1_a == pytest.approx(100 * evaluate_ner(gold, good).micro["f1"])
+    assert better.f1_b == pytest.approx(100 * evaluate_ner(gold, bad).micro["f1"])
+    assert better.delta == pytest.approx(better.f1_a - better.f1_b)
     same = paired_bootstrap(gold, good, [d.copy() for d in good], samples=500)
     assert (same.delta, same.low, same.high) == (0.0, 0.0, 0.0)
     close = paired_bootstrap(gold, noisy(gold, 0.8, seed=4), noisy(gold, 0.8, seed=5), samples=500)
