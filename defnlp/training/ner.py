@@ -132,7 +132,8 @@ class NerTrainingConfig(TrainingConfigMixin):
     oversample_new_labels: float = 1.0  # windows with a label init_from's model lacks: seen this many times per epoch
     linear_probe_epochs: int = 0  # with init_from: fit the new labels' head rows on frozen features first (0: off)
     ema: float | None = None  # decay of a moving average of the weights, evaluated and saved (0: off; unset: FINE_TUNING_EMA with init_from, else off)
-    interpolate: float = 1.0  # with init_from: save init_from + interpolate * (best - init_from) (1: off; defnlp.training.interpolation)
+    interpolate: float = 1.0  # save other + interpolate * (best - other), other = interpolate_with or init_from (1: off; defnlp.training.interpolation)
+    interpolate_with: str = ""  # the model to interpolate towards when it is not init_from: a model trained from the same encoder (a model soup)
     new_label_bias: bool = False  # with init_from: fit a decision bias for the new labels on dev (defnlp.training.label_bias)
     description: str = ""
     base_dir: str = ""
@@ -170,9 +171,9 @@ class NerTrainingConfig(TrainingConfigMixin):
             raise ConfigError(f"linear_probe_epochs must be an integer between 0 and {MAX_PROBE_EPOCHS}, not {probe!r}",
                               "0 (the default) turns it off; 50 fits the new labels' head rows for 50 epochs first")
         check_alpha(self.interpolate)
-        if self.interpolate < 1 and not self.init_from:
-            raise ConfigError(f"interpolate = {self.interpolate:g} needs init_from (the model to interpolate towards)",
-                              "set init_from, or leave interpolate at 1")
+        if self.interpolate < 1 and not (self.init_from or self.interpolate_with):
+            raise ConfigError(f"interpolate = {self.interpolate:g} needs init_from or interpolate_with (the model to "
+                              "interpolate towards)", "set one of them, or leave interpolate at 1")
         self.rehearsal.validate()
         for source in self.rehearsal.sources:
             source.validate()
@@ -615,13 +616,18 @@ class NerTask(TrainingTask[list[int]]):
 
     def finish(self, history: list[dict[str, Any]], best_epoch: int, wall_seconds: float | None = None) -> None:
         """Keep the provenance of the whole run in the best model's card: history, best epoch, wall time; with
-        ``interpolate`` < 1, first move the best weights towards ``init_from``'s (:func:`interpolate_ner`)."""
+        ``interpolate`` < 1, first move the best weights towards ``interpolate_with``'s or ``init_from``'s
+        (:func:`interpolate_ner`)."""
         from ..integrity import write_manifest
 
         path = self.output / "defnlp.json"
         spec = json.loads(path.read_text(encoding="utf-8"))
-        if self.cfg.interpolate < 1 and self.base_dir is not None and "interpolation" not in spec["training"]:
-            interpolate_ner(self.base_dir, self.output, self.cfg.interpolate, self.output)  # once: a resumed run finishes again
+        towards = self.base_dir
+        if self.cfg.interpolate_with:
+            local = self.cfg.resolve(self.cfg.interpolate_with)
+            towards = local if local.is_dir() else find_model(self.cfg.interpolate_with)
+        if self.cfg.interpolate < 1 and towards is not None and "interpolation" not in spec["training"]:
+            interpolate_ner(towards, self.output, self.cfg.interpolate, self.output)  # once: a resumed run finishes again
             spec = json.loads(path.read_text(encoding="utf-8"))
         spec["training"]["history"] = history
         spec["training"]["best_epoch"] = best_epoch

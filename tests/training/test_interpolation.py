@@ -47,7 +47,11 @@ def models(tmp_path_factory, tiny_markup_file) -> dict[str, Path]:
                     train=[DataSource(format="markup", path=str(units), annotated=["UNIT"])])
     tuned = train_ner(_config(tmp, "tuned", **tuned_kw))
     half = train_ner(_config(tmp, "half", interpolate=0.5, **tuned_kw))
-    return {"base": base, "tuned": tuned, "half": half, "tmp": tmp}
+    # a model soup: a second run from the raw encoder, averaged with the base when it ends (no init_from)
+    soup = train_ner(_config(tmp, "soup", frozen_layers=1, seed=7, interpolate=0.5, interpolate_with=str(base),
+                             train=[DataSource(format="markup", path=str(tiny_markup_file))]))
+    alone = train_ner(_config(tmp, "alone", frozen_layers=1, seed=7, train=[DataSource(format="markup", path=str(tiny_markup_file))]))
+    return {"base": base, "tuned": tuned, "half": half, "soup": soup, "alone": alone, "tmp": tmp}
 
 
 def _tensors(path: Path) -> tuple[dict[str, torch.Tensor], list[str]]:
@@ -88,6 +92,18 @@ def test_training_with_interpolate_saves_the_midpoint_and_records_it(models):
     assert doc.text.startswith("The 173rd")  # the interpolated directory loads (manifest, hashes) and runs
 
 
+def test_interpolate_with_averages_a_run_with_another_model_trained_from_the_same_encoder(models):
+    soup, _ = _tensors(models["soup"])
+    alone, _ = _tensors(models["alone"])
+    base, _ = _tensors(models["base"])
+    assert set(soup) == set(alone)
+    for key in soup:
+        assert torch.allclose(soup[key].float(), (base[key].float() + alone[key].float()) / 2, atol=1e-3), key
+    card = json.loads((models["soup"] / "defnlp.json").read_text())
+    assert card["training"]["interpolation"]["alpha"] == 0.5 and card["training"]["interpolation"]["base"] == "base"
+    assert card["training"]["config"]["interpolate_with"] == str(models["base"])
+
+
 def test_what_cannot_be_interpolated_is_a_clear_error(models, tiny_ner_dir, tmp_path):
     with pytest.raises(ConfigError, match="between 0 and 1"):
         interpolate_ner(models["base"], models["tuned"], 1.5, tmp_path / "x")
@@ -95,6 +111,6 @@ def test_what_cannot_be_interpolated_is_a_clear_error(models, tiny_ner_dir, tmp_
         interpolate_ner(models["tuned"], models["base"], 0.5, tmp_path / "x")
     with pytest.raises(ConfigError, match="adapter type 'lora'"):  # a LoRA model has no layer deltas
         interpolate_ner(tiny_ner_dir, models["tuned"], 0.5, tmp_path / "x")
-    with pytest.raises(ConfigError, match="needs init_from"):
+    with pytest.raises(ConfigError, match="needs init_from or interpolate_with"):
         _config(tmp_path, "x", interpolate=0.5, train=[DataSource(format="markup", path=str(models["tmp"] / "units.md"))]).validate()
     assert not (tmp_path / "x").exists()
