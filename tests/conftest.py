@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from defnlp.doc import Doc
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # the same path on every machine: precision "auto" is fp32 even on a CPU with AMX tiles (where it
 # would be bf16) or VNNI (int8), since many tests compare outputs with fp32 references or across
@@ -16,6 +18,17 @@ os.environ.setdefault("DEFNLP_NO_AMX", "1")
 os.environ.setdefault("DEFNLP_NO_VNNI", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def doc_with_entities(text: str, spans: list[tuple[str, str]], lang: str = "en", id: str = "t") -> Doc:
+    """A Doc with an entity for each ``(surface, label)``, found in ``text`` in order after the previous one."""
+    doc = Doc(text, id=id, lang=lang)
+    pos = 0
+    for surface, label in spans:
+        start = text.index(surface, pos)
+        doc.add_entity(start, start + len(surface), label)
+        pos = start + len(surface)
+    return doc
 
 TINY_MARKUP = """
 === doc: t-fr-1 | lang: fr

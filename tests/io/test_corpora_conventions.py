@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from defnlp.doc import Doc
 from defnlp.io.corpora.conventions import names_only, states_as_loc, titles_outside_per
 from defnlp.io.corpora.registry import DataSource, load_source
 from defnlp.text import TITLE_ABBREVIATIONS
+from tests.conftest import doc_with_entities as _doc
 
 from .test_corpora import needs_data
-
-
-def _doc(text: str, spans: list[tuple[str, str]]) -> Doc:
-    doc = Doc(text, lang="en")
-    at = 0
-    for surface, label in spans:
-        start = text.index(surface, at)
-        doc.add_entity(start, start + len(surface), label)
-        at = start + len(surface)
-    return doc
 
 
 @pytest.mark.parametrize("span, name", [

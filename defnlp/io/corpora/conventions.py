@@ -218,7 +218,8 @@ def titles_outside_per(doc: Doc) -> tuple[int, int]:
         if e.label != "PER":
             continue
         text = doc.text[e.start : e.end]
-        words = text.split()
+        spans = [m.span() for m in re.finditer(r"\S+", text)]  # each word's offsets in the span
+        words = [text[a:b] for a, b in spans]
         if all(is_title(n, words) for n in range(len(words))):
             drop.append(i)  # a title alone is ROLE
             continue
@@ -240,11 +241,11 @@ def titles_outside_per(doc: Doc) -> tuple[int, int]:
                 continue
             start = len(words) - len(tail)
         if start:
-            e.start += len(text) - len(" ".join(words[start:])) if text.endswith(" ".join(words[start:])) \
-                else text.index(words[start])
+            e.start += spans[start][0]
             e.text = doc.text[e.start : e.end]
             cut += 1
-    _keep_entities(doc, [i for i in range(len(doc.entities)) if i not in set(drop)])
+    dropped = set(drop)
+    _keep_entities(doc, [i for i in range(len(doc.entities)) if i not in dropped])
     return cut, len(drop)
 
 

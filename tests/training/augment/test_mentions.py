@@ -7,19 +7,10 @@ import random
 
 from defnlp.doc import Doc
 from defnlp.training.augment import AugmentSettings, augment_docs, replace_mentions
+from tests.conftest import doc_with_entities as _doc
 
 
 # ---- mention replacement -----------------------------------------------------------------------------------
-def _doc(text: str, spans: list[tuple[str, str]], lang: str) -> Doc:
-    doc = Doc(text, id="t", lang=lang)
-    pos = 0
-    for surface, label in spans:
-        start = text.index(surface, pos)
-        doc.add_entity(start, start + len(surface), label)
-        pos = start + len(surface)
-    return doc
-
-
 def test_replacement_keeps_french_elision_and_agreement(gazetteer):
     doc = _doc(
         "L'Allemagne et la Pologne ont signé, avec le ministre des Armées, un accord de défense de France et d'Italie.",
