@@ -174,6 +174,9 @@ class NerTrainingConfig(TrainingConfigMixin):
         if self.interpolate < 1 and not (self.init_from or self.interpolate_with):
             raise ConfigError(f"interpolate = {self.interpolate:g} needs init_from or interpolate_with (the model to "
                               "interpolate towards)", "set one of them, or leave interpolate at 1")
+        if self.interpolate == 1 and self.interpolate_with:
+            raise ConfigError(f"interpolate_with = {self.interpolate_with!r} does nothing while interpolate is 1",
+                              "set interpolate below 1 (0.5 saves the average of the two models), or remove interpolate_with")
         self.rehearsal.validate()
         for source in self.rehearsal.sources:
             source.validate()

@@ -113,4 +113,7 @@ def test_what_cannot_be_interpolated_is_a_clear_error(models, tiny_ner_dir, tmp_
         interpolate_ner(tiny_ner_dir, models["tuned"], 0.5, tmp_path / "x")
     with pytest.raises(ConfigError, match="needs init_from or interpolate_with"):
         _config(tmp_path, "x", interpolate=0.5, train=[DataSource(format="markup", path=str(models["tmp"] / "units.md"))]).validate()
+    with pytest.raises(ConfigError, match="does nothing while interpolate is 1"):
+        _config(tmp_path, "x", interpolate_with=str(models["base"]),
+                train=[DataSource(format="markup", path=str(models["tmp"] / "units.md"))]).validate()
     assert not (tmp_path / "x").exists()
