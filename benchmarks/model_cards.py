@@ -323,7 +323,7 @@ def _decision_line(spec) -> str:
 
 def main() -> None:
     for name, writer in (("defence-v1-ner", ner_card), ("defence-v1-re", re_card), ("defence-v2-ner", ner_card),
-                         ("defence-v2-re", re_card), ("defence-v2-ner-fast", ner_card), ("defence-v2-ner-rc", ner_card)):
+                         ("defence-v2-re", re_card), ("defence-v2-ner-fast", ner_card), ("defence-v2-ner-0.4", ner_card)):
         path = ROOT / "models" / name
         if (path / "defnlp.json").is_file():
             update_card(path, card=writer(path))

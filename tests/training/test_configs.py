@@ -28,8 +28,9 @@ def test_config_loads_and_its_local_paths_exist(path: Path) -> None:
     for source in [*cfg.train, *cfg.dev]:
         if source.format == "markup" and source.path:
             assert cfg.resolve(source.path).exists(), f"{path}: {source.path} does not exist"
-    base = getattr(cfg, "ner_model", "") or getattr(cfg, "init_from", "")
-    if base.startswith("."):  # a relative model directory (a bare name is looked up in the model registry)
-        assert (cfg.resolve(base) / "defnlp.json").is_file(), f"{path}: {base} is not a model directory"
+    for key in ("ner_model", "init_from", "interpolate_with"):
+        base = getattr(cfg, key, "")
+        if base.startswith("."):  # a relative model directory (a bare name is looked up in the model registry)
+            assert (cfg.resolve(base) / "defnlp.json").is_file(), f"{path}: {key} {base} is not a model directory"
     out = cfg.resolve(cfg.output).resolve()
     assert out.is_relative_to(project_root()), f"{path}: output {cfg.output} leaves the project"
