@@ -615,6 +615,14 @@ class TrainingConfigMixin:
         p = Path(path)
         return p if p.is_absolute() else Path(self.base_dir or ".") / p
 
+    def model_dir(self, model: str) -> Path:
+        """The directory of ``model``: a folder relative to the config file's folder, else a model name
+        or path for :func:`~defnlp.models.find_model` (which raises ModelNotFoundError with the models it knows)."""
+        from ..models import find_model
+
+        local = self.resolve(model)
+        return local if local.is_dir() else find_model(model)
+
     def load_docs(self, sources: list[DataSource], keep: Callable[[Doc], bool] | None = None) -> list[Doc]:
         """The documents of ``sources`` (those ``keep`` accepts), in order."""
         from ..io.corpora import load_source

@@ -61,7 +61,7 @@ from ..inference.runtime import TRAINING_PRECISIONS, training_autocast
 from ..io.corpora import DataSource
 from .augment import AugmentSettings, augment_docs
 from .label_bias import bias_columns, fit_label_bias
-from ..models import ModelSpec, find_model, read_model_dir, write_model_dir
+from ..models import ModelSpec, read_model_dir, write_model_dir
 from ..ner.model import NerHead, NerModel, head_tensors, partial_label_loss
 from ..tags import TagSet
 from ..scheme import load_scheme
@@ -249,9 +249,10 @@ class NerTask(TrainingTask[list[int]]):
         self.base_spec: ModelSpec | None = None  # the init_from model's checked card (manifest, hashes), read once
         base_weights_file: Path | None = None
         if cfg.init_from:
-            local = cfg.resolve(cfg.init_from)
-            self.base_dir = local if local.is_dir() else find_model(cfg.init_from)
+            self.base_dir = cfg.model_dir(cfg.init_from)
             self.base_spec, base_weights_file = read_model_dir(self.base_dir)
+        # found before training, not after it: a missing model fails the run at its start
+        self.interpolate_dir: Path | None = cfg.model_dir(cfg.interpolate_with) if cfg.interpolate_with else None
         self.encoder_layers = _encoder_layers(cfg, self.base_spec, self.base_dir)
         if self.encoder_layers:
             try:
@@ -495,9 +496,8 @@ class NerTask(TrainingTask[list[int]]):
         from ..ner.model import load_ner
 
         settings, started = self.cfg.distill, time.perf_counter()
-        local = self.cfg.resolve(settings.model)
         try:
-            path = local if local.is_dir() else find_model(settings.model)
+            path = self.cfg.model_dir(settings.model)
             teacher = load_ner(str(path))
         except ModelError as err:
             raise ConfigError(f"distill.model {settings.model!r}: {err.message}", err.hint) from err
@@ -625,10 +625,7 @@ class NerTask(TrainingTask[list[int]]):
 
         path = self.output / "defnlp.json"
         spec = json.loads(path.read_text(encoding="utf-8"))
-        towards = self.base_dir
-        if self.cfg.interpolate_with:
-            local = self.cfg.resolve(self.cfg.interpolate_with)
-            towards = local if local.is_dir() else find_model(self.cfg.interpolate_with)
+        towards = self.interpolate_dir or self.base_dir
         if self.cfg.interpolate < 1 and towards is not None and "interpolation" not in spec["training"]:
             interpolate_ner(towards, self.output, self.cfg.interpolate, self.output)  # once: a resumed run finishes again
             spec = json.loads(path.read_text(encoding="utf-8"))

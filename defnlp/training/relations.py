@@ -35,7 +35,7 @@ from ..errors import ConfigError, TrainingError
 from ..evaluation.relations import evaluate_relations
 from ..inference.runtime import TRAINING_PRECISIONS
 from ..io.corpora import DataSource
-from ..models import ModelSpec, find_model, write_model_dir
+from ..models import ModelSpec, write_model_dir
 from ..ner.model import load_ner
 from ..relations.candidates import candidate_pairs, entity_token_ranges
 from ..ner.decoding import decode_entities
@@ -197,8 +197,7 @@ class PreparedData:
     @classmethod
     def from_config(cls, cfg: RelationTrainingConfig) -> "PreparedData":
         scheme = load_scheme(cfg.scheme)
-        ner_dir = cfg.resolve(cfg.ner_model)
-        ner_dir = ner_dir if ner_dir.is_dir() else find_model(cfg.ner_model)
+        ner_dir = cfg.model_dir(cfg.ner_model)
         ner = load_ner(str(ner_dir))
         train_docs = cfg.load_docs(cfg.train, keep=lambda d: bool(d.entities))
         dev_docs = cfg.load_docs(cfg.dev, keep=lambda d: bool(d.entities)) if cfg.dev else []

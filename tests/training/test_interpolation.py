@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from defnlp.encoders.adapters import DELTA_PREFIX, LoraSettings
-from defnlp.errors import ConfigError
+from defnlp.errors import ConfigError, ModelNotFoundError
 from defnlp.io.corpora import DataSource
 from defnlp.models import load_weights, read_model_dir
 from defnlp.tags import TagSet
@@ -116,4 +116,7 @@ def test_what_cannot_be_interpolated_is_a_clear_error(models, tiny_ner_dir, tmp_
     with pytest.raises(ConfigError, match="does nothing while interpolate is 1"):
         _config(tmp_path, "x", interpolate_with=str(models["base"]),
                 train=[DataSource(format="markup", path=str(models["tmp"] / "units.md"))]).validate()
+    with pytest.raises(ModelNotFoundError):  # found when the run starts, not after its last epoch
+        train_ner(_config(tmp_path, "x", interpolate=0.5, interpolate_with=str(tmp_path / "missing"),
+                          train=[DataSource(format="markup", path=str(models["tmp"] / "units.md"))]))
     assert not (tmp_path / "x").exists()
