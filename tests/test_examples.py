@@ -232,6 +232,14 @@ FOLDERS = (
     # document; no span starts with an elided article either (the folder teaches l'/d' outside spans)
     replace(PROFILES, name="chroniques", prefix="chr", n_pairs=10, entities=(30, 50), words=(220, 400),
             articles=ARTICLES_OR_ELISIONS, files=("01-chroniques-fr.md", "02-chroniques-fr.md")),
+    # 10 pairs in two files of 5, both French first; short world-news items of a collaborative or
+    # agency-fed site (same layout as chroniques) on armed groups, juntas and their councils,
+    # militias, rebel coalitions and the crises around them (attacks and claims, a mission's
+    # reaction, hostages, sanctions, a coup, a disputed election, displaced people, a trial), each
+    # group ORG whatever its name looks like, beside leaders, states, places, tolls and dates: the
+    # brief's 220-400 words and 30-50 entities per document; no span starts with an elided article
+    replace(PROFILES, name="conflits", prefix="cf", n_pairs=10, entities=(30, 50), words=(220, 400),
+            articles=ARTICLES_OR_ELISIONS, files=("01-groupes-armes-fr.md", "02-crises-et-elections-fr.md")),
     # 10 pairs in two files of 5 (French first, then English first); an equipment-dense document (a
     # fact sheet with its characteristics table, an order of battle, a trade-show catalogue page, a
     # test report, a transfer note, a magazine spotlight, a fleet table, a licensing table, museum
@@ -288,6 +296,15 @@ FOLDERS = (
     # starts with an elided article either
     replace(PROFILES, name="culture", prefix="cul", n_pairs=10, entities=(10, 35), words=(150, 400),
             articles=ARTICLES_OR_ELISIONS, files=("01-culture-en.md", "02-culture-fr.md")),
+    # 10 pairs in two files of 5 (English first, then French first); popular culture and sport
+    # outside defence as an online encyclopedia or a news site gives them (bands and labels, a
+    # series and its broadcaster, a games studio, a comics publisher, a fan convention, a rugby
+    # club, a cycling race, a film festival, a radio station, a theatre company), where works,
+    # events, prizes and products stand unmarked beside the organisations, people, places,
+    # nationalities, dates and figures that are marked: 200-450 words and 25-50 entities per
+    # document; no span starts with an elided article either
+    replace(PROFILES, name="leisure", prefix="lei", n_pairs=10, entities=(25, 50), words=(200, 450),
+            articles=ARTICLES_OR_ELISIONS, files=("01-leisure-en.md", "02-loisirs-fr.md")),
     # 10 pairs in two files (French first, then English first); think-tank and journal analyses as
     # converted from PDF, with author-year citations, footnote markers, footnotes and a
     # bibliography, dense in authors, institutes, publishers and years: 150-450 words and 15-45
